@@ -1,0 +1,116 @@
+"""The `withdrawal-cds` command: serve, evaluate, report, purge."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+
+from cds_service.config import ConfigError, Settings, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="withdrawal-cds", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the service on the production WSGI server (gunicorn)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 2)")
+    serve.add_argument("--config", help="TOML config file (or set WITHDRAWAL_CDS_CONFIG)")
+    serve.add_argument("--allow-unauthenticated", action="store_true",
+                       help="run without JWT verification on a non-loopback address (not for production)")
+    serve.set_defaults(run=_serve)
+
+    evaluate = commands.add_parser("evaluate", help="print the cards for a hook request or a patient Bundle")
+    evaluate.add_argument("file", help="a CDS Hooks request JSON, or a FHIR Bundle of one patient's record ('-' for stdin)")
+    evaluate.add_argument("--config", help="TOML config file")
+    evaluate.set_defaults(run=_evaluate)
+
+    report = commands.add_parser("report", help="per-topic counts of cards issued, accepted and overridden")
+    report.add_argument("--since", type=_date, help="only cards issued on or after this date (YYYY-MM-DD)")
+    report.add_argument("--config", help="TOML config file")
+    report.set_defaults(run=_report)
+
+    purge = commands.add_parser("purge", help="delete card and feedback records older than the retention period")
+    purge.add_argument("--older-than-days", type=int, help="default: store.retention_days from the config")
+    purge.add_argument("--config", help="TOML config file")
+    purge.set_defaults(run=_purge)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except ConfigError as exc:
+        print(f"withdrawal-cds: {exc}", file=sys.stderr)
+        return 2
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+
+
+def _serve(args) -> int:
+    from cds_service.auth import check_start_policy
+    from cds_service.server import run_server
+
+    server = {k: v for k, v in {"host": args.host, "port": args.port, "workers": args.workers}.items() if v}
+    if args.allow_unauthenticated:
+        server["allow_unauthenticated"] = True
+    settings = load_settings(args.config, overrides={"server": server})
+    notice = check_start_policy(settings, settings.server.host, settings.server.allow_unauthenticated)
+    if notice:
+        print(notice, file=sys.stderr)
+    run_server(settings, args.config)
+    return 0
+
+
+def _evaluate(args) -> int:
+    from cds_service.evaluate import evaluate_document
+    from cds_service.errors import ApiError
+
+    raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        print(f"withdrawal-cds: {args.file} is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    try:
+        response = evaluate_document(document, load_settings(args.config))
+    except ApiError as exc:
+        print(orjson.dumps(exc.body, option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
+        return 1
+    print(orjson.dumps(response, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+def _open_store(settings: Settings):
+    from cds_service.store import Store
+    return Store.from_settings(settings)
+
+
+def _report(args) -> int:
+    from cds_service.report import format_report, report
+
+    store = _open_store(load_settings(args.config))
+    print(format_report(report(store, args.since)))
+    return 0
+
+
+def _purge(args) -> int:
+    from cds_service.report import purge
+
+    settings = load_settings(args.config)
+    days = args.older_than_days or settings.store.retention_days
+    counts = purge(_open_store(settings), days, datetime.now(timezone.utc))
+    print(" ".join(f"{name}={count}" for name, count in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Error answers: every failure leaves as JSON with a status that tells the caller what to do.
+
+400 says which fields are wrong (by dotted path), 401 says nothing at all (best
+practice: no hints for an attacker), 412 says which data could not be had. A
+bug of ours becomes a 500 with no detail, and the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("withdrawal_cds")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": error, "message": message, **extra}
+
+
+class BadRequest(ApiError):
+    def __init__(self, message: str, fields: Mapping[str, list[str]] | None = None):
+        super().__init__(400, "bad-request", message, **({"fields": dict(fields)} if fields else {}))
+
+
+class Unauthorized(ApiError):
+    def __init__(self):
+        # No message: a 401 must not explain which check failed.
+        super().__init__(401, "unauthorized", "unauthorized")
+        self.body = {"error": "unauthorized"}
+
+
+class PreconditionFailed(ApiError):
+    def __init__(self, message: str, missing: list[str]):
+        super().__init__(412, "precondition-failed", message, missing=missing)
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error dict -> {"context.selections.0": ["..."]}."""
+    if isinstance(messages, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix and key != "_schema" else (prefix or str(key))
+            flat.update(flatten_messages(value, path))
+        return flat
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_schema": list(messages)}
+    if isinstance(messages, list):
+        flat = {}
+        for item in messages:
+            for key, value in flatten_messages(item, prefix).items():
+                flat.setdefault(key, []).extend(value)
+        return flat
+    return {prefix or "_schema": [str(messages)]}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return jsonify(exc.body), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        names = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
+                 415: "unsupported-media-type", 400: "bad-request"}
+        body = {"error": names.get(exc.code, "http-error"), "message": exc.description or exc.name}
+        response = jsonify(body)
+        response.status_code = exc.code or 500
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # Our bug, not the caller's: log the traceback (no request body, so no PHI).
+        log.exception("unhandled error: %s", type(exc).__name__)
+        return jsonify({"error": "internal-error", "message": "internal error"}), 500

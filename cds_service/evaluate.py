@@ -1,0 +1,60 @@
+"""`withdrawal-cds evaluate`: the cards for one request or one patient's Bundle, with no server.
+
+Runs the same validation, record assembly and rules as a hook call. Nothing is
+logged to the store and no snooze applies: it shows what the rules say.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import cards
+from cds_service.config import Settings
+from cds_service.errors import BadRequest
+from cds_service.fhir_fetch import FhirFetcher
+from cds_service.gather import FhirAccess, gather_record
+from cds_service.hooks import validate_request
+from cds_service.prefetch import bundle_resources
+from cds_service.schemas.response import CardsResponseSchema
+from cds_service.services import SERVICES
+
+
+def evaluate_document(document: Any, settings: Settings, now: datetime | None = None) -> dict:
+    if isinstance(document, dict) and document.get("resourceType") == "Bundle":
+        document = request_from_bundle(document)
+    if not isinstance(document, dict):
+        raise BadRequest("expected a CDS Hooks request or a FHIR Bundle")
+    service = next((s for s in SERVICES.values() if s.hook == document.get("hook")), None)
+    if service is None:
+        raise BadRequest("unsupported hook", {"hook": [f"must be one of {sorted({s.hook for s in SERVICES.values()})}"]})
+    hook_request = validate_request(service, document)
+    server = hook_request.get("fhirServer")
+    access = FhirAccess(server, (hook_request.get("fhirAuthorization") or {}).get("access_token")) if server else None
+    resources = gather_record(service.prefetch, hook_request, access, FhirFetcher(settings.fhir))
+    advised = cards.evaluate(resources, hook=service.hook, context=hook_request["context"],
+                             now=now or datetime.now(timezone.utc),
+                             settings=cards.EngineSettings.from_mapping(settings.clinical))
+    return CardsResponseSchema().dump({"cards": advised})
+
+
+def request_from_bundle(bundle: dict) -> dict:
+    """A patient-view request whose prefetch holds the Bundle's resources, sorted into our keys."""
+    resources = bundle_resources(bundle)
+    patient = next((r for r in resources if r.get("resourceType") == "Patient"), None)
+    if patient is None or not patient.get("id"):
+        raise BadRequest("the Bundle has no Patient with an id")
+    by_type = {"Condition": "conditions", "MedicationRequest": "medicationRequests",
+               "MedicationStatement": "medicationStatements", "Observation": "observations",
+               "ServiceRequest": "serviceRequests", "Procedure": "procedures", "Medication": "medicationRequests"}
+    prefetch: dict[str, Any] = {key: {"resourceType": "Bundle", "type": "searchset", "entry": []}
+                                for key in set(by_type.values())}
+    prefetch["patient"] = patient
+    for resource in resources:
+        key = by_type.get(resource.get("resourceType"))
+        if key:
+            prefetch[key]["entry"].append({"resource": resource})
+    return {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
+            "context": {"userId": "Practitioner/withdrawal-cds-cli", "patientId": patient["id"]},
+            "prefetch": prefetch}

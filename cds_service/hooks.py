@@ -1,0 +1,79 @@
+"""POST /cds-services/{id}: validate the request, assemble the record, ask cards/, answer.
+
+The order of the steps is the contract: who is calling (401), which service
+(404), is it a well-formed request for that hook (400), can we have the data
+(412), then the clinical engine, snoozes, and the card log written before the
+response leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, g, request
+from marshmallow import ValidationError
+import orjson
+
+import cards
+from cds_service.auth import require_auth
+from cds_service.body import read_json
+from cds_service.errors import ApiError, BadRequest, flatten_messages
+from cds_service.gather import FhirAccess, gather_record
+from cds_service.runtime import runtime
+from cds_service.schemas.request import REQUEST_SCHEMAS
+from cds_service.schemas.response import CardsResponseSchema
+from cds_service.services import SERVICES, Service
+
+log = logging.getLogger("withdrawal_cds.hooks")
+bp = Blueprint("hooks", __name__)
+_RESPONSE = CardsResponseSchema()
+
+
+@bp.post("/cds-services/<service_id>")
+@require_auth
+def call_service(service_id: str):
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise ApiError(404, "not-found", f"no CDS service with id '{service_id}'; see GET /cds-services")
+    rt = runtime()
+    started = time.perf_counter()
+    hook_request = validate_request(service, read_json(request, rt.settings.server.max_body_bytes))
+    resources = gather_record(service.prefetch, hook_request, _fhir_access(hook_request), rt.fetcher)
+    now = datetime.now(timezone.utc)
+    advised = cards.evaluate(resources, hook=service.hook, context=hook_request["context"], now=now,
+                             settings=rt.engine_settings)
+    patient_ref = rt.store.patient_ref(hook_request["context"]["patientId"])
+    snoozed = rt.store.snoozed_topics(patient_ref, now)
+    shown = [card for card in advised if cards.topic_of(card) not in snoozed]
+    body = _RESPONSE.dump({"cards": shown})
+    rt.store.record_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
+                          patient_ref=patient_ref, cards=body["cards"], issued_at=now)
+    log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d ms=%.1f", service.id,
+             hook_request["hookInstance"], len(resources), len(shown), len(advised) - len(shown),
+             (time.perf_counter() - started) * 1000)
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def validate_request(service: Service, payload: object) -> dict:
+    """The request as loaded by the hook's schema, or BadRequest naming every bad field by path."""
+    if not isinstance(payload, dict):
+        raise BadRequest("a CDS Hooks request is a JSON object")
+    try:
+        return REQUEST_SCHEMAS[service.hook].load(payload)
+    except ValidationError as exc:
+        raise BadRequest("the request does not match the CDS Hooks 2.0 request for this hook",
+                         flatten_messages(exc.messages)) from None
+
+
+def _fhir_access(hook_request: dict) -> FhirAccess | None:
+    """The FHIR server we may query for this call, or None: a server the caller's issuer does not
+    vouch for is treated as absent, so the token is never sent where it was not meant to go."""
+    server = hook_request.get("fhirServer")
+    if not server or not g.principal.may_use(server):
+        if server:
+            log.warning("fhirServer not allowed for issuer %s; not contacted", g.principal.iss)
+        return None
+    token = (hook_request.get("fhirAuthorization") or {}).get("access_token")
+    return FhirAccess(server, token)

@@ -1,0 +1,52 @@
+"""The production server: gunicorn with threaded workers, each building its own app.
+
+gthread workers let one slow client hold a thread, not a process, and
+`timeout` bounds how long any request may take. The app is built in each
+worker (not preloaded) so database connections and the FHIR fetch pool are
+never shared across a fork.
+"""
+
+from __future__ import annotations
+
+import os
+
+from gunicorn.app.base import BaseApplication
+
+from cds_service.config import ENV_CONFIG, Settings
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from cds_service import create_app
+        from cds_service.config import load_settings
+
+        # Host/port/workers overrides from the command line do not matter inside a worker.
+        return create_app(load_settings())
+
+
+def run_server(settings: Settings, config_file: str | None) -> None:
+    if config_file:
+        os.environ[ENV_CONFIG] = str(config_file)
+    _Gunicorn({
+        "bind": f"{settings.server.host}:{settings.server.port}",
+        "workers": settings.server.workers,
+        "worker_class": "gthread",
+        "threads": 8,
+        "timeout": settings.server.timeout_seconds,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        # A request line or header block this large is an attack, not an EHR.
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "accesslog": "-",
+        # No query strings in the access log: a FHIR id must not land there.
+        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+    }).run()

@@ -1,0 +1,42 @@
+"""Shared fixtures: an app per test on its own SQLite store, and the FHIR servers of tests/fhir_servers.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from cds_service import create_app
+from cds_service.config import load_settings
+from tests.fhir_servers import (  # noqa: F401  (pytest fixtures)
+    clean_fhir_server, fault_server, fault_server_session, fhir_server, fhir_server_factory,
+)
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    def make(**overrides):
+        return load_settings(environ={"WITHDRAWAL_CDS_DATA_DIR": str(tmp_path / "data")}, overrides=overrides)
+    return make
+
+
+@pytest.fixture
+def make_app(make_settings):
+    apps = []
+
+    def make(**overrides):
+        app = create_app(make_settings(**overrides))
+        app.testing = True
+        apps.append(app)
+        return app
+    yield make
+    for app in apps:
+        app.extensions["withdrawal_cds"].store.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

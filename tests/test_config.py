@@ -1,0 +1,71 @@
+"""Settings: defaults, the TOML file, the environment, and clear refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from cds_service.config import ConfigError, load_settings
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_need_no_file(tmp_path):
+    settings = load_settings(environ={"WITHDRAWAL_CDS_DATA_DIR": str(tmp_path)})
+    assert (settings.server.host, settings.server.port) == ("127.0.0.1", 8080)
+    assert settings.store.database_url == f"sqlite:///{tmp_path / 'withdrawal-cds.db'}"
+    assert settings.snooze.default_days == 7 and not settings.auth_required
+
+
+def test_file_then_environment(tmp_path):
+    path = _write(tmp_path, '[server]\nport = 9000\nworkers = 4\n[fhir]\ndeadline_seconds = 1.5\n'
+                            '[store]\ndatabase_url = "sqlite:///from-file.db"\n')
+    settings = load_settings(path, environ={"WITHDRAWAL_CDS_DATABASE_URL": "postgresql+psycopg://db/cds"})
+    assert settings.server.port == 9000 and settings.server.workers == 4
+    assert settings.fhir.deadline_seconds == 1.5
+    assert settings.store.database_url == "postgresql+psycopg://db/cds"
+
+
+def test_config_named_by_environment(tmp_path):
+    path = _write(tmp_path, "[server]\nport = 9100\n")
+    assert load_settings(environ={"WITHDRAWAL_CDS_CONFIG": str(path)}).server.port == 9100
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("[server]\nprot = 1\n", "server.prot"),
+    ("[server]\nport = 70000\n", "server.port"),
+    ("[fhir]\ndeadline_seconds = 0\n", "fhir.deadline_seconds"),
+    ("[auth]\nalgorithms = [\"HS256\"]\n", "auth.algorithms.0"),
+    ("[auth]\nalgorithms = [\"none\"]\n", "auth.algorithms.0"),
+    ("[[issuers]]\niss = \"https://ehr.example.org\"\n", "issuers.0.jwks_file"),
+    ("[snooze]\nby_reason = { \"patient-declined\" = -1 }\n", "snooze.by_reason"),
+    ("[clinical]\nno_such_threshold = 3\n", "no_such_threshold"),
+    ("not toml at all [", "not valid TOML"),
+])
+def test_bad_config_is_refused_with_the_setting_named(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as exc:
+        load_settings(_write(tmp_path, text), environ={})
+    assert expected in str(exc.value)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_issuer_jwks_file_resolved_beside_the_config(tmp_path):
+    (tmp_path / "keys.json").write_text('{"keys": []}')
+    path = _write(tmp_path, '[[issuers]]\niss = "https://ehr.example.org"\njwks_file = "keys.json"\n'
+                            'fhir_servers = ["https://ehr.example.org/r4"]\n')
+    issuer = load_settings(path, environ={}).issuers[0]
+    assert issuer.jwks_file == str(tmp_path / "keys.json")
+    assert issuer.fhir_servers == ("https://ehr.example.org/r4",)
+
+
+def test_missing_jwks_file_is_refused(tmp_path):
+    path = _write(tmp_path, '[[issuers]]\niss = "https://ehr.example.org"\njwks_file = "absent.json"\n')
+    with pytest.raises(ConfigError, match="jwks_file not found"):
+        load_settings(path, environ={})

@@ -1,0 +1,185 @@
+"""Prefetch and the FHIR server: satisfied / null / missing / failed keys, fetching the rest from a
+real FHIR server (sekmet-fhir on loopback), and every way a FHIR server can fail us."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cards import topic_of
+from tests.builders import PATIENT_ID, hook_request, oud_condition, patient
+from tests.fhir_servers import operation_outcome
+
+PV = "/cds-services/withdrawal-patient-view"
+TOKEN = "ehr-access-token-5f3c"
+RECORD = [patient(), oud_condition()]
+ALL_KEYS = {"patient", "conditions", "medicationRequests", "medicationStatements", "observations",
+            "serviceRequests", "procedures"}
+
+
+def _auth(server: str) -> dict:
+    return {"fhirServer": server,
+            "fhirAuthorization": {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
+                                  "scope": "patient/*.read", "subject": "withdrawal-cds"}}
+
+
+def _topics(response) -> set[str]:
+    assert response.status_code == 200, response.get_json()
+    return {topic_of(c) for c in response.get_json()["cards"]}
+
+
+# --- prefetch alone ---------------------------------------------------------------------------
+
+def test_full_prefetch_needs_no_server(client):
+    assert _topics(client.post(PV, json=hook_request("patient-view", RECORD))) >= {"moud-referral", "naloxone"}
+
+
+def test_null_prefetch_value_means_no_data_not_missing(client):
+    body = hook_request("patient-view", RECORD)
+    body["prefetch"]["observations"] = None
+    body["prefetch"]["procedures"] = None
+    assert client.post(PV, json=body).status_code == 200
+
+
+@pytest.mark.parametrize("key", sorted(ALL_KEYS))
+def test_missing_key_without_server_is_412_naming_it(client, key):
+    body = hook_request("patient-view", RECORD)
+    del body["prefetch"][key]
+    response = client.post(PV, json=body)
+    assert response.status_code == 412
+    assert response.get_json()["missing"] == [key]
+
+
+def test_operation_outcome_in_prefetch_without_server_is_412(client):
+    body = hook_request("patient-view", RECORD)
+    body["prefetch"]["conditions"] = operation_outcome("EHR search failed")
+    response = client.post(PV, json=body)
+    assert response.status_code == 412
+    assert response.get_json()["missing"] == ["conditions"]
+
+
+def test_no_prefetch_no_server_is_412_with_every_key(client):
+    body = hook_request("patient-view", prefetch={})
+    del body["prefetch"]
+    response = client.post(PV, json=body)
+    assert response.status_code == 412
+    assert set(response.get_json()["missing"]) == ALL_KEYS
+
+
+# --- the real FHIR server ---------------------------------------------------------------------
+
+def test_only_fhir_server_like_the_sandbox(client, clean_fhir_server):
+    """The Sandbox with an open server sends fhirServer and no prefetch, no token."""
+    clean_fhir_server.load(RECORD)
+    body = hook_request("patient-view", prefetch={}, fhirServer=clean_fhir_server.base_url)
+    del body["prefetch"]
+    assert _topics(client.post(PV, json=body)) >= {"moud-referral", "counseling", "naloxone"}
+    queried = {r.rel_path.split("/")[0] for r in clean_fhir_server.requests_seen}
+    assert queried == {"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Observation",
+                       "ServiceRequest", "Procedure"}
+
+
+def test_token_is_sent_as_bearer_on_every_query(client, fhir_server_factory):
+    server = fhir_server_factory(token=TOKEN)  # answers 401 to anything else
+    server.load(RECORD)
+    body = hook_request("patient-view", prefetch={}, **_auth(server.base_url))
+    del body["prefetch"]
+    assert _topics(client.post(PV, json=body)) >= {"moud-referral"}
+    assert server.requests_seen and all(r.authorization == f"Bearer {TOKEN}" for r in server.requests_seen)
+
+
+def test_only_missing_and_failed_keys_are_fetched(client, clean_fhir_server):
+    clean_fhir_server.load(RECORD)
+    body = hook_request("patient-view", [patient()], **_auth(clean_fhir_server.base_url))
+    del body["prefetch"]["conditions"]  # missing: the OUD diagnosis must come from the server
+    body["prefetch"]["observations"] = operation_outcome("timeout")
+    assert "moud-referral" in _topics(client.post(PV, json=body))
+    assert sorted(r.rel_path for r in clean_fhir_server.requests_seen) == ["Condition", "Observation"]
+
+
+def test_paginated_prefetch_bundle_is_continued_from_its_next_link(client, clean_fhir_server):
+    clean_fhir_server.load(RECORD)
+    body = hook_request("patient-view", [patient()], **_auth(clean_fhir_server.base_url))
+    body["prefetch"]["conditions"] = {
+        "resourceType": "Bundle", "type": "searchset", "entry": [],
+        "link": [{"relation": "next", "url": f"{clean_fhir_server.base_url}/Condition?patient={PATIENT_ID}"}]}
+    assert "moud-referral" in _topics(client.post(PV, json=body))
+    assert [r.rel_path for r in clean_fhir_server.requests_seen] == ["Condition"]
+
+
+def test_paging_is_followed_across_pages(client, clean_fhir_server, make_app):
+    many = [oud_condition(cid=f"c-{i}", code="Z00.00") for i in range(5)] + [oud_condition(cid="c-real")]
+    clean_fhir_server.load([patient()] + many)
+    client = make_app(fhir={"page_size": 2}).test_client()
+    body = hook_request("patient-view", prefetch={}, fhirServer=clean_fhir_server.base_url)
+    del body["prefetch"]
+    assert "moud-referral" in _topics(client.post(PV, json=body))
+    assert len([r for r in clean_fhir_server.requests_seen if r.rel_path == "Condition"]) == 3
+
+
+def test_patient_that_does_not_exist_is_no_data_not_an_error(client, clean_fhir_server):
+    body = hook_request("patient-view", prefetch={}, fhirServer=clean_fhir_server.base_url)
+    del body["prefetch"]
+    response = client.post(PV, json=body)
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}
+
+
+# --- a FHIR server that fails --------------------------------------------------------------------
+
+def _only_server(url: str) -> dict:
+    body = hook_request("patient-view", prefetch={}, **_auth(url))
+    del body["prefetch"]
+    return body
+
+
+@pytest.mark.parametrize("kind", ["down", "error500", "not_json"])
+def test_failing_server_is_412_not_500(client, fault_server, kind):
+    server = fault_server(kind)
+    response = client.post(PV, json=_only_server(server.base_url))
+    assert response.status_code == 412
+    assert set(response.get_json()["missing"]) == ALL_KEYS
+
+
+def test_slow_server_is_cut_off_at_the_deadline(make_app, fault_server):
+    server = fault_server("slow", delay=20)
+    client = make_app(fhir={"deadline_seconds": 0.5}).test_client()
+    started = time.monotonic()
+    response = client.post(PV, json=_only_server(server.base_url))
+    assert response.status_code == 412
+    # Not a speed test: a call that waited for the server would take 20 s.
+    assert time.monotonic() - started < 5
+
+
+def test_server_that_pages_forever_is_cut_off_at_max_pages(make_app, fault_server):
+    server = fault_server("paging_forever")
+    client = make_app(fhir={"max_pages": 3}).test_client()
+    response = client.post(PV, json=_only_server(server.base_url))
+    assert response.status_code == 412
+    pages_of_conditions = [r for r in server.requests if r.rel_path == "Condition"]
+    assert len(pages_of_conditions) == 3
+
+
+def test_next_link_to_another_host_never_gets_the_token(client, fault_server):
+    canary = fault_server("canary")
+    outside = f"{canary.base_url}/Condition?patient={PATIENT_ID}"
+    body = hook_request("patient-view", [patient()], **_auth("https://ehr.example.org/fhir"))
+    body["prefetch"]["conditions"] = {"resourceType": "Bundle", "type": "searchset", "entry": [],
+                                      "link": [{"relation": "next", "url": outside}]}
+    response = client.post(PV, json=body)
+    assert response.status_code == 412
+    assert canary.requests == []
+
+
+def test_server_answering_operation_outcome_for_a_search_is_412(client, fault_server):
+    server = fault_server("custom", handler=lambda req: (200, "application/fhir+json", operation_outcome("no")))
+    assert client.post(PV, json=_only_server(server.base_url)).status_code == 412
+
+
+def test_prefetch_searchset_outcome_entries_are_not_data(client):
+    body = hook_request("patient-view", RECORD)
+    bundle = body["prefetch"]["conditions"]
+    bundle["entry"].append({"resource": operation_outcome("unknown parameter", severity="warning"),
+                            "search": {"mode": "outcome"}})
+    assert client.post(PV, json=body).status_code == 200

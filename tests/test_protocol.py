@@ -1,0 +1,232 @@
+"""CDS Hooks 2.0 protocol: discovery, request validation, error answers, response shape, CORS."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cds_service.schemas.response import CardsResponseSchema
+from tests.builders import SERVICE_OF, hook_request, oud_condition, patient
+
+PV = "/cds-services/withdrawal-patient-view"
+
+
+def _empty_anywhere(value) -> list:
+    """Paths of null or empty values (the standard forbids them)."""
+    found = []
+
+    def walk(v, path):
+        if v is None or v in ("", [], {}):
+            found.append(path)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{path}.{k}")
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, f"{path}.{i}")
+    walk(value, "$")
+    return found
+
+
+# --- discovery -------------------------------------------------------------------------
+
+def test_discovery_lists_one_service_per_hook_with_prefetch(client):
+    services = client.get("/cds-services").get_json()["services"]
+    assert {s["hook"] for s in services} == {"patient-view", "order-select", "order-sign"}
+    for s in services:
+        assert s["id"] and s["title"] and s["description"] and s["prefetch"]
+        assert client.post(f"/cds-services/{s['id']}", json={}).status_code == 400  # the id routes
+
+
+def test_discovery_templates_are_cds_hooks_2_0(client):
+    for service in client.get("/cds-services").get_json()["services"]:
+        for template in service["prefetch"].values():
+            tokens = re.findall(r"\{\{(.*?)\}\}", template)
+            assert tokens, template
+            # 2.0 allows context.<field> and the user tokens; today() is 3.0.
+            assert all(re.fullmatch(r"context\.[A-Za-z]+|user(Practitioner|PractitionerRole|Patient|RelatedPerson)Id",
+                                    t.strip()) for t in tokens), template
+
+
+def test_discovery_covers_what_the_rules_read(client):
+    services = client.get("/cds-services").get_json()["services"]
+    types = {t.split("?")[0].split("/")[0] for t in services[0]["prefetch"].values()}
+    assert types == {"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Observation",
+                     "ServiceRequest", "Procedure"}
+
+
+def test_discovery_has_no_empty_values(client):
+    assert _empty_anywhere(client.get("/cds-services").get_json()["services"]) == []
+
+
+# --- request validation: 400 with the field path -----------------------------------------
+
+def _without(d: dict, dotted: str) -> dict:
+    *parents, last = dotted.split(".")
+    target = d
+    for p in parents:
+        target = target[p]
+    del target[last]
+    return d
+
+
+def _with(d: dict, dotted: str, value) -> dict:
+    *parents, last = dotted.split(".")
+    target = d
+    for p in parents:
+        target = target[p]
+    target[last] = value
+    return d
+
+
+_DRAFT = {"resourceType": "MedicationRequest", "id": "mr-1", "status": "draft", "intent": "order",
+          "subject": {"reference": "Patient/pat-1"},
+          "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                    "code": "1049621"}]}}
+
+
+@pytest.mark.parametrize("hook,mutate,path", [
+    ("patient-view", lambda r: _without(r, "hook"), "hook"),
+    ("patient-view", lambda r: _with(r, "hook", "order-sign"), "hook"),
+    ("patient-view", lambda r: _without(r, "hookInstance"), "hookInstance"),
+    ("patient-view", lambda r: _with(r, "hookInstance", "not-a-uuid"), "hookInstance"),
+    ("patient-view", lambda r: _without(r, "context"), "context"),
+    ("patient-view", lambda r: _without(r, "context.patientId"), "context.patientId"),
+    ("patient-view", lambda r: _without(r, "context.userId"), "context.userId"),
+    ("patient-view", lambda r: _with(r, "context.patientId", "has spaces/and slash"), "context.patientId"),
+    ("patient-view", lambda r: _with(r, "context", ["not", "an", "object"]), "context"),
+    ("patient-view", lambda r: _with(r, "fhirAuthorization", {"access_token": "t", "token_type": "Bearer",
+                                                            "expires_in": 300, "scope": "patient/*.read",
+                                                            "subject": "cds"}), "fhirServer"),
+    ("patient-view", lambda r: _with(_with(r, "fhirServer", "https://ehr.example.org/r4"), "fhirAuthorization",
+                                     {"access_token": "t", "token_type": "MAC", "expires_in": 300,
+                                      "scope": "patient/*.read", "subject": "cds"}), "fhirAuthorization.token_type"),
+    ("patient-view", lambda r: _with(r, "fhirServer", "not a url"), "fhirServer"),
+    ("patient-view", lambda r: _with(r, "prefetch", {"patient": "Patient/1"}), "prefetch.patient.value"),
+    ("order-sign", lambda r: _without(r, "context.draftOrders"), "context.draftOrders"),
+    ("order-sign", lambda r: _with(r, "context.draftOrders", {"resourceType": "MedicationRequest"}),
+     "context.draftOrders.resourceType"),
+    ("order-sign", lambda r: _with(r, "context.draftOrders", {"resourceType": "Bundle", "entry": [{"x": 1}]}),
+     "context.draftOrders.entry.0.resource"),
+    ("order-select", lambda r: _without(r, "context.selections"), "context.selections"),
+    ("order-select", lambda r: _with(r, "context.selections", []), "context.selections"),
+    ("order-select", lambda r: _with(r, "context.selections", ["MedicationRequest/not-a-draft"]),
+     "context.selections.0"),
+])
+def test_malformed_request_is_400_naming_the_field(client, hook, mutate, path):
+    body = mutate(hook_request(hook, [patient()], drafts=[_DRAFT]))
+    response = client.post(f"/cds-services/{SERVICE_OF[hook]}", json=body)
+    assert response.status_code == 400
+    fields = response.get_json()["fields"]
+    assert path in fields, fields
+
+
+def test_every_bad_field_is_reported_at_once(client):
+    body = hook_request("patient-view", [patient()])
+    del body["hookInstance"]
+    del body["context"]["patientId"]
+    fields = client.post(PV, json=body).get_json()["fields"]
+    assert {"hookInstance", "context.patientId"} <= set(fields)
+
+
+def test_unknown_fields_and_extensions_are_ignored(client):
+    body = hook_request("patient-view", [patient(), oud_condition()])
+    body["extension"] = {"com.example.flag": True}
+    body["somethingNew"] = [1, 2]
+    body["context"]["com.example.extra"] = "x"
+    response = client.post(PV, json=body)
+    assert response.status_code == 200
+    assert response.get_json()["cards"]
+
+
+def test_unknown_service_is_404(client):
+    response = client.post("/cds-services/no-such-service", json=hook_request())
+    assert response.status_code == 404
+    assert "no-such-service" in response.get_json()["message"]
+
+
+def test_body_that_is_not_json_is_400(client):
+    response = client.post(PV, data=b"{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "not valid JSON" in response.get_json()["message"]
+
+
+def test_json_that_is_not_an_object_is_400(client):
+    assert client.post(PV, json=[1, 2, 3]).status_code == 400
+
+
+def test_other_media_type_is_415(client):
+    response = client.post(PV, data="hook=patient-view", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert response.get_json()["error"] == "unsupported-media-type"
+
+
+def test_oversized_body_is_413(make_app):
+    client = make_app(server={"max_body_bytes": 4096}).test_client()
+    body = hook_request("patient-view", [patient()])
+    body["padding"] = "x" * 5000
+    assert client.post(PV, json=body).status_code == 413
+
+
+def test_nesting_bomb_is_400_not_a_crash(client):
+    bomb = b'{"hook":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    assert client.post(PV, data=bomb, content_type="application/json").status_code == 400
+
+
+def test_wrong_method_is_405_json(client):
+    response = client.get(PV)
+    assert response.status_code == 405
+    assert response.get_json()["error"] == "method-not-allowed"
+
+
+# --- responses ---------------------------------------------------------------------------
+
+def test_cards_are_valid_2_0_cards_with_no_empty_values(client):
+    response = client.post(PV, json=hook_request("patient-view", [patient(), oud_condition()]))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["cards"], "an OUD diagnosis should raise cards"
+    assert set(body) == {"cards"}  # never systemActions
+    CardsResponseSchema().load(body)  # raises on any 2.0 model violation
+    assert _empty_anywhere(body["cards"]) == []
+
+
+def test_no_evidence_is_an_empty_card_list(client):
+    response = client.post(PV, json=hook_request("patient-view", [patient()]))
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}
+
+
+# --- CORS ---------------------------------------------------------------------------------
+
+def test_cors_preflight_allows_authorization_and_content_type(client):
+    response = client.options(PV, headers={"Origin": "http://localhost:3000",
+                                           "Access-Control-Request-Method": "POST",
+                                           "Access-Control-Request-Headers": "authorization, content-type"})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    allowed = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "content-type"} <= allowed
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_cors_headers_on_actual_responses_and_errors(client):
+    ok = client.get("/cds-services", headers={"Origin": "http://sandbox.example"})
+    bad = client.post(PV, json={}, headers={"Origin": "http://sandbox.example"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "*"
+    assert bad.status_code == 400 and bad.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_cors_origin_allowlist(make_app):
+    client = make_app(server={"cors_origins": ["https://sandbox.cds-hooks.org"]}).test_client()
+    allowed = client.get("/cds-services", headers={"Origin": "https://sandbox.cds-hooks.org"})
+    other = client.get("/cds-services", headers={"Origin": "https://evil.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://sandbox.cds-hooks.org"
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ok"
