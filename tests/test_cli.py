@@ -104,5 +104,5 @@ def test_serve_runs_gunicorn_and_answers(tmp_path):
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=15)
-    assert "without authentication" in err
+    assert "without authentication" in err.lower()
     assert "gunicorn" in err.lower() or "Booting worker" in err

@@ -86,12 +86,19 @@ CONTEXT_SCHEMAS: dict[str, type[Schema]] = {
 }
 
 
-class PrefetchValueField(fields.Raw):
-    """A prefetch value: a resource, a Bundle, an OperationOutcome, or null (no data)."""
+class PrefetchField(fields.Field):
+    """`prefetch`: key -> a resource, a Bundle, an OperationOutcome, or null (no data).
+
+    Errors are reported at `prefetch.<key>`, the path a client developer looks for.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if value is not None and not (isinstance(value, dict) and isinstance(value.get("resourceType"), str)):
-            raise ValidationError("must be a FHIR resource, a Bundle or null")
+        if not isinstance(value, dict):
+            raise ValidationError("must be an object of prefetch key -> FHIR resource, Bundle or null")
+        bad = {key: ["must be a FHIR resource, a Bundle or null"] for key, item in value.items()
+               if item is not None and not (isinstance(item, dict) and isinstance(item.get("resourceType"), str))}
+        if bad:
+            raise ValidationError(bad)
         return value
 
 
@@ -102,7 +109,7 @@ class HookRequestSchema(_Lenient):
     hookInstance = fields.String(required=True, validate=UUID)
     fhirServer = fields.Url(schemes={"http", "https"}, require_tld=False)
     fhirAuthorization = fields.Nested(FhirAuthorizationSchema)
-    prefetch = fields.Dict(keys=fields.String(), values=PrefetchValueField(allow_none=True))
+    prefetch = PrefetchField()
     context = fields.Dict(required=True)
 
     @validates_schema

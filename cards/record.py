@@ -1,0 +1,478 @@
+"""The patient's record, indexed in one pass for the evidence finders.
+
+The pass reads plain JSON and does only cheap work per resource: a few dict lookups, set
+membership of ``(system, code)`` keys and, for text, one precompiled regex. A record of ten
+thousand vital signs therefore costs about as much as parsing it. Only resources that match a
+rule ("candidates") are validated with ``fhir.resources.R4B``, once, when a finder first asks for
+them; one that fails is skipped and logged by type and id, and the rest still count.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.medicationstatement import MedicationStatement
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.procedure import Procedure
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from cards import terms
+from cards import valuesets as vs
+from cards.settings import EngineSettings
+
+log = logging.getLogger("cards")
+
+MODELS: dict[str, Any] = {
+    "Patient": Patient,
+    "Condition": Condition,
+    "Observation": Observation,
+    "MedicationRequest": MedicationRequest,
+    "MedicationStatement": MedicationStatement,
+    "Medication": Medication,
+    "ServiceRequest": ServiceRequest,
+    "Procedure": Procedure,
+}
+MEDICATION_USES = ("MedicationRequest", "MedicationStatement")
+KNOWN_MEDICATIONS = vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
+
+
+def _raw_key_tags(tagged_sets: dict[str, frozenset[vs.Key]]) -> dict[tuple, frozenset[str]]:
+    """Tags by the raw (system, code) pair, with OID and dotless-ICD spellings pre-expanded, so
+    the hot path is one dict lookup per coding and never calls ``normalize``."""
+    aliases: dict[str, list[str]] = defaultdict(list)
+    for alias, system in vs.SYSTEM_ALIASES.items():
+        aliases[system].append(alias)
+    found: dict[tuple, set[str]] = defaultdict(set)
+    for tag, keys in tagged_sets.items():
+        for system, code in keys:
+            codes = {code, code.replace(".", "")} if system == vs.ICD10CM else {code}
+            for spelled_system in [system, *aliases[system]]:
+                for spelled_code in codes:
+                    found[(spelled_system, spelled_code)].add(tag)
+    return {key: frozenset(tags) for key, tags in found.items()}
+
+
+OBSERVATION_KEY_TAGS = _raw_key_tags({
+    "cows": vs.COWS_OBSERVABLES.keys,
+    "kratom_test": vs.MITRAGYNINE_TESTS.keys,
+    "withdrawal": vs.WITHDRAWAL_CONDITIONS.keys,
+    "end_of_life": vs.END_OF_LIFE.keys,
+})
+
+
+@dataclass(frozen=True)
+class Concept:
+    """The codings and the human-readable text of a CodeableConcept (or a bare string)."""
+
+    keys: tuple[vs.Key, ...] = ()
+    text: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.text.split(" | ", 1)[0]
+
+
+EMPTY = Concept()
+
+
+def concept(value: object) -> Concept:
+    if isinstance(value, str):
+        return Concept((), value)
+    if not isinstance(value, dict):
+        return EMPTY
+    keys: list[vs.Key] = []
+    parts: list[str] = []
+    text = value.get("text")
+    if isinstance(text, str) and text:
+        parts.append(text)
+    codings = value.get("coding")
+    if isinstance(codings, list):
+        for coding in codings:
+            if isinstance(coding, dict):
+                key = vs.normalize(coding.get("system"), coding.get("code"))
+                if key is not None:
+                    keys.append(key)
+                display = coding.get("display")
+                if isinstance(display, str) and display:
+                    parts.append(display)
+    return Concept(tuple(keys), " | ".join(parts))
+
+
+def note_text(resource: dict) -> str:
+    notes = resource.get("note")
+    if not isinstance(notes, list):
+        return ""
+    return " | ".join(n["text"] for n in notes if isinstance(n, dict) and isinstance(n.get("text"), str))
+
+
+def mentions_kratom(*texts: str) -> bool:
+    for text in texts:
+        if text and terms.KRATOM.search(text) and not terms.NEGATED_KRATOM.search(text):
+            return True
+    return False
+
+
+def says_withdrawal(text: str) -> bool:
+    """Opioid, kratom or unspecified drug withdrawal; not alcohol or nicotine withdrawal."""
+    if not text or not terms.WITHDRAWAL.search(text):
+        return False
+    if terms.OPIOID_WORD.search(text) or terms.KRATOM.search(text):
+        return True
+    return bool(terms.GENERIC_SUBSTANCE.search(text)) and not terms.NON_OPIOID_SUBSTANCE.search(text)
+
+
+def says_end_of_life(text: str) -> bool:
+    return bool(text) and bool(
+        terms.re.search(
+            r"\bhospice\b|\bterminal\s+(?:illness|care|stage)\b|\bend[-\s]of[-\s]life\b"
+            r"|\bpalliative\s+care\b",
+            text,
+            terms.I,
+        )
+    )
+
+
+def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
+    return any(key in values for key in keys)
+
+
+def medication_tags(medication: Concept) -> set[str]:
+    """What a medication is. Known RxNorm codes decide; text decides only for local codes."""
+    keys, text = medication.keys, medication.text
+    if any_in(keys, KNOWN_MEDICATIONS):
+        tags = set()
+        if any_in(keys, vs.OPIOID_MEDICATIONS.keys):
+            tags.add("opioid")
+        if any_in(keys, vs.MOUD_PRODUCTS.keys):
+            tags.add("moud")
+        if any_in(keys, vs.NALOXONE_RESCUE.keys):
+            tags.add("naloxone")
+        return tags
+    tags = set()
+    if any_in(keys, vs.OPIOID_INGREDIENTS.keys) or terms.OPIOID_DRUG.search(text):
+        tags.add("opioid")
+    if is_moud_text(text):
+        tags.add("moud")
+    if terms.NALOXONE.search(text) and not terms.NALOXONE_COMBINATION.search(text):
+        tags.add("naloxone")
+    return tags
+
+
+def is_moud_text(text: str) -> bool:
+    if not text:
+        return False
+    if terms.MOUD_BRAND.search(text) or terms.METHADONE.search(text):
+        return True
+    if terms.NALTREXONE.search(text):
+        return bool(terms.EXTENDED_RELEASE.search(text))
+    if not terms.BUPRENORPHINE.search(text):
+        return False
+    if terms.EXTENDED_RELEASE.search(text):
+        return True
+    if terms.BUPRENORPHINE_PAIN.search(text):
+        return False
+    # Buccal buprenorphine alone is Belbuca (pain); with naloxone it is Bunavail (OUD).
+    return not terms.BUPRENORPHINE_PAIN_BUCCAL.search(text) or "naloxone" in text.lower()
+
+
+@dataclass
+class Item:
+    """A candidate resource, what it matched, and (for order hooks) whether it is a draft."""
+
+    resource: dict
+    tags: frozenset[str]
+    draft: bool = False
+    concept: Concept = EMPTY
+
+    @property
+    def type(self) -> str:
+        return self.resource["resourceType"]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.type}/{self.resource.get('id', '')}"
+
+
+@dataclass
+class Record:
+    settings: EngineSettings = field(default_factory=EngineSettings)
+    patient_id: str | None = None
+    patients: list[dict] = field(default_factory=list)
+    by_tag: dict[str, list[Item]] = field(default_factory=lambda: defaultdict(list))
+    medications: dict[str, dict] = field(default_factory=dict)
+    medication_uses: list[tuple[dict, bool]] = field(default_factory=list)
+    skipped: int = 0
+    _valid: dict[int, bool] = field(default_factory=dict)
+    _configured: dict[str, vs.Key | None] = field(default_factory=dict)
+
+    # --- building -------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        resources: Iterable[Any],
+        *,
+        drafts: Iterable[Any] = (),
+        settings: EngineSettings | None = None,
+        patient_id: str | None = None,
+    ) -> Record:
+        record = cls(settings=settings or EngineSettings(), patient_id=patient_id)
+        record._configured = {
+            "cows_order": _key(record.settings.cows_assessment_code),
+            "moud_referral": _key(record.settings.moud_referral_code),
+        }
+        indexers = cls._INDEXERS
+        for resource in resources:
+            if type(resource) is dict:
+                index = indexers.get(resource.get("resourceType"))
+                if index is not None:
+                    index(record, resource, False)
+            else:
+                record.add(resource)
+        for resource in drafts:
+            record.add(resource, draft=True)
+        record._classify_medication_uses()
+        for item in record.by_tag.get("unreadable", ()):
+            record.is_valid(item.resource)  # no rule reads it; validate only to log the skip
+        return record
+
+    def add(self, resource: Any, *, draft: bool = False) -> None:
+        if type(resource) is not dict:
+            self.skipped += 1
+            log.warning("skipped a record entry that is not a JSON object")
+            return
+        index = self._INDEXERS.get(resource.get("resourceType"))
+        if index is not None:
+            index(self, resource, draft)
+
+    def _put(self, resource: dict, tags: set[str], draft: bool, found: Concept = EMPTY) -> None:
+        if tags:
+            item = Item(resource, frozenset(tags), draft, found)
+            for tag in tags:
+                self.by_tag[tag].append(item)
+
+    def _patient(self, resource: dict, draft: bool) -> None:
+        self.patients.append(resource)
+
+    def _observation(self, resource: dict, draft: bool) -> None:
+        # The hot path: most of a record is vital signs and labs. Plain dict reads, one dict
+        # lookup per coding and one regex per text; a Concept is built only for candidates.
+        tags: set[str] = set()
+        code = resource.get("code")
+        if type(code) is dict:
+            codings = code.get("coding")
+            if type(codings) is list:
+                for coding in codings:
+                    if type(coding) is dict:
+                        found = OBSERVATION_KEY_TAGS.get((coding.get("system"), coding.get("code")))
+                        if found:
+                            tags |= found
+                        display = coding.get("display")
+                        if type(display) is str and terms.OBSERVATION_SCREEN.search(display):
+                            tags.add("screened")
+            text = code.get("text")
+            if type(text) is str and terms.OBSERVATION_SCREEN.search(text):
+                tags.add("screened")
+        elif type(code) is str:
+            tags.add("screened")
+        if "valueString" in resource or "valueCodeableConcept" in resource or "note" in resource:
+            value = resource.get("valueString")
+            if mentions_kratom(
+                value if isinstance(value, str) else "",
+                concept(resource.get("valueCodeableConcept")).text,
+                note_text(resource),
+            ):
+                tags.add("kratom")
+        if not tags:
+            return
+        found_concept = concept(code)
+        if "screened" in tags:
+            tags.discard("screened")
+            tags |= self._observation_text_tags(found_concept.text, tags)
+            if not tags:
+                # Screened by name but nothing matched: still validate a malformed code.
+                if type(code) is not dict:
+                    tags.add("unreadable")
+        self._put(resource, tags, draft, found_concept)
+
+    @staticmethod
+    def _observation_text_tags(text: str, coded: set[str]) -> set[str]:
+        tags: set[str] = set()
+        if terms.COWS.search(text):
+            tags.add("cows")
+        elif terms.SOWS.search(text):
+            tags.add("sows")
+        elif says_withdrawal(text):
+            tags.add("withdrawal")
+        if terms.KRATOM.search(text) and "kratom_test" not in coded:
+            # A test named for mitragynine is read by its result, like the coded ones.
+            tags.add("kratom_code")
+        if says_end_of_life(text):
+            tags.add("end_of_life")
+        return tags
+
+    def _condition(self, resource: dict, draft: bool) -> None:
+        code = concept(resource.get("code"))
+        tags: set[str] = set()
+        keys, text = code.keys, code.text
+        if any(vs.is_oud_code(key) for key in keys) or (text and terms.OUD_TEXT.search(text)):
+            tags.add("oud")
+        if any_in(keys, vs.WITHDRAWAL_CONDITIONS.keys) or says_withdrawal(text):
+            tags.add("withdrawal")
+        if any_in(keys, vs.OPIOID_WITHDRAWAL_CONDITIONS.keys) or (
+            says_withdrawal(text) and terms.OPIOID_WORD.search(text)
+        ):
+            tags.add("opioid_withdrawal")
+        if mentions_kratom(text, note_text(resource) if "note" in resource else ""):
+            tags.add("kratom")
+        if any_in(keys, vs.END_OF_LIFE.keys) or says_end_of_life(text):
+            tags.add("end_of_life")
+        if not keys and not text and "code" in resource:
+            # Unreadable code (e.g. a bare number): validate it so the failure is logged.
+            tags.add("unreadable")
+        self._put(resource, tags, draft, code)
+
+    def _service_request(self, resource: dict, draft: bool) -> None:
+        code = concept(resource.get("code"))
+        tags = self._order_tags(code)
+        self._put(resource, tags, draft, code)
+
+    def _procedure(self, resource: dict, draft: bool) -> None:
+        code = concept(resource.get("code"))
+        tags = {tag for tag in self._order_tags(code) if tag in ("counseling", "end_of_life")}
+        self._put(resource, tags, draft, code)
+
+    def _order_tags(self, code: Concept) -> set[str]:
+        keys, text = code.keys, code.text
+        tags: set[str] = set()
+        configured = self._configured
+        if (
+            any_in(keys, vs.COWS_OBSERVABLES.keys)
+            or configured["cows_order"] in keys
+            or (text and terms.COWS.search(text))
+        ):
+            tags.add("cows_order")
+        if configured["moud_referral"] in keys or (
+            text and terms.REFERRAL.search(text) and terms.MOUD_WORDS.search(text)
+        ):
+            tags.add("moud_referral")
+        if any_in(keys, vs.COUNSELING.keys) or (
+            text and terms.COUNSELING_TEXT.search(text) and terms.SUBSTANCE_CONTEXT.search(text)
+        ):
+            tags.add("counseling")
+        if any_in(keys, vs.END_OF_LIFE.keys) or says_end_of_life(text):
+            tags.add("end_of_life")
+        return tags
+
+    def _medication(self, resource: dict, draft: bool) -> None:
+        if isinstance(resource.get("id"), str):
+            self.medications[f"Medication/{resource['id']}"] = resource
+
+    def _medication_use(self, resource: dict, draft: bool) -> None:
+        # Classified after the pass, once every Medication it may reference has been seen.
+        self.medication_uses.append((resource, draft))
+
+    _INDEXERS: ClassVar[dict[str, Callable[[Record, dict, bool], None]]] = {
+        "Patient": _patient,
+        "Observation": _observation,
+        "Condition": _condition,
+        "ServiceRequest": _service_request,
+        "Procedure": _procedure,
+        "Medication": _medication,
+        "MedicationRequest": _medication_use,
+        "MedicationStatement": _medication_use,
+    }
+
+    def _classify_medication_uses(self) -> None:
+        for resource, draft in self.medication_uses:
+            medication, referenced = self.medication_of(resource)
+            tags = medication_tags(medication)
+            if resource.get("resourceType") == "MedicationStatement" and mentions_kratom(
+                medication.text, note_text(resource)
+            ):
+                tags.add("kratom")
+            if tags and referenced is not None and not self.is_valid(referenced):
+                continue
+            self._put(resource, tags, draft, medication)
+
+    def medication_of(self, resource: dict) -> tuple[Concept, dict | None]:
+        """The medication a request or statement is for, following medicationReference."""
+        if "medicationCodeableConcept" in resource:
+            return concept(resource["medicationCodeableConcept"]), None
+        reference = resource.get("medicationReference")
+        target = reference.get("reference") if isinstance(reference, dict) else None
+        medication = None
+        if isinstance(target, str) and target.startswith("#"):
+            for contained in resource.get("contained") or ():
+                if isinstance(contained, dict) and contained.get("id") == target[1:]:
+                    medication = contained
+        elif isinstance(target, str):
+            medication = self.medications.get(target[target.find("Medication/"):])
+        if medication is None:
+            display = reference.get("display") if isinstance(reference, dict) else None
+            return Concept((), display if isinstance(display, str) else ""), None
+        found = concept(medication.get("code"))
+        ingredients = [
+            concept(part.get("itemCodeableConcept"))
+            for part in medication.get("ingredient") or ()
+            if isinstance(part, dict)
+        ]
+        keys = found.keys + tuple(key for part in ingredients for key in part.keys)
+        text = " | ".join(t for t in [found.text, *(p.text for p in ingredients)] if t)
+        return Concept(keys, text), medication
+
+    # --- reading --------------------------------------------------------------------------
+
+    def is_valid(self, resource: dict) -> bool:
+        """Validate once with fhir.resources; log type and id only (never values) on failure."""
+        known = self._valid.get(id(resource))
+        if known is not None:
+            return known
+        model = MODELS.get(resource.get("resourceType"))
+        try:
+            if model is not None:
+                model.model_validate(resource)
+            valid = True
+        except Exception as error:  # noqa: BLE001 - any failure means "skip this resource"
+            valid = False
+            count = len(error.errors()) if hasattr(error, "errors") else 1
+            log.warning(
+                "skipped invalid %s/%s: %d validation error(s)",
+                resource.get("resourceType"),
+                _safe_id(resource),
+                count,
+            )
+        self._valid[id(resource)] = valid
+        return valid
+
+    def tagged(self, tag: str, *types: str) -> Iterator[Item]:
+        """Valid candidates that matched ``tag`` (optionally of the given resource types)."""
+        for item in self.by_tag.get(tag, ()):
+            if types and item.type not in types:
+                continue
+            if self.is_valid(item.resource):
+                yield item
+
+    def patient(self) -> dict | None:
+        chosen = [p for p in self.patients if p.get("id") == self.patient_id] or self.patients
+        for patient in chosen:
+            if self.is_valid(patient):
+                return patient
+        return None
+
+
+def _key(code: Any) -> vs.Key | None:
+    return vs.normalize(code.system, code.code) if code is not None else None
+
+
+def _safe_id(resource: dict) -> str:
+    value = resource.get("id")
+    return value[:64] if isinstance(value, str) else "?"

@@ -1,0 +1,107 @@
+"""Turn a rule that fired, and the facts behind it, into a CDS Hooks 2.0 Card."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, time
+from typing import Any
+
+from cards import content
+from cards.evidence import Evidence, Facts
+from cards.rules import Rule
+from cards.settings import EngineSettings
+from cards.suggestions import suggestion
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|])")
+MAX_WHAT = 90
+
+
+def when_text(when: datetime | None) -> str:
+    if when is None:
+        return content.UNDATED
+    if when.timetz().replace(tzinfo=None) == time(0, 0):
+        return when.strftime("%Y-%m-%d")
+    return when.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def evidence_line(kind: str, item: Evidence) -> str:
+    label = content.EVIDENCE_LABELS.get(item.kind) or content.EVIDENCE_LABELS.get(kind, kind)
+    what = item.what if len(item.what) <= MAX_WHAT else item.what[: MAX_WHAT - 1] + "…"
+    what = _MARKDOWN_SPECIAL.sub(r"\\\1", what)
+    score = f" {item.score:g}" if item.score is not None else ""
+    return f"- {label}{score}: {what} ({item.source}, {when_text(item.when)})"
+
+
+def evidence_lines(rule: Rule, facts: Facts) -> list[str]:
+    lines, seen = [], set()
+    for kind in rule.shows:
+        for item in facts.evidence.get(kind, ()):
+            if item in seen:
+                continue
+            seen.add(item)
+            lines.append(evidence_line(kind, item))
+    return lines[: content.MAX_EVIDENCE_LINES]
+
+
+def kratom_only(facts: Facts) -> bool:
+    return facts["kratom"] and not facts["opioid_use"] and not facts["oud"]
+
+
+def card(rule: Rule, facts: Facts, *, patient_id: str, user_id: Any, settings: EngineSettings) -> dict:
+    text = content.CARDS[rule.topic]
+    indicator = rule.indicator_for(facts)
+    score = f"{facts.latest_cows.score:g}" if facts.latest_cows else ""
+
+    summary = str(text["summary"])
+    if indicator == "critical" and "summary_critical" in text:
+        summary = str(text["summary_critical"])
+    elif kratom_only(facts) and "summary_kratom" in text:
+        summary = str(text["summary_kratom"])
+
+    paragraphs = [content.EVIDENCE_HEADING + "\n\n" + "\n".join(evidence_lines(rule, facts))]
+    if indicator == "critical" and "reasoning_critical" in text:
+        paragraphs.append(str(text["reasoning_critical"]).format(score=score))
+    paragraphs.append(str(text["reasoning"]).format(score=score))
+    links = list(text["links"])
+    if facts["kratom"]:
+        paragraphs.append(content.KRATOM_NOTE)
+        links.append("kratom")
+
+    guideline = content.GUIDELINES[str(text["source"])]
+    # Only the parts filled from the record can come out empty; the rest is content constants,
+    # which tests check for empty values once.
+    dynamic = prune({
+        "detail": "\n\n".join(paragraphs),  # evidence text is the record's: never .format() it
+        "suggestions": [suggestion(rule.topic, patient_id, user_id, settings)],
+    })
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": summary.format(score=score),
+        **({"detail": dynamic["detail"]} if "detail" in dynamic else {}),
+        "indicator": indicator,
+        "source": {
+            "label": guideline["label"],
+            "url": guideline["url"],
+            "topic": {
+                "system": content.TOPIC_SYSTEM,
+                "code": rule.topic,
+                "display": content.TOPICS[rule.topic],
+            },
+        },
+        "suggestions": dynamic["suggestions"],
+        "selectionBehavior": "at-most-one",
+        "overrideReasons": [dict(reason) for reason in content.OVERRIDE_REASONS],
+        "links": [{**content.LINKS[name], "type": "absolute"} for name in dict.fromkeys(links)],
+    }
+
+
+def prune(value: Any) -> Any:
+    """Drop None and empty strings, lists and dicts, which CDS Hooks 2.0 forbids."""
+    if isinstance(value, dict):
+        pruned = {k: prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        pruned = [prune(v) for v in value]
+        return [v for v in pruned if v not in (None, "", [], {})]
+    return value

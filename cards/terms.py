@@ -1,0 +1,115 @@
+"""Words that identify things in records coded only locally (the text fallback of section 4).
+
+Every pattern is a word match, so "kratom" never matches inside another word. Names of drugs come
+from the value-set displays (OMTK ingredients; brand names in brackets in the RxNorm displays),
+so a new product in a CSV needs no change here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cards.valuesets import MOUD_PRODUCTS, NALOXONE_RESCUE, OPIOID_INGREDIENTS
+
+I = re.IGNORECASE
+
+
+def _words(words: list[str]) -> str:
+    return r"\b(?:" + "|".join(sorted({re.escape(w) for w in words}, key=len, reverse=True)) + r")\b"
+
+
+def _brands(displays: list[str]) -> list[str]:
+    return [m.group(1) for d in displays for m in re.finditer(r"\[([^\]]+)\]", d)]
+
+
+# Kratom: the plant, its species name, and its two alkaloids. "mitragynine" must also catch
+# "7-hydroxymitragynine" and "7-OH-mitragynine", where no word boundary precedes it.
+KRATOM = re.compile(
+    r"\b(?:kratom|mitragyna\s+speciosa|(?:7-?(?:oh|hydroxy)-?)?mitragynines?)\b", I
+)
+# "denies kratom use", "no kratom": a mention that says the opposite is not evidence.
+NEGATED_KRATOM = re.compile(
+    r"\b(?:denies|denied|deny|no|not|never|without|negative\s+for)\b(?:\W+\w+){0,2}?\W+"
+    + KRATOM.pattern,
+    I,
+)
+
+# COWS is recognised by SNOMED 763699005 or by name, since sites often code it locally. The
+# acronym is matched in capitals only (lower-case "cows" is ordinary English).
+COWS = re.compile(r"\bCOWS\b|(?i:\bclinical\s+opi(?:ate|oid)\s+withdrawal\s+scale\b)")
+SOWS = re.compile(r"\bSOWS\b|(?i:\b(?:subjective|short)\s+opi(?:ate|oid)\s+withdrawal\s+scale\b)")
+
+WITHDRAWAL = re.compile(r"\bwithdrawals?\b", I)
+_OPIOID_WORDS = [row["display"] for row in OPIOID_INGREDIENTS.rows] + [
+    "opioid", "opioids", "opiate", "opiates", "narcotic", "narcotics", "heroin",
+]
+OPIOID_WORD = re.compile(_words(_OPIOID_WORDS), I)
+GENERIC_SUBSTANCE = re.compile(r"\b(?:drugs?|substances?|psychoactive)\b", I)
+# Withdrawal from these is not opioid withdrawal (CIWA for alcohol, nicotine, benzodiazepines).
+NON_OPIOID_SUBSTANCE = re.compile(
+    r"\b(?:alcohol|ethanol|nicotine|tobacco|benzodiazepines?|caffeine|cannabis|cannabinoids?"
+    r"|marijuana|stimulants?|cocaine|amphetamines?|methamphetamine)\b",
+    I,
+)
+
+# Opioid use disorder written out, for conditions coded locally.
+OUD_TEXT = re.compile(
+    r"\bOUD\b|(?i:\b(?:opioid|opiate|heroin|fentanyl|narcotic)s?\s+"
+    r"(?:use\s+disorder|dependence|addiction|abuse)\b)"
+)
+
+COUNSELING_TEXT = re.compile(
+    r"\b(?:counsel(?:l)?ing|behaviou?ral\s+therapy|cognitive\s+behaviou?ral|contingency\s+management)\b",
+    I,
+)
+SUBSTANCE_CONTEXT = re.compile(
+    r"\b(?:substance|drug|opioid|opiate|addiction|kratom|SUD|OUD|recovery)\b", I
+)
+
+REFERRAL = re.compile(r"\brefer(?:ral|red)?\b", I)
+MOUD_WORDS = re.compile(
+    r"\b(?:MOUD|MAT|medications?\s+for\s+opioid\s+use\s+disorder"
+    r"|medication[-\s]assisted\s+treatment|opioid\s+treatment\s+program|OTP"
+    r"|addiction\s+medicine|buprenorphine|methadone|naltrexone)\b",
+    I,
+)
+
+# --- medication names -----------------------------------------------------------------------
+
+OPIOID_DRUG = re.compile(_words([row["display"] for row in OPIOID_INGREDIENTS.rows]), I)
+
+_MOUD_BRANDS = _brands([row["display"] for row in MOUD_PRODUCTS.rows])
+# Vivitrol is extended-release naltrexone (DailyMed setid cd11c435-b0f0-4bb9-ae78-60f101f3703f);
+# no reference CSV carries the brand because the VSAC code display is generic.
+MOUD_BRAND = re.compile(_words(_MOUD_BRANDS + ["Vivitrol"]), I)
+BUPRENORPHINE = re.compile(r"\bbuprenorphine\b", I)
+# Buprenorphine pain products (design section 4) and veterinary products (brand names from
+# buprenorphine-medications.csv): these are not MOUD.
+BUPRENORPHINE_PAIN = re.compile(
+    r"\b(?:transdermal|patch|butrans|belbuca|buprenex|simbadol|zorbium)\b", I
+)
+BUPRENORPHINE_PAIN_BUCCAL = re.compile(r"\bbuccal\b", I)
+METHADONE = re.compile(r"\bmethadone\b", I)
+NALTREXONE = re.compile(r"\bnaltrexone\b", I)
+EXTENDED_RELEASE = re.compile(
+    r"\b(?:extended[-\s]release|ER|XR|depot|intramuscular|IM|380\s*MG)\b", I
+)
+
+_NALOXONE_BRANDS = _brands([row["display"] for row in NALOXONE_RESCUE.rows])
+NALOXONE = re.compile(_words(["naloxone"] + _NALOXONE_BRANDS), I)
+# Combination products that contain naloxone but are not rescue naloxone.
+NALOXONE_COMBINATION = re.compile(
+    r"\b(?:buprenorphine|pentazocine|suboxone|zubsolv|bunavail)\b", I
+)
+
+# Result words for tests and yes/no observations.
+POSITIVE = re.compile(r"\b(?:positive|detected|present|yes|confirmed)\b", I)
+NEGATIVE = re.compile(
+    r"\b(?:negative|not\s+detected|none\s+detected|undetected|absent|not\s+present|no|none)\b", I
+)
+
+# One cheap screen over an Observation's code text, so the ten thousand vital signs in a record
+# cost a single regex search each and nothing more.
+OBSERVATION_SCREEN = re.compile(
+    r"\bCOWS\b|\bSOWS\b|(?i:withdrawal|kratom|mitragyn|hospice|terminal|palliative)"
+)
