@@ -276,10 +276,10 @@ class Record:
                         if found:
                             tags |= found
                         display = coding.get("display")
-                        if type(display) is str and terms.OBSERVATION_SCREEN.search(display):
+                        if type(display) is str and terms.screens(display):
                             tags.add("screened")
             text = code.get("text")
-            if type(text) is str and terms.OBSERVATION_SCREEN.search(text):
+            if type(text) is str and terms.screens(text):
                 tags.add("screened")
         elif type(code) is str:
             tags.add("screened")

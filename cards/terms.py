@@ -8,6 +8,7 @@ so a new product in a CSV needs no change here.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from cards.valuesets import MOUD_PRODUCTS, NALOXONE_RESCUE, OPIOID_INGREDIENTS
 
@@ -113,3 +114,10 @@ NEGATIVE = re.compile(
 OBSERVATION_SCREEN = re.compile(
     r"\bCOWS\b|\bSOWS\b|(?i:withdrawal|kratom|mitragyn|hospice|terminal|palliative)"
 )
+
+
+@lru_cache(maxsize=8192)
+def screens(text: str) -> bool:
+    """OBSERVATION_SCREEN, remembered per string: a chart repeats a handful of code texts
+    ("Heart rate", "Glucose") thousands of times, and a dict hit is cheaper than a search."""
+    return OBSERVATION_SCREEN.search(text) is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -49,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _date(text: str) -> datetime:
+    from cds_service.report import parse_since
     try:
-        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _serve(args) -> int:
@@ -98,7 +99,10 @@ def _report(args) -> int:
     from cds_service.report import format_report, report
 
     store = _open_store(load_settings(args.config))
-    print(format_report(report(store, args.since)))
+    try:
+        sys.stdout.write(format_report(report(store, args.since), since=args.since))
+    finally:
+        store.dispose()
     return 0
 
 
@@ -106,8 +110,12 @@ def _purge(args) -> int:
     from cds_service.report import purge
 
     settings = load_settings(args.config)
-    days = args.older_than_days or settings.store.retention_days
-    counts = purge(_open_store(settings), days, datetime.now(timezone.utc))
+    days = args.older_than_days if args.older_than_days is not None else settings.store.retention_days
+    store = _open_store(settings)
+    try:
+        counts = purge(store, days, store.clock())
+    finally:
+        store.dispose()
     print(" ".join(f"{name}={count}" for name, count in counts.items()))
     return 0
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
 
 from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError
@@ -41,7 +40,7 @@ def call_service(service_id: str):
     started = time.perf_counter()
     hook_request = validate_request(service, read_json(request, rt.settings.server.max_body_bytes))
     resources = gather_record(service.prefetch, hook_request, _fhir_access(hook_request), rt.fetcher)
-    now = datetime.now(timezone.utc)
+    now = rt.store.clock()
     advised = cards.evaluate(resources, hook=service.hook, context=hook_request["context"], now=now,
                              settings=rt.engine_settings)
     patient_ref = rt.store.patient_ref(hook_request["context"]["patientId"])

@@ -75,7 +75,8 @@ def bundle_resources(bundle: Mapping[str, Any]) -> list[dict]:
         resource = entry.get("resource")
         if not isinstance(resource, dict):
             continue
-        if (entry.get("search") or {}).get("mode") == "outcome":
+        search = entry.get("search")
+        if isinstance(search, dict) and search.get("mode") == "outcome":
             continue
         out.append(resource)
     return out

@@ -46,6 +46,8 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         # A request line or header block this large is an attack, not an EHR.
         "limit_request_line": 8190,
         "limit_request_fields": 100,
+        # gunicorn 27's control socket lives in ~/.gunicorn; two instances on a host would clash.
+        "control_socket_disable": True,
         "accesslog": "-",
         # No query strings in the access log: a FHIR id must not land there.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',

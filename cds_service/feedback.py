@@ -1,0 +1,171 @@
+"""POST /cds-services/{id}/feedback: what the clinician did with a card (CDS Hooks 2.0, Feedback).
+
+Each item names a card we issued, `accepted` (with the suggestions taken) or `overridden`
+(optionally with a reason Coding), and when. Decisions this endpoint makes, because the
+standard leaves them open:
+
+- **Unknown card: 400, nothing stored.** Feedback whose `card` is not a card this service
+  issued (never issued, issued by another service, or already purged by retention) is a
+  client error, reported at `feedback.N.card`; an accepted suggestion that is not one of
+  the card's is reported at `feedback.N.acceptedSuggestions.M.id`. The batch is all or
+  nothing, so a client that fixes and resends cannot double-count. The Sandbox only sends
+  feedback for cards we returned, and those are in the log before the response leaves.
+  400 rather than 404: 404 would read as "no such endpoint".
+- **Any override reason Coding is accepted** (the Sandbox sends only `system` and `code`);
+  the snooze length is looked up by code in `[snooze] by_reason`, else `default_days`.
+  `userComment` is accepted and not stored: free text may carry patient data.
+- **A snooze starts when we receive the override**, not at `outcomeTimestamp`: a client's
+  clock can neither stretch nor backdate it. Resending the same feedback does not restart it.
+- **Acceptance never snoozes**: accepted advice is settled by the accepted resource
+  appearing in the record.
+- The same feedback (card, outcome, outcomeTimestamp, reason) sent twice is stored once;
+  200 is sent only after the commit, with `{"stored": n, "duplicates": m}`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+
+from flask import Blueprint, jsonify, request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from cds_service.auth import require_auth
+from cds_service.body import read_json
+from cds_service.config import SnoozeSettings
+from cds_service.errors import ApiError, BadRequest, flatten_messages
+from cds_service.runtime import runtime
+from cds_service.services import SERVICES
+from cds_service.store import FeedbackRow, IssuedCard
+
+log = logging.getLogger("withdrawal_cds.feedback")
+bp = Blueprint("feedback", __name__)
+
+ACCEPTED, OVERRIDDEN = "accepted", "overridden"
+# RFC 3339 section 5.6 date-time: a full date, a full time and an offset (no naive times).
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+class Rfc3339DateTime(fields.Field):
+    """An RFC 3339 date-time, as an aware UTC datetime."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not _RFC3339.match(value):
+            raise ValidationError("must be an RFC 3339 date-time with an offset, e.g. 2021-12-11T10:05:31Z")
+        try:
+            parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("is not a valid date-time") from None
+        return parsed.astimezone(timezone.utc)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+class _Lenient(Schema):
+    # Unknown members (extensions) are dropped, as for hook requests.
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ReasonCodingSchema(_Lenient):
+    system = fields.String(required=True, validate=validate.Length(1, 255))
+    code = fields.String(required=True, validate=validate.Length(1, 255))
+    display = fields.String()
+
+
+class OverrideReasonSchema(_Lenient):
+    reason = fields.Nested(ReasonCodingSchema)
+    userComment = fields.String()
+
+
+class AcceptedSuggestionSchema(_Lenient):
+    id = fields.String(required=True, validate=validate.Length(1, 100))
+
+
+class FeedbackItemSchema(_Lenient):
+    card = fields.String(required=True, validate=validate.Length(1, 64))
+    outcome = fields.String(required=True, validate=validate.OneOf([ACCEPTED, OVERRIDDEN]))
+    acceptedSuggestions = fields.List(fields.Nested(AcceptedSuggestionSchema))
+    overrideReason = fields.Nested(OverrideReasonSchema)
+    outcomeTimestamp = Rfc3339DateTime(required=True)
+
+    @validates_schema
+    def _outcome_fits(self, data, **kwargs):
+        if data.get("outcome") == ACCEPTED:
+            if not data.get("acceptedSuggestions"):
+                raise ValidationError("required when outcome is 'accepted'", "acceptedSuggestions")
+            if "overrideReason" in data:
+                raise ValidationError("only with outcome 'overridden'", "overrideReason")
+        if data.get("outcome") == OVERRIDDEN and data.get("acceptedSuggestions"):
+            raise ValidationError("only with outcome 'accepted'", "acceptedSuggestions")
+
+
+class FeedbackRequestSchema(_Lenient):
+    feedback = fields.List(fields.Nested(FeedbackItemSchema), required=True, validate=validate.Length(min=1))
+
+
+_REQUEST = FeedbackRequestSchema()
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+@require_auth
+def receive_feedback(service_id: str):
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise ApiError(404, "not-found", f"no CDS service with id '{service_id}'; see GET /cds-services")
+    rt = runtime()
+    payload = read_json(request, rt.settings.server.max_body_bytes)
+    if not isinstance(payload, dict):
+        raise BadRequest("a CDS Hooks feedback request is a JSON object with a 'feedback' list")
+    try:
+        items = _REQUEST.load(payload)["feedback"]
+    except ValidationError as exc:
+        raise BadRequest("the feedback does not match CDS Hooks 2.0 Feedback", flatten_messages(exc.messages)) from None
+
+    issued = rt.store.issued_cards(item["card"] for item in items)
+    problems = _unknown_references(items, issued, service.id)
+    if problems:
+        raise BadRequest("the feedback refers to cards or suggestions this service did not issue", problems)
+
+    received_at = rt.store.clock()
+    rows = [_row(item, issued[item["card"]], rt.settings.snooze, received_at) for item in items]
+    stored, duplicates = rt.store.record_feedback(rows, received_at)
+    log.info("feedback service=%s items=%d stored=%d duplicates=%d", service.id, len(rows), stored, duplicates)
+    return jsonify({"stored": stored, "duplicates": duplicates}), 200
+
+
+def _unknown_references(items: list[dict], issued: dict[str, IssuedCard], service_id: str) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    for n, item in enumerate(items):
+        card = issued.get(item["card"])
+        if card is None or card.service_id != service_id:
+            problems[f"feedback.{n}.card"] = ["no card with this uuid was issued by this service"]
+            continue
+        for m, suggestion in enumerate(item.get("acceptedSuggestions") or ()):
+            if suggestion["id"] not in card.suggestion_uuids:
+                problems[f"feedback.{n}.acceptedSuggestions.{m}.id"] = ["not a suggestion of this card"]
+    return problems
+
+
+def _row(item: dict, card: IssuedCard, snooze: SnoozeSettings, received_at: datetime) -> FeedbackRow:
+    reason = (item.get("overrideReason") or {}).get("reason") or {}
+    overridden = item["outcome"] == OVERRIDDEN
+    return FeedbackRow(
+        card_uuid=card.card_uuid,
+        outcome=item["outcome"],
+        outcome_timestamp=item["outcomeTimestamp"],
+        reason_system=reason.get("system", ""),
+        reason_code=reason.get("code", ""),
+        accepted_suggestions=tuple(s["id"] for s in item.get("acceptedSuggestions") or ()),
+        service_id=card.service_id,
+        topic=card.topic,
+        patient_ref=card.patient_ref,
+        snoozed_until=snooze_until(snooze, reason.get("code"), received_at) if overridden else None,
+    )
+
+
+def snooze_until(snooze: SnoozeSettings, reason_code: str | None, received_at: datetime) -> datetime | None:
+    days = snooze.by_reason.get(reason_code, snooze.default_days) if reason_code else snooze.default_days
+    return received_at + timedelta(days=days) if days > 0 else None

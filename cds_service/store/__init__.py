@@ -1,0 +1,214 @@
+"""The store: card log, feedback and snoozes, and seen JWT ids, in SQLite or PostgreSQL.
+
+`Store.from_settings(settings)` opens the database named by `settings.store.database_url`
+(a SQLite file by default, PostgreSQL from WITHDRAWAL_CDS_DATABASE_URL), applies the Alembic
+migrations, and loads the patient key. Every write is committed before the method returns,
+so a caller that acknowledges after calling us never acknowledges a lost write.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import Connection, Engine, Insert, Table, delete, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+# `cards` is also record_cards' keyword (the interface hooks.py calls), hence the alias.
+import cards as clinical
+from cds_service.store import migrate, patient_key
+from cds_service.store.engine import SQLITE_BEGIN, make_engine, sqlite_path
+from cds_service.store.models import feedback, issued_card, seen_jti
+
+__all__ = ["Store", "IssuedCard", "FeedbackRow"]
+
+log = logging.getLogger("withdrawal_cds.store")
+
+Clock = Callable[[], datetime]
+# Expired jti rows are swept at most this often per process; they are harmless meanwhile.
+_JTI_PURGE_INTERVAL_SECONDS = 60.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    card_uuid: str
+    service_id: str
+    topic: str
+    patient_ref: str
+    suggestion_uuids: tuple[str, ...]
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    card_uuid: str
+    outcome: str
+    outcome_timestamp: datetime
+    reason_system: str
+    reason_code: str
+    accepted_suggestions: tuple[str, ...]
+    service_id: str
+    topic: str
+    patient_ref: str
+    snoozed_until: datetime | None
+
+
+class Store:
+    def __init__(self, engine: Engine, key: bytes, clock: Clock = _utcnow):
+        self.engine = engine
+        self._key = key
+        # The one source of "now" for times the store decides (feedback receipt, jti expiry);
+        # tests replace it to move through a snooze period.
+        self.clock = clock
+        self._jti_purged_at = 0.0
+        self._jti_purge_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings, clock: Clock = _utcnow) -> "Store":
+        url = settings.store.database_url
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            key = settings.patient_key or patient_key.load_or_create(_key_path(settings))
+        except BaseException:
+            engine.dispose()
+            raise
+        log.info("store ready: %s", engine.url.render_as_string(hide_password=True))
+        return cls(engine, key, clock)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        try:
+            with self._reading() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception as exc:  # a health check reports, it does not raise
+            log.warning("store unreachable: %s", type(exc).__name__)
+            return False
+
+    def patient_ref(self, patient_id: str) -> str:
+        return patient_key.patient_ref(self._key, patient_id)
+
+    # --- cards -------------------------------------------------------------------------------
+
+    def snoozed_topics(self, patient_ref: str, now: datetime) -> set[str]:
+        query = (select(feedback.c.topic).distinct()
+                 .where(feedback.c.patient_ref == patient_ref, feedback.c.snoozed_until > now))
+        with self._reading() as conn:
+            return set(conn.scalars(query))
+
+    def record_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str,
+                     cards: list[dict], issued_at: datetime) -> None:
+        rows = [{
+            "card_uuid": card["uuid"],
+            "service_id": service_id,
+            "hook": hook,
+            "hook_instance": hook_instance,
+            "topic": clinical.topic_of(card),
+            "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
+            "issued_at": issued_at,
+            "patient_ref": patient_ref,
+        } for card in cards]
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(insert(issued_card), rows)
+
+    def issued_cards(self, card_uuids: Iterable[str]) -> dict[str, IssuedCard]:
+        wanted = sorted(set(card_uuids))
+        if not wanted:
+            return {}
+        query = select(issued_card).where(issued_card.c.card_uuid.in_(wanted))
+        with self._reading() as conn:
+            return {row.card_uuid: IssuedCard(row.card_uuid, row.service_id, row.topic, row.patient_ref,
+                                              tuple(row.suggestion_uuids), row.issued_at)
+                    for row in conn.execute(query)}
+
+    # --- feedback ----------------------------------------------------------------------------
+
+    def record_feedback(self, rows: Sequence[FeedbackRow], received_at: datetime) -> tuple[int, int]:
+        """Store feedback in one transaction; returns (stored, duplicates).
+
+        A duplicate (same card, outcome, outcome timestamp and reason) is left as it was, so
+        resending an override does not move its snooze.
+        """
+        stored = 0
+        with self.engine.begin() as conn:
+            for row in rows:
+                values = {**asdict(row), "accepted_suggestions": list(row.accepted_suggestions),
+                          "received_at": received_at}
+                inserted = conn.execute(_insert_ignoring_duplicates(conn, feedback).values(**values)
+                                        .returning(feedback.c.id)).first()
+                stored += inserted is not None
+        return stored, len(rows) - stored
+
+    # --- JWT replay protection ---------------------------------------------------------------
+
+    def remember_jti(self, iss: str, jti: str, expires_at: datetime) -> bool:
+        """True if this (iss, jti) is new, and is now remembered until `expires_at`.
+
+        The unique key decides, so two workers racing with the same token cannot both win.
+        An id seen before counts as new again only after its earlier token expired.
+        """
+        now = self.clock()
+        with self.engine.begin() as conn:
+            fresh = conn.execute(_insert_ignoring_duplicates(conn, seen_jti)
+                                 .values(iss=iss, jti=jti, expires_at=expires_at)
+                                 .returning(seen_jti.c.id)).first() is not None
+            if not fresh:
+                result = conn.execute(update(seen_jti)
+                                      .where(seen_jti.c.iss == iss, seen_jti.c.jti == jti,
+                                             seen_jti.c.expires_at <= now)
+                                      .values(expires_at=expires_at))
+                fresh = result.rowcount == 1
+        self._purge_expired_jti_now_and_then(now)
+        return fresh
+
+    def purge_expired_jti(self, now: datetime) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(seen_jti).where(seen_jti.c.expires_at <= now)).rowcount
+
+    def _purge_expired_jti_now_and_then(self, now: datetime) -> None:
+        with self._jti_purge_lock:
+            if time.monotonic() - self._jti_purged_at < _JTI_PURGE_INTERVAL_SECONDS:
+                return
+            self._jti_purged_at = time.monotonic()
+        try:
+            self.purge_expired_jti(now)
+        except Exception as exc:  # housekeeping must not fail the request that triggered it
+            log.warning("purging expired jti failed: %s", type(exc).__name__)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _reading(self) -> Connection:
+        # Reads need no write lock; on SQLite a deferred transaction lets them run beside a writer.
+        return self.engine.connect().execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+
+
+def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
+    # ON CONFLICT DO NOTHING ... RETURNING: a row comes back only if this call inserted it
+    # (rowcount after ON CONFLICT is not reliable across drivers).
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}[conn.dialect.name]
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def _key_path(settings) -> Path:
+    db_file = sqlite_path(settings.store.database_url)
+    if db_file is not None:
+        return db_file.parent / patient_key.KEY_FILE_NAME
+    # Each host would generate its own key and snoozes would not follow a patient across
+    # hosts: a shared database needs the key from the environment.
+    log.warning("no patient key in WITHDRAWAL_CDS_PATIENT_KEY; using a key generated in %s, which "
+                "other hosts sharing this database will not have", settings.data_dir)
+    return Path(settings.data_dir) / patient_key.KEY_FILE_NAME

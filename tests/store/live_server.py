@@ -1,0 +1,78 @@
+"""The real service under gunicorn, as a subprocess on loopback, for load and crash tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.store.databases import TEST_KEY
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, database_url: str, data_dir: Path, log_file: Path, workers: int = 2):
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_file = log_file
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WITHDRAWAL_CDS_")}
+        env.update({"WITHDRAWAL_CDS_DATABASE_URL": database_url, "WITHDRAWAL_CDS_DATA_DIR": str(data_dir),
+                    "WITHDRAWAL_CDS_PATIENT_KEY": TEST_KEY.decode(), "PYTHONPATH": str(REPO)})
+        self._log = open(log_file, "wb")
+        # Own session: the whole server (master and workers) can be killed as one group.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--worker-class", "gthread", "--threads", "8", "--timeout", "30",
+             # gunicorn 27 otherwise opens one control socket per user; parallel test servers would share it.
+             "--no-control-socket", "cds_service:create_app()"],
+            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass  # not listening yet, or its workers are still starting
+            time.sleep(0.05)  # polling for readiness; nothing to wait on across processes
+        raise RuntimeError(f"server not ready in {timeout}s:\n{self.log_tail()}")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def kill_worker(self) -> int:
+        pid = self.worker_pids()[0]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def kill_all(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        self._log.flush()
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    def close(self) -> None:
+        try:
+            self.kill_all()
+        finally:
+            self._log.close()

@@ -1,0 +1,96 @@
+"""The committee's report and the retention purge, on both databases."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from cds_service.report import format_report, parse_since, purge, report
+from cds_service.store.models import feedback, issued_card, seen_jti
+from tests.store.cardlog import T0, accept, issue, override
+
+
+def _by_topic(rows):
+    return {row["topic"]: row for row in rows}
+
+
+def test_report_counts_each_card_once_under_its_latest_outcome(store):
+    moud = issue(store, "moud-referral", "moud-referral", "moud-referral", "moud-referral")
+    (naloxone,) = issue(store, "naloxone")
+    override(store, moud[0], reason="patient-declined")
+    override(store, moud[1], reason="managed-elsewhere")
+    override(store, moud[1], reason="managed-elsewhere")            # resent: stored once
+    accept(store, moud[2])
+    override(store, moud[2], at=T0 + timedelta(minutes=5))           # later override wins
+    accept(store, naloxone)
+
+    rows = _by_topic(report(store))
+    assert rows["moud-referral"] == {
+        "topic": "moud-referral", "issued": 4, "accepted": 0, "overridden": 3, "no_feedback": 1,
+        "override_rate": 0.75,
+        "overridden_by_reason": {"(none)": 1, "managed-elsewhere": 1, "patient-declined": 1}}
+    assert rows["naloxone"]["accepted"] == 1 and rows["naloxone"]["override_rate"] == 0.0
+    assert rows["counseling"]["issued"] == 0 and rows["counseling"]["override_rate"] is None
+    assert [r["topic"] for r in report(store)][:4] == ["withdrawal-assessment", "moud-referral", "counseling",
+                                                        "naloxone"]
+
+
+def test_report_since_counts_only_cards_issued_from_then(store):
+    (old,) = issue(store, "counseling", at=T0 - timedelta(days=30))
+    issue(store, "counseling", at=T0)
+    override(store, old, received_at=T0)
+    rows = _by_topic(report(store, since=T0))
+    assert rows["counseling"]["issued"] == 1 and rows["counseling"]["overridden"] == 0
+
+
+def test_format_report_is_an_aligned_table_with_a_total(store):
+    moud = issue(store, "moud-referral", "moud-referral")
+    override(store, moud[0], reason="patient-declined")
+    text = format_report(report(store), since=T0)
+    lines = text.splitlines()
+    assert lines[0] == "Cards issued since 2025-03-01 12:00 UTC"
+    header = lines[2]
+    moud_line = next(line for line in lines if line.startswith("moud-referral"))
+    total_line = lines[-1]
+    # numbers right-aligned under their headings
+    assert moud_line.index("50.0%") + len("50.0%") == header.index("override rate") + len("override rate")
+    assert "patient-declined 1" in moud_line
+    assert total_line.split()[:3] == ["all", "2", "0"]
+
+
+def test_parse_since():
+    assert parse_since("2025-01-31") == datetime(2025, 1, 31, tzinfo=timezone.utc)
+    assert parse_since("2025-01-31T10:00:00+02:00") == datetime(2025, 1, 31, 8, tzinfo=timezone.utc)
+    with pytest.raises(ValueError):
+        parse_since("2025-01-31T10:00:00")
+    with pytest.raises(ValueError):
+        parse_since("last week")
+
+
+def test_purge_removes_old_records_but_not_a_running_snooze(store):
+    now = T0 + timedelta(days=400)
+    old_moud, old_naloxone, old_counseling = issue(store, "moud-referral", "naloxone", "counseling", at=T0)
+    (recent,) = issue(store, "moud-referral", at=now - timedelta(days=1))
+    override(store, old_moud, days=7, received_at=T0)                               # snooze long over
+    override(store, old_naloxone, days=3650, received_at=T0)                        # still snoozed
+    accept(store, old_counseling, received_at=T0)
+    override(store, recent, received_at=now - timedelta(days=1))
+    store.clock = lambda: now - timedelta(minutes=1)
+    store.remember_jti("iss", "expired", now - timedelta(seconds=1))
+    store.remember_jti("iss", "live", now + timedelta(minutes=5))
+
+    counts = purge(store, older_than_days=365, now=now)
+
+    assert counts == {"cards": 3, "feedback": 2, "jti": 1}
+    with store.engine.connect() as conn:
+        assert conn.execute(select(issued_card.c.card_uuid)).scalars().all() == [recent["uuid"]]
+        assert set(conn.execute(select(feedback.c.card_uuid)).scalars()) == {old_naloxone["uuid"], recent["uuid"]}
+        assert conn.execute(select(func.count()).select_from(seen_jti)).scalar() == 1
+    assert store.snoozed_topics(store.patient_ref("pat-1"), now) == {"naloxone", "moud-referral"}
+
+
+def test_purge_refuses_a_zero_retention(store):
+    with pytest.raises(ValueError):
+        purge(store, older_than_days=0, now=T0)

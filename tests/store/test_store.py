@@ -1,0 +1,210 @@
+"""The store on both databases: card log, snooze lookups, feedback dedup, jti replay memory."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from cds_service.store import Store
+from cds_service.store.engine import make_engine
+from cds_service.store.models import feedback, issued_card, seen_jti
+from tests.store.cardlog import T0, accept, feedback_row, issue, override
+from tests.store.databases import settings_for
+
+
+def test_ping_answers_true_for_a_live_database(store):
+    assert store.ping() is True
+
+
+def test_ping_is_false_not_an_exception_when_the_database_is_gone():
+    unreachable = Store(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"), b"k" * 32)
+    try:
+        assert unreachable.ping() is False
+    finally:
+        unreachable.dispose()
+
+
+def test_patient_ref_is_a_keyed_hash_that_reveals_nothing(store, tmp_path):
+    ref = store.patient_ref("example-patient-123")
+    assert re.fullmatch(r"[0-9a-f]{64}", ref)
+    assert ref == store.patient_ref("example-patient-123")
+    assert ref != store.patient_ref("example-patient-124")
+    other_key = Store(store.engine, b"another-key-0123456789abcdef0123")
+    assert other_key.patient_ref("example-patient-123") != ref
+
+
+def test_record_cards_keeps_one_row_per_card_and_nothing_else_about_the_patient(store):
+    issued = issue(store, "moud-referral", "naloxone", patient="patient-with-a-findable-id", at=T0)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(issued_card).order_by(issued_card.c.id)).mappings().all()
+    assert [r["card_uuid"] for r in rows] == [c["uuid"] for c in issued]
+    assert [r["topic"] for r in rows] == ["moud-referral", "naloxone"]
+    assert rows[0]["suggestion_uuids"] == [s["uuid"] for s in issued[0]["suggestions"]]
+    assert rows[0]["issued_at"] == T0 and rows[0]["issued_at"].tzinfo is not None
+    assert rows[0]["patient_ref"] == store.patient_ref("patient-with-a-findable-id")
+    assert rows[0]["service_id"] == "withdrawal-patient-view" and rows[0]["hook"] == "patient-view"
+    assert "patient-with-a-findable-id" not in repr([dict(r) for r in rows])
+
+
+def test_recorded_cards_are_committed_when_record_cards_returns(store, store_settings):
+    issued = issue(store, "counseling")
+    other = Store.from_settings(store_settings)  # another worker, its own connections
+    try:
+        assert set(other.issued_cards([issued[0]["uuid"]])) == {issued[0]["uuid"]}
+    finally:
+        other.dispose()
+
+
+def test_times_in_other_offsets_are_stored_as_the_same_instant(store):
+    plus_two = T0.astimezone(timezone(timedelta(hours=2)))
+    issued = issue(store, "naloxone", at=plus_two)
+    assert store.issued_cards([issued[0]["uuid"]])[issued[0]["uuid"]].issued_at == T0
+
+
+def test_an_override_snoozes_that_topic_for_that_patient_until_its_end(store):
+    moud, naloxone = issue(store, "moud-referral", "naloxone", patient="p1")
+    issue(store, "moud-referral", patient="p2")
+    override(store, moud, days=90, received_at=T0)
+    p1, p2 = store.patient_ref("p1"), store.patient_ref("p2")
+    assert store.snoozed_topics(p1, T0) == {"moud-referral"}
+    assert store.snoozed_topics(p1, T0 + timedelta(days=90) - timedelta(seconds=1)) == {"moud-referral"}
+    assert store.snoozed_topics(p1, T0 + timedelta(days=90)) == set()
+    assert store.snoozed_topics(p2, T0) == set()
+
+
+def test_acceptance_does_not_snooze(store):
+    (moud,) = issue(store, "moud-referral")
+    accept(store, moud)
+    assert store.snoozed_topics(store.patient_ref("pat-1"), T0) == set()
+
+
+def test_snoozed_topics_is_one_query_on_the_snooze_index(store):
+    (moud,) = issue(store, "moud-referral")
+    override(store, moud)
+    query = (select(feedback.c.topic).distinct()
+             .where(feedback.c.patient_ref == "x", feedback.c.snoozed_until > T0))
+    with store.engine.connect() as conn:
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+        if conn.dialect.name == "sqlite":
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        else:
+            # A table this small is always scanned; forbid that to see whether the index serves.
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+    assert "ix_feedback_snooze" in plan, plan
+
+
+def test_the_same_feedback_twice_is_stored_once_and_does_not_move_the_snooze(store):
+    (moud,) = issue(store, "moud-referral")
+    assert override(store, moud, days=7, received_at=T0) == (1, 0)
+    assert override(store, moud, days=7, received_at=T0 + timedelta(days=5)) == (0, 1)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(feedback.c.snoozed_until)).scalars().all()
+    assert rows == [T0 + timedelta(days=7)]
+
+
+def test_feedback_differing_in_reason_or_time_is_stored_separately(store):
+    (moud,) = issue(store, "moud-referral")
+    rows = [feedback_row(store, moud, "overridden", reason="patient-declined"),
+            feedback_row(store, moud, "overridden", reason="managed-elsewhere"),
+            feedback_row(store, moud, "overridden", reason="managed-elsewhere", at=T0 + timedelta(minutes=1)),
+            feedback_row(store, moud, "overridden"),
+            feedback_row(store, moud, "overridden")]
+    assert store.record_feedback(rows, T0) == (4, 1)
+
+
+def test_remember_jti_says_new_once_per_issuer(store):
+    exp = datetime.now(timezone.utc) + timedelta(minutes=5)
+    assert store.remember_jti("https://ehr.example", "jti-1", exp) is True
+    assert store.remember_jti("https://ehr.example", "jti-1", exp) is False
+    assert store.remember_jti("https://other.example", "jti-1", exp) is True
+
+
+def test_a_jti_is_new_again_only_after_its_token_expired_and_expired_rows_are_purged(store):
+    now = [T0]
+    store.clock = lambda: now[0]
+    assert store.remember_jti("iss", "jti", T0 + timedelta(minutes=5))
+    now[0] = T0 + timedelta(minutes=4)
+    assert not store.remember_jti("iss", "jti", T0 + timedelta(minutes=9))
+    now[0] = T0 + timedelta(minutes=6)
+    assert store.remember_jti("iss", "jti", T0 + timedelta(minutes=11))
+    store.remember_jti("iss", "other", T0 + timedelta(minutes=7))
+    assert store.purge_expired_jti(T0 + timedelta(minutes=8)) == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(select(seen_jti.c.jti)).scalars().all() == ["jti"]
+
+
+def test_one_jti_raced_by_many_workers_is_new_exactly_once(store, store_settings):
+    second_worker = Store.from_settings(store_settings)
+    exp = datetime.now(timezone.utc) + timedelta(minutes=5)
+    start = threading.Barrier(16)
+
+    def attempt(i):
+        start.wait()
+        return (store if i % 2 else second_worker).remember_jti("iss", "raced", exp)
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(attempt, range(16)))
+    finally:
+        second_worker.dispose()
+    assert results.count(True) == 1
+
+
+def test_local_mode_generates_the_patient_key_once_beside_the_database(tmp_path):
+    db_dir = tmp_path / "somewhere"
+    settings = settings_for(f"sqlite:///{db_dir / 'cds.db'}", tmp_path / "data", patient_key=None)
+    first = Store.from_settings(settings)
+    ref = first.patient_ref("p")
+    first.dispose()
+    key_file = db_dir / "patient-key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    again = Store.from_settings(settings)
+    try:
+        assert again.patient_ref("p") == ref
+    finally:
+        again.dispose()
+    assert sorted(p.name for p in db_dir.iterdir() if not p.name.startswith("cds.db")) == ["patient-key"]
+
+
+def test_a_key_from_the_environment_is_used_and_no_key_file_is_written(tmp_path):
+    settings = settings_for(f"sqlite:///{tmp_path / 'cds.db'}", tmp_path / "data", patient_key=b"env-secret")
+    s = Store.from_settings(settings)
+    try:
+        import hashlib
+        import hmac
+        assert s.patient_ref("p") == hmac.new(b"env-secret", b"p", hashlib.sha256).hexdigest()
+    finally:
+        s.dispose()
+    assert not (tmp_path / "patient-key").exists()
+
+
+def test_workers_creating_the_key_at_once_all_get_the_same_key(tmp_path):
+    from cds_service.store.patient_key import load_or_create
+    path = tmp_path / "patient-key"
+    start = threading.Barrier(12)
+
+    def create(_):
+        start.wait()
+        return load_or_create(path)
+
+    with ThreadPoolExecutor(12) as pool:
+        keys = set(pool.map(create, range(12)))
+    assert len(keys) == 1 and len(next(iter(keys))) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["patient-key"]
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    s = Store.from_settings(settings_for(f"sqlite:///{tmp_path / 'new' / 'cds.db'}", tmp_path / "data"))
+    try:
+        with s.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: durable through SIGKILL in WAL
+    finally:
+        s.dispose()
