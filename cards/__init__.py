@@ -8,6 +8,7 @@ from __future__ import annotations
 from cards.content import OVERRIDE_REASONS, TOPIC_SYSTEM
 from cards.content import TOPICS as _TOPIC_DISPLAYS
 from cards.engine import EngineSettings, evaluate
+from cards.record import warm_up
 from cards.settings import Code
 
 TOPICS: tuple[str, ...] = tuple(_TOPIC_DISPLAYS)
@@ -30,4 +31,5 @@ __all__ = [
     "TOPIC_SYSTEM",
     "evaluate",
     "topic_of",
+    "warm_up",
 ]

@@ -40,6 +40,18 @@ MODELS: dict[str, Any] = {
     "ServiceRequest": ServiceRequest,
     "Procedure": Procedure,
 }
+# Validation covers what the rules read (and each type's required elements), not the whole
+# resource: a malformed name or narrative must not sink a resource whose clinical fields are
+# sound, and a Patient's HumanName alone cost more than the rest of a 100-resource evaluation.
+READ_FIELDS = frozenset({
+    "resourceType", "id", "status", "intent", "subject", "code", "clinicalStatus", "verificationStatus",
+    "onsetDateTime", "onsetPeriod", "recordedDate", "effectiveDateTime", "effectiveInstant",
+    "effectivePeriod", "issued", "authoredOn", "dateAsserted", "performedDateTime", "performedPeriod",
+    "occurrenceDateTime", "occurrencePeriod", "valueString", "valueQuantity", "valueCodeableConcept",
+    "valueInteger", "valueBoolean", "interpretation", "referenceRange", "note", "medicationReference",
+    "medicationCodeableConcept", "ingredient", "contained", "birthDate", "deceasedBoolean",
+    "deceasedDateTime",
+})
 MEDICATION_USES = ("MedicationRequest", "MedicationStatement")
 KNOWN_MEDICATIONS = vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
 
@@ -439,7 +451,7 @@ class Record:
         model = MODELS.get(resource.get("resourceType"))
         try:
             if model is not None:
-                model.model_validate(resource)
+                model.model_validate({k: v for k, v in resource.items() if k in READ_FIELDS})
             valid = True
         except Exception as error:  # noqa: BLE001 - any failure means "skip this resource"
             valid = False
@@ -476,3 +488,12 @@ def _key(code: Any) -> vs.Key | None:
 def _safe_id(resource: dict) -> str:
     value = resource.get("id")
     return value[:64] if isinstance(value, str) else "?"
+
+
+def warm_up() -> None:
+    """Make fhir.resources build its validators now, not on a clinician's first chart (100-200 ms)."""
+    for name, model in MODELS.items():
+        try:
+            model.model_validate({"resourceType": name})
+        except Exception:  # noqa: BLE001 - a minimal resource may be invalid; the validator is built
+            pass

@@ -87,17 +87,18 @@ class Authenticator:
         return principal
 
     def verify(self, token: str, audience: str) -> Principal:
-        alg, kid, header_jku = self._read_header(token)
-        issuer = self._issuer_of(token)
+        header = _unverified_header(token)
+        issuer, jti_hint = self._issuer_of(token)
+        alg, kid, header_jku = self._check_header(header, issuer.iss, jti_hint)
         if header_jku is not None and issuer.jku is not None and header_jku != issuer.jku:
             # With a jwks_file the keys came out-of-band; a jku the token carries (as the Sandbox's
             # always does) is then ignored, and in no case fetched.
-            raise Rejected("jku is not the issuer's configured jku", issuer.iss)
+            raise Rejected("jku is not the issuer's configured jku", issuer.iss, jti_hint)
         key = self.key_sets[issuer.iss].key_for(kid)
         if key is None:
-            raise Rejected("unknown kid", issuer.iss)
-        _check_key_fits(key, alg, issuer.iss)
-        claims = self._verified_claims(token, key, alg, issuer)
+            raise Rejected("unknown kid", issuer.iss, jti_hint)
+        _check_key_fits(key, alg, issuer.iss, jti_hint)
+        claims = self._verified_claims(token, key, alg, issuer, jti_hint)
         jti = claims["jti"]
         self._check_lifetime(claims, issuer.iss, jti)
         _check_audience(claims["aud"], audience, issuer.iss, jti)
@@ -105,35 +106,33 @@ class Authenticator:
         self._remember(issuer.iss, jti, claims["exp"])
         return Principal(iss=issuer.iss, jti=jti, tenant=tenant, fhir_servers=tuple(issuer.fhir_servers))
 
-    def _read_header(self, token: str) -> tuple[str, str, str | None]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise Rejected("not a JWT") from None
+    def _check_header(self, header: dict, iss: str, jti: str | None) -> tuple[str, str, str | None]:
         alg, kid, typ, jku = (header.get(k) for k in ("alg", "kid", "typ", "jku"))
         if not isinstance(alg, str) or alg not in self.settings.auth.algorithms:
-            raise Rejected(f"algorithm not accepted: {str(alg)[:16]}")
+            raise Rejected(f"algorithm not accepted: {str(alg)[:16]!r}", iss, jti)
         if not isinstance(typ, str) or typ.upper() != "JWT":
-            raise Rejected("typ is not JWT")
+            raise Rejected("typ is not JWT", iss, jti)
         if not isinstance(kid, str) or not kid:
-            raise Rejected("no kid")
+            raise Rejected("no kid", iss, jti)
         if jku is not None and not isinstance(jku, str):
-            raise Rejected("jku is not a string")
+            raise Rejected("jku is not a string", iss, jti)
         return alg, kid, jku
 
-    def _issuer_of(self, token: str) -> Issuer:
-        # Unverified: used only to pick the keys; every claim is re-read from the verified token.
+    def _issuer_of(self, token: str) -> tuple[Issuer, str | None]:
+        """The issuer whose keys to verify with, and the jti for the log if verification fails.
+        Unverified: nothing else is taken from this decoding; every claim is re-read once verified."""
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise Rejected("payload is not JSON") from None
-        iss = unverified.get("iss")
+        iss, jti = unverified.get("iss"), unverified.get("jti")
+        jti = jti if isinstance(jti, str) else None
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
-            raise Rejected("issuer not trusted", iss if isinstance(iss, str) else None)
-        return issuer
+            raise Rejected("issuer not trusted", iss if isinstance(iss, str) else None, jti)
+        return issuer, jti
 
-    def _verified_claims(self, token: str, key: PublicKey, alg: str, issuer: Issuer) -> dict:
+    def _verified_claims(self, token: str, key: PublicKey, alg: str, issuer: Issuer, jti_hint: str | None) -> dict:
         try:
             claims = jwt.decode(
                 token, key.key, algorithms=[alg], issuer=issuer.iss, leeway=self.settings.auth.leeway_seconds,
@@ -141,15 +140,15 @@ class Authenticator:
                 options={"require": _REQUIRED_CLAIMS, "verify_aud": False, "verify_iat": True,
                          "verify_exp": True, "verify_iss": True, "verify_signature": True})
         except jwt.InvalidSignatureError:
-            raise Rejected("bad signature", issuer.iss) from None
+            raise Rejected("bad signature", issuer.iss, jti_hint) from None
         except jwt.PyJWTError as exc:
-            raise Rejected(f"claims rejected: {type(exc).__name__}", issuer.iss) from None
+            raise Rejected(f"claims rejected: {type(exc).__name__}", issuer.iss, jti_hint) from None
         except (TypeError, ValueError):
             # The key cannot be used with this algorithm (e.g. an RSA key for ES384).
-            raise Rejected("key does not fit the algorithm", issuer.iss) from None
+            raise Rejected("key does not fit the algorithm", issuer.iss, jti_hint) from None
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS:
-            raise Rejected("jti missing or malformed", issuer.iss)
+            raise Rejected("jti missing or malformed", issuer.iss, jti_hint)
         if not isinstance(claims.get("exp"), (int, float)) or not isinstance(claims.get("iat"), (int, float)):
             raise Rejected("exp or iat is not a number", issuer.iss, jti)
         return claims
@@ -171,6 +170,13 @@ class Authenticator:
         expires_at = datetime.fromtimestamp(exp + self.settings.auth.leeway_seconds, tz=timezone.utc)
         if not self.store.remember_jti(iss, jti, expires_at):
             raise Rejected("jti replayed", iss, jti)
+
+
+def _unverified_header(token: str) -> dict:
+    try:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Rejected("not a JWT") from None
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -205,15 +211,15 @@ def _check_audience(aud, expected: str, iss: str, jti: str) -> None:
 _CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
 
 
-def _check_key_fits(key: PublicKey, alg: str, iss: str) -> None:
+def _check_key_fits(key: PublicKey, alg: str, iss: str, jti: str | None) -> None:
     if key.alg is not None and key.alg != alg:
-        raise Rejected("key is declared for another algorithm", iss)
+        raise Rejected("key is declared for another algorithm", iss, jti)
     if alg.startswith("ES"):
         fits = isinstance(key.key, ec.EllipticCurvePublicKey) and isinstance(key.key.curve, _CURVES[alg])
     else:
         fits = isinstance(key.key, rsa.RSAPublicKey) and key.key.key_size >= 2048
     if not fits:
-        raise Rejected("key does not fit the algorithm", iss)
+        raise Rejected("key does not fit the algorithm", iss, jti)
 
 
 def _safe(value: str | None) -> str:

@@ -43,16 +43,24 @@ def call_service(service_id: str):
     now = rt.store.clock()
     advised = cards.evaluate(resources, hook=service.hook, context=hook_request["context"], now=now,
                              settings=rt.engine_settings)
-    patient_ref = rt.store.patient_ref(hook_request["context"]["patientId"])
-    snoozed = rt.store.snoozed_topics(patient_ref, now)
-    shown = [card for card in advised if cards.topic_of(card) not in snoozed]
+    # Most charts raise nothing: then there is nothing to snooze or to log.
+    shown = _unsnoozed_and_logged(rt, service, hook_request, advised, now) if advised else []
     body = _RESPONSE.dump({"cards": shown})
-    rt.store.record_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
-                          patient_ref=patient_ref, cards=body["cards"], issued_at=now)
     log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d ms=%.1f", service.id,
              hook_request["hookInstance"], len(resources), len(shown), len(advised) - len(shown),
              (time.perf_counter() - started) * 1000)
     return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _unsnoozed_and_logged(rt, service: Service, hook_request: dict, advised: list[dict], now) -> list[dict]:
+    """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves."""
+    patient_ref = rt.store.patient_ref(hook_request["context"]["patientId"])
+    snoozed = rt.store.snoozed_topics(patient_ref, now)
+    shown = [card for card in advised if cards.topic_of(card) not in snoozed]
+    if shown:
+        rt.store.record_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
+                              patient_ref=patient_ref, cards=shown, issued_at=now)
+    return shown
 
 
 def validate_request(service: Service, payload: object) -> dict:

@@ -68,8 +68,9 @@ def render(template: str, context: Mapping[str, Any]) -> str | None:
 
 def bundle_resources(bundle: Mapping[str, Any]) -> list[dict]:
     """The resources of a Bundle's entries; OperationOutcome entries of search mode 'outcome' are not data."""
+    entries = bundle.get("entry")
     out = []
-    for entry in bundle.get("entry") or ():
+    for entry in entries if isinstance(entries, list) else ():
         if not isinstance(entry, dict):
             continue
         resource = entry.get("resource")
@@ -83,7 +84,8 @@ def bundle_resources(bundle: Mapping[str, Any]) -> list[dict]:
 
 
 def next_link(bundle: Mapping[str, Any]) -> str | None:
-    for link in bundle.get("link") or ():
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else ():
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             return link["url"]
     return None

@@ -8,6 +8,7 @@ never shared across a fork.
 
 from __future__ import annotations
 
+import gc
 import os
 
 from gunicorn.app.base import BaseApplication
@@ -29,7 +30,21 @@ class _Gunicorn(BaseApplication):
         from cds_service.config import load_settings
 
         # Host/port/workers overrides from the command line do not matter inside a worker.
-        return create_app(load_settings())
+        app = create_app(load_settings())
+        prepare_process(app)
+        return app
+
+
+def prepare_process(app) -> None:
+    """Ready a worker before its first request: build the FHIR validators, touch the store, then
+    freeze what is alive so the garbage collector stops re-walking it on every large request
+    (a 10,000-resource body allocates ~600k objects and triggers full collections)."""
+    import cards
+
+    cards.warm_up()
+    app.extensions["withdrawal_cds"].store.ping()
+    gc.collect()
+    gc.freeze()
 
 
 def run_server(settings: Settings, config_file: str | None) -> None:

@@ -28,10 +28,6 @@ class _WireSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    @post_dump
-    def _drop_empty(self, data, **kwargs):
-        return _prune(data)
-
 
 class CodingSchema(_WireSchema):
     system = fields.String(required=True)
@@ -107,7 +103,7 @@ class CardsResponseSchema(_WireSchema):
 
     @post_dump
     def _drop_empty(self, data, **kwargs):
-        # {"cards": []} is the one empty array the standard asks for.
+        # Once, at the top: {"cards": []} is the one empty array the standard asks for.
         return {"cards": [_prune(c) for c in data.get("cards", [])]}
 
 

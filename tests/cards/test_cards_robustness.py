@@ -90,3 +90,13 @@ def test_record_text_with_braces_and_markdown_is_shown_safely():
     assert found == {"moud-referral", "counseling", "naloxone"}
     detail = evaluate(patient(), weird)[0]["detail"]
     assert "\\{severe\\}" in detail and "\\*\\[see note\\]\\*" in detail
+
+
+def test_malformed_fields_no_rule_reads_do_not_sink_a_resource():
+    """Validation covers what the rules read: a broken name or narrative is not a reason to
+    ignore an OUD diagnosis, and a broken birth date still is."""
+    broken_name = patient(name="not a list of HumanName", text={"div": 42})
+    broken_note = condition(OUD, id="c-text")
+    broken_note["text"] = {"status": "nonsense", "div": ["not", "xhtml"]}
+    assert topics(broken_name, broken_note) == {"moud-referral", "counseling", "naloxone"}
+    assert topics(patient(birth="the eighties"), condition(OUD)) == set()

@@ -1,0 +1,161 @@
+"""GET /openapi.json: an OpenAPI 3.1 description of this service, generated from its marshmallow schemas.
+
+The request and response schemas the handlers validate with are the ones
+described here, so the description cannot drift from the code. It is built once
+per app (it depends on the settings only through whether a JWT is required),
+and it is always open: it holds no patient data and no secrets.
+"""
+
+from __future__ import annotations
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, jsonify
+from marshmallow import Schema, fields
+
+from cds_service.schemas import request as request_schemas
+from cds_service.schemas.response import CardsResponseSchema, DiscoveryResponseSchema, ErrorSchema
+from cds_service.services import SERVICES
+
+bp = Blueprint("openapi", __name__)
+_CACHE_KEY = "withdrawal_cds.openapi"
+JSON = "application/json"
+
+_ERRORS = {
+    400: "The request is not JSON, or not a CDS Hooks 2.0 request for this hook; `fields` names each problem",
+    401: "No valid JWT (when trusted issuers are configured); the body says nothing more",
+    404: "No CDS service with this id",
+    412: "Data the rules need is neither in `prefetch` nor retrievable from `fhirServer`; `missing` names it",
+    413: "The request body is larger than the configured limit",
+    415: "The request body is not sent as application/json",
+    500: "A bug of ours; the body carries no detail",
+}
+_HOOK_ERRORS = (400, 401, 404, 412, 413, 415, 500)
+_FEEDBACK_ERRORS = (400, 401, 404, 413, 415, 500)
+_DISCOVERY_ERRORS = (401, 500)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok", "degraded"]})
+    store = fields.String(required=True, metadata={"enum": ["ok", "unreachable"]})
+
+
+class FeedbackResultSchema(Schema):
+    stored = fields.Integer(required=True, metadata={"minimum": 0})
+    duplicates = fields.Integer(required=True, metadata={"minimum": 0})
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    document = current_app.extensions.get(_CACHE_KEY)
+    if document is None:
+        from cds_service.runtime import runtime
+        document = current_app.extensions[_CACHE_KEY] = build_spec(runtime().settings.auth_required)
+    return jsonify(document)
+
+
+def build_spec(auth_required: bool) -> dict:
+    plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
+    spec = APISpec(
+        title="withdrawal-cds",
+        version=_version(),
+        openapi_version="3.1.0",
+        plugins=[plugin],
+        info={"description": "CDS Hooks 2.0 service: advisory cards for opioid and kratom withdrawal. "
+                             "Generated from the schemas the service validates with."},
+    )
+    _teach_custom_fields(plugin)
+    spec.components.schema("Error", schema=ErrorSchema)
+    if auth_required:
+        spec.components.security_scheme("cdsHooksJwt", {
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "CDS Hooks 2.0 client JWT: signed ES384 or RS384 by a trusted issuer, "
+                           "aud = the URL called, single-use jti"})
+    secured = {"security": [{"cdsHooksJwt": []}]} if auth_required else {}
+
+    spec.path(path="/cds-services", operations={"get": {
+        "operationId": "discovery", "summary": "The CDS services offered, with their prefetch templates",
+        **secured,
+        "responses": {200: _json("The services", DiscoveryResponseSchema), **_errors(_DISCOVERY_ERRORS)},
+    }})
+    for service in SERVICES.values():
+        spec.path(path=f"/cds-services/{service.id}", operations={"post": {
+            "operationId": f"call-{service.id}", "summary": f"{service.title} ({service.hook} hook)",
+            "description": service.description, **secured,
+            "requestBody": {"required": True, "content": {
+                JSON: {"schema": request_schemas.REQUEST_SCHEMAS[service.hook]}}},
+            "responses": {200: _json("Cards (possibly none)", CardsResponseSchema), **_errors(_HOOK_ERRORS)},
+        }})
+        spec.path(path=f"/cds-services/{service.id}/feedback", operations={"post": {
+            "operationId": f"feedback-{service.id}", "summary": f"Feedback on cards from {service.id}",
+            **secured,
+            "requestBody": {"required": True, "content": {JSON: {"schema": _feedback_schema()}}},
+            "responses": {200: _json("Feedback stored", FeedbackResultSchema), **_errors(_FEEDBACK_ERRORS)},
+        }})
+    spec.path(path="/healthz", operations={"get": {
+        "operationId": "health", "summary": "Liveness and store reachability (always open)",
+        "responses": {200: _json("Up", HealthSchema), 503: _json("The store is unreachable", HealthSchema)},
+    }})
+    return spec.to_dict()
+
+
+def _json(description: str, schema) -> dict:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(codes) -> dict:
+    return {code: {"description": _ERRORS[code], "content": {JSON: {"schema": "Error"}}} for code in codes}
+
+
+def _feedback_schema():
+    # Imported here: feedback.py imports the store, which this module need not load to be imported.
+    from cds_service.feedback import FeedbackRequestSchema
+    return FeedbackRequestSchema
+
+
+def _schema_name(schema) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema") or cls.__name__
+    # feedback.py and the card schemas both have an OverrideReason; they are different things.
+    if cls.__module__.endswith(".feedback") and not name.startswith("Feedback"):
+        name = "Feedback" + name
+    return name
+
+
+_RESOURCE = {"type": "object", "required": ["resourceType"],
+             "properties": {"resourceType": {"type": "string"}}, "additionalProperties": True}
+
+
+def _teach_custom_fields(plugin: MarshmallowPlugin) -> None:
+    """Our custom marshmallow fields, in JSON Schema terms (apispec would call them 'anything')."""
+    plugin.map_to_openapi_type(fields.Url, "string", "uri")
+    custom = {
+        getattr(request_schemas, "FhirResourceField", None): _RESOURCE,
+        getattr(request_schemas, "PrefetchField", None): {
+            "type": "object", "description": "prefetch key -> a FHIR resource, a Bundle, or null (no data)",
+            "additionalProperties": {"anyOf": [_RESOURCE, {"type": "null"}]}},
+        getattr(request_schemas, "PrefetchValueField", None): {"anyOf": [_RESOURCE, {"type": "null"}]},
+        _feedback_field("Rfc3339DateTime"): {"type": "string", "format": "date-time"},
+    }
+    custom.pop(None, None)
+
+    def describe(converter, field, **kwargs) -> dict:
+        for cls, schema in custom.items():
+            if isinstance(field, cls):
+                return dict(schema)
+        return {}
+
+    plugin.converter.add_attribute_function(describe)
+
+
+def _feedback_field(name: str):
+    from cds_service import feedback
+    return getattr(feedback, name, None)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("withdrawal-cds")
+    except PackageNotFoundError:
+        return "0"
