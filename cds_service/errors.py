@@ -62,7 +62,11 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return jsonify(exc.body), exc.status
+        response = jsonify(exc.body)
+        response.status_code = exc.status
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"  # RFC 6750, and no error detail
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -69,18 +69,16 @@ def render(template: str, context: Mapping[str, Any]) -> str | None:
 def bundle_resources(bundle: Mapping[str, Any]) -> list[dict]:
     """The resources of a Bundle's entries; OperationOutcome entries of search mode 'outcome' are not data."""
     entries = bundle.get("entry")
-    out = []
-    for entry in entries if isinstance(entries, list) else ():
-        if not isinstance(entry, dict):
-            continue
-        resource = entry.get("resource")
-        if not isinstance(resource, dict):
-            continue
-        search = entry.get("search")
-        if isinstance(search, dict) and search.get("mode") == "outcome":
-            continue
-        out.append(resource)
-    return out
+    if type(entries) is not list:
+        return []
+    # One comprehension: this runs once per resource of the record, on the hot path.
+    return [resource for entry in entries if type(entry) is dict
+            and type(resource := entry.get("resource")) is dict
+            and not _is_outcome(entry.get("search"))]
+
+
+def _is_outcome(search: Any) -> bool:
+    return search is not None and type(search) is dict and search.get("mode") == "outcome"
 
 
 def next_link(bundle: Mapping[str, Any]) -> str | None:

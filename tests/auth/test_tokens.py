@@ -122,7 +122,7 @@ def test_bad_token_is_401_with_no_detail(secured_client, ehr, case, caplog):
         response = secured_client.get(DISCOVERY, headers=headers)
     assert response.status_code == 401
     assert response.get_json() == {"error": "unauthorized"}
-    assert "WWW-Authenticate" not in response.headers or "error_description" not in response.headers["WWW-Authenticate"]
+    assert response.headers["WWW-Authenticate"] == "Bearer"  # RFC 6750 challenge, no error detail
     rejections = [r.getMessage() for r in caplog.records if r.getMessage().startswith("401:")]
     assert len(rejections) == 1 and reason in rejections[0], rejections
 

@@ -1,0 +1,1 @@
+"""Synthetic-population precision check for the withdrawal-cds engine (see README.md)."""
