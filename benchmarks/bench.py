@@ -328,7 +328,7 @@ def run_server(size: int, clients: int, seconds: float, workers: int) -> tuple[l
 
 
 def table_server(rows: list[dict], size: int, workers: int) -> str:
-    out = [f"| record | workers | concurrent clients | calls | errors | seconds | throughput (calls/s) | "
+    out = ["| record | workers | concurrent clients | calls | errors | seconds | throughput (calls/s) | "
            "p50 ms | p95 ms | p99 ms | max ms |",
            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:

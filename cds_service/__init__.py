@@ -7,8 +7,6 @@ directly (tests, the CLI).
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from cds_service.config import Settings, load_settings

@@ -34,9 +34,10 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from cds_service.auth import require_auth
 from cds_service.body import read_json
 from cds_service.config import SnoozeSettings
-from cds_service.errors import ApiError, BadRequest, flatten_messages
+from cds_service.errors import BadRequest
 from cds_service.runtime import runtime
-from cds_service.services import SERVICES
+from cds_service.schemas import load
+from cds_service.services import find_service
 from cds_service.store import FeedbackRow, IssuedCard
 
 log = logging.getLogger("withdrawal_cds.feedback")
@@ -112,17 +113,9 @@ _REQUEST = FeedbackRequestSchema()
 @bp.post("/cds-services/<service_id>/feedback")
 @require_auth
 def receive_feedback(service_id: str):
-    service = SERVICES.get(service_id)
-    if service is None:
-        raise ApiError(404, "not-found", f"no CDS service with id '{service_id}'; see GET /cds-services")
+    service = find_service(service_id)
     rt = runtime()
-    payload = read_json(request, rt.settings.server.max_body_bytes)
-    if not isinstance(payload, dict):
-        raise BadRequest("a CDS Hooks feedback request is a JSON object with a 'feedback' list")
-    try:
-        items = _REQUEST.load(payload)["feedback"]
-    except ValidationError as exc:
-        raise BadRequest("the feedback does not match CDS Hooks 2.0 Feedback", flatten_messages(exc.messages)) from None
+    items = load(_REQUEST, read_json(request, rt.settings.server.max_body_bytes), "a feedback request")["feedback"]
 
     issued = rt.store.issued_cards(item["card"] for item in items)
     problems = _unknown_references(items, issued, service.id)

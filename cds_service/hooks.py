@@ -12,18 +12,17 @@ import logging
 import time
 
 from flask import Blueprint, Response, g, request
-from marshmallow import ValidationError
 import orjson
 
 import cards
 from cds_service.auth import require_auth
 from cds_service.body import read_json
-from cds_service.errors import ApiError, BadRequest, flatten_messages
 from cds_service.gather import FhirAccess, gather_record
 from cds_service.runtime import runtime
+from cds_service.schemas import load
 from cds_service.schemas.request import REQUEST_SCHEMAS
 from cds_service.schemas.response import CardsResponseSchema
-from cds_service.services import SERVICES, Service
+from cds_service.services import Service, find_service
 
 log = logging.getLogger("withdrawal_cds.hooks")
 bp = Blueprint("hooks", __name__)
@@ -33,9 +32,7 @@ _RESPONSE = CardsResponseSchema()
 @bp.post("/cds-services/<service_id>")
 @require_auth
 def call_service(service_id: str):
-    service = SERVICES.get(service_id)
-    if service is None:
-        raise ApiError(404, "not-found", f"no CDS service with id '{service_id}'; see GET /cds-services")
+    service = find_service(service_id)
     rt = runtime()
     started = time.perf_counter()
     hook_request = validate_request(service, read_json(request, rt.settings.server.max_body_bytes))
@@ -65,13 +62,7 @@ def _unsnoozed_and_logged(rt, service: Service, hook_request: dict, advised: lis
 
 def validate_request(service: Service, payload: object) -> dict:
     """The request as loaded by the hook's schema, or BadRequest naming every bad field by path."""
-    if not isinstance(payload, dict):
-        raise BadRequest("a CDS Hooks request is a JSON object")
-    try:
-        return REQUEST_SCHEMAS[service.hook].load(payload)
-    except ValidationError as exc:
-        raise BadRequest("the request does not match the CDS Hooks 2.0 request for this hook",
-                         flatten_messages(exc.messages)) from None
+    return load(REQUEST_SCHEMAS[service.hook], payload, f"a {service.hook} request")
 
 
 def _fhir_access(hook_request: dict) -> FhirAccess | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cds_service.errors import ApiError
+
 PATIENT = "{{context.patientId}}"
 
 # key -> template. The same keys name the FHIR-server queries when prefetch is missing.
@@ -45,3 +47,10 @@ SERVICES: dict[str, Service] = {s.id: s for s in (
     Service("withdrawal-order-sign", "order-sign", "Opioid and kratom withdrawal (order sign)",
             _WHAT + "Runs only when an opioid, a MOUD product or naloxone is being signed.", PREFETCH),
 )}
+
+
+def find_service(service_id: str) -> Service:
+    try:
+        return SERVICES[service_id]
+    except KeyError:
+        raise ApiError(404, "not-found", f"no CDS service with id '{service_id}'; see GET /cds-services") from None
