@@ -35,6 +35,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
+    threads: int = 8
     # Sized for a 10,000-resource record (about 6 MB of JSON) with room to spare.
     max_body_bytes: int = 16 * 1024 * 1024
     # The URL clients call us by; JWT `aud` is checked against it. Needed behind a proxy.
@@ -125,6 +126,7 @@ class _ServerSchema(_Strict):
     host = fields.String()
     port = fields.Integer(validate=validate.Range(1, 65535))
     workers = fields.Integer(validate=validate.Range(1, 64))
+    threads = fields.Integer(validate=validate.Range(1, 256))
     max_body_bytes = fields.Integer(validate=validate.Range(1024))
     public_base_url = fields.Url(schemes={"http", "https"}, require_tld=False)
     cors_origins = fields.List(fields.String())

@@ -1,7 +1,8 @@
 """The production server: gunicorn with threaded workers, each building its own app.
 
-gthread workers let one slow client hold a thread, not a process, and
-`timeout` bounds how long any request may take. The app is built in each
+Threaded workers (cds_service/worker.py) keep clients that are still sending
+their request head in the poller, off the thread pool, so slow clients do not
+tie the worker up; `timeout` bounds how long any request may take. The app is built in each
 worker (not preloaded) so database connections and the FHIR fetch pool are
 never shared across a fork.
 """
@@ -53,8 +54,9 @@ def run_server(settings: Settings, config_file: str | None) -> None:
     _Gunicorn({
         "bind": f"{settings.server.host}:{settings.server.port}",
         "workers": settings.server.workers,
-        "worker_class": "gthread",
-        "threads": 8,
+        # gthread, but a connection gets a thread only once its request head is in (worker.py).
+        "worker_class": "cds_service.worker.HeadBufferingWorker",
+        "threads": settings.server.threads,
         "timeout": settings.server.timeout_seconds,
         "graceful_timeout": 10,
         "keepalive": 5,

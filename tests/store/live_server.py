@@ -1,4 +1,4 @@
-"""The real service under gunicorn, as a subprocess on loopback, for load and crash tests."""
+"""The real service (`withdrawal-cds serve`, gunicorn), as a subprocess on loopback, for load and crash tests."""
 
 from __future__ import annotations
 
@@ -34,10 +34,8 @@ class LiveServer:
         self._log = open(log_file, "wb")
         # Own session: the whole server (master and workers) can be killed as one group.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--worker-class", "gthread", "--threads", "8", "--timeout", "30",
-             # gunicorn 27 otherwise opens one control socket per user; parallel test servers would share it.
-             "--no-control-socket", "cds_service:create_app()"],
+            # `withdrawal-cds serve` as deployed: gunicorn with our worker class, 8 threads a worker.
+            [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
