@@ -13,6 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from fhir.resources.R4B.condition import Condition
@@ -168,14 +169,62 @@ def medication_tags(medication: Concept) -> set[str]:
         if any_in(keys, vs.NALOXONE_RESCUE.keys):
             tags.add("naloxone")
         return tags
+    tags = set(medication_text_tags(text))
+    if any_in(keys, vs.OPIOID_INGREDIENTS.keys):
+        tags.add("opioid")
+    return tags
+
+
+# Text classifications are remembered per string: a chart repeats the same few displays
+# ("Hypertension", "Lisinopril 10 MG Oral Tablet") dozens of times, and each costs a
+# handful of regex searches. Code lookups stay per resource; they are set membership.
+_TEXT_CACHE = 8192
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def medication_text_tags(text: str) -> frozenset[str]:
     tags = set()
-    if any_in(keys, vs.OPIOID_INGREDIENTS.keys) or terms.OPIOID_DRUG.search(text):
+    if terms.OPIOID_DRUG.search(text):
         tags.add("opioid")
     if is_moud_text(text):
         tags.add("moud")
     if terms.NALOXONE.search(text) and not terms.NALOXONE_COMBINATION.search(text):
         tags.add("naloxone")
-    return tags
+    return frozenset(tags)
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def condition_text_tags(text: str) -> frozenset[str]:
+    tags = set()
+    if text and terms.OUD_TEXT.search(text):
+        tags.add("oud")
+    if says_withdrawal(text):
+        tags.add("withdrawal")
+        if terms.OPIOID_WORD.search(text):
+            tags.add("opioid_withdrawal")
+    if mentions_kratom(text):
+        tags.add("kratom")
+    if says_end_of_life(text):
+        tags.add("end_of_life")
+    return frozenset(tags)
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def order_text_tags(text: str) -> frozenset[str]:
+    """What a ServiceRequest or Procedure is, by its text: the orders a card's suggestion creates
+    carry text only unless a site configures its orderable."""
+    tags = set()
+    if not text:
+        return frozenset()
+    if terms.COWS.search(text):
+        tags.add("cows_order")
+    if terms.REFERRAL.search(text) and terms.MOUD_WORDS.search(text):
+        tags.add("moud_referral")
+    if terms.COUNSELING_TEXT.search(text) and terms.SUBSTANCE_CONTEXT.search(text):
+        tags.add("counseling")
+    if says_end_of_life(text):
+        tags.add("end_of_life")
+    return frozenset(tags)
 
 
 def is_moud_text(text: str) -> bool:
@@ -333,19 +382,17 @@ class Record:
 
     def _condition(self, resource: dict, draft: bool) -> None:
         code = concept(resource.get("code"))
-        tags: set[str] = set()
         keys, text = code.keys, code.text
-        if any(vs.is_oud_code(key) for key in keys) or (text and terms.OUD_TEXT.search(text)):
+        tags = set(condition_text_tags(text))
+        if any(vs.is_oud_code(key) for key in keys):
             tags.add("oud")
-        if any_in(keys, vs.WITHDRAWAL_CONDITIONS.keys) or says_withdrawal(text):
+        if any_in(keys, vs.WITHDRAWAL_CONDITIONS.keys):
             tags.add("withdrawal")
-        if any_in(keys, vs.OPIOID_WITHDRAWAL_CONDITIONS.keys) or (
-            says_withdrawal(text) and terms.OPIOID_WORD.search(text)
-        ):
+        if any_in(keys, vs.OPIOID_WITHDRAWAL_CONDITIONS.keys):
             tags.add("opioid_withdrawal")
-        if mentions_kratom(text, note_text(resource) if "note" in resource else ""):
+        if "note" in resource and mentions_kratom(note_text(resource)):
             tags.add("kratom")
-        if any_in(keys, vs.END_OF_LIFE.keys) or says_end_of_life(text):
+        if any_in(keys, vs.END_OF_LIFE.keys):
             tags.add("end_of_life")
         if not keys and not text and "code" in resource:
             # Unreadable code (e.g. a bare number): validate it so the failure is logged.
@@ -363,24 +410,16 @@ class Record:
         self._put(resource, tags, draft, code)
 
     def _order_tags(self, code: Concept) -> set[str]:
-        keys, text = code.keys, code.text
-        tags: set[str] = set()
+        keys = code.keys
+        tags = set(order_text_tags(code.text))
         configured = self._configured
-        if (
-            any_in(keys, vs.COWS_OBSERVABLES.keys)
-            or configured["cows_order"] in keys
-            or (text and terms.COWS.search(text))
-        ):
+        if any_in(keys, vs.COWS_OBSERVABLES.keys) or configured["cows_order"] in keys:
             tags.add("cows_order")
-        if configured["moud_referral"] in keys or (
-            text and terms.REFERRAL.search(text) and terms.MOUD_WORDS.search(text)
-        ):
+        if configured["moud_referral"] in keys:
             tags.add("moud_referral")
-        if any_in(keys, vs.COUNSELING.keys) or (
-            text and terms.COUNSELING_TEXT.search(text) and terms.SUBSTANCE_CONTEXT.search(text)
-        ):
+        if any_in(keys, vs.COUNSELING.keys):
             tags.add("counseling")
-        if any_in(keys, vs.END_OF_LIFE.keys) or says_end_of_life(text):
+        if any_in(keys, vs.END_OF_LIFE.keys):
             tags.add("end_of_life")
         return tags
 
