@@ -381,13 +381,8 @@ def run_fhir(service, sizes: list[int], delay: float, rounds: int) -> list[dict]
     from cds_service.prefetch import render
     from cds_service.runtime import EXTENSION
     from cds_service.services import PREFETCH
-    from tests import fhir_servers
     from tests.fhir_servers import FaultServer
 
-    # The test server writes headers and body in two sends without TCP_NODELAY, so every answer
-    # waits ~40 ms for the client's delayed ACK (Nagle). Turn Nagle off for this process's test
-    # server so the delay measured is the configured one (fix belongs in tests/fhir_servers.py).
-    fhir_servers._FaultHandler.disable_nagle_algorithm = True
     page_size = service.extensions[EXTENSION].settings.fhir.page_size
     fetch_times = _timed_fetcher(service)
     client = service.test_client()

@@ -352,6 +352,9 @@ class _QuietThreadingServer(ThreadingHTTPServer):
 
 class _FaultHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two sends; with Nagle on, every answer waited ~40 ms for the
+    # client's delayed ACK, which made the configured delays unmeasurable.
+    disable_nagle_algorithm = True
     timeout = 15  # idle keep-alive connections end on their own
     server: _QuietThreadingServer
 
