@@ -8,7 +8,7 @@ import time
 import pytest
 
 from cards import topic_of
-from tests.builders import PATIENT_ID, hook_request, oud_condition, patient
+from tests.builders import PATIENT_ID, hook_request, oud_condition, patient, searchset
 from tests.fhir_servers import operation_outcome
 
 PV = "/cds-services/withdrawal-patient-view"
@@ -183,3 +183,18 @@ def test_prefetch_searchset_outcome_entries_are_not_data(client):
     bundle["entry"].append({"resource": operation_outcome("unknown parameter", severity="warning"),
                             "search": {"mode": "outcome"}})
     assert client.post(PV, json=body).status_code == 200
+
+
+def test_sandbox_shaped_request(client, clean_fhir_server):
+    """As the CDS Hooks Sandbox sends it to a service in open local mode: its own JWT (ignored
+    here), fhirServer always, no fhirAuthorization, and prefetch keys it could not fill (or that
+    came back empty) left out rather than sent as null."""
+    clean_fhir_server.load(RECORD)
+    body = {"hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "hook": "patient-view",
+            "fhirServer": clean_fhir_server.base_url,
+            "context": {"userId": "Practitioner/COREPRACTITIONER1", "patientId": PATIENT_ID},
+            "prefetch": {"patient": patient(), "conditions": searchset([oud_condition()])}}
+    response = client.post(PV, json=body, headers={"Authorization": "Bearer eyJhbGciOiJFUzM4NCJ9.e30.c2ln"})
+    assert _topics(response) == {"moud-referral", "counseling", "naloxone"}
+    assert sorted(r.rel_path for r in clean_fhir_server.requests_seen) == [
+        "MedicationRequest", "MedicationStatement", "Observation", "Procedure", "ServiceRequest"]
