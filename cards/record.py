@@ -157,18 +157,25 @@ def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
     return any(key in values for key in keys)
 
 
+# Which value set earns which tag, per kind of resource: a clinical informaticist adding a value
+# set edits a table, not a branch. Text fallbacks are in the *_text_tags functions below.
+MEDICATION_CODE_TAGS = (("opioid", vs.OPIOID_MEDICATIONS), ("moud", vs.MOUD_PRODUCTS),
+                        ("naloxone", vs.NALOXONE_RESCUE))
+CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS),
+                       ("opioid_withdrawal", vs.OPIOID_WITHDRAWAL_CONDITIONS), ("end_of_life", vs.END_OF_LIFE))
+ORDER_CODE_TAGS = (("cows_order", vs.COWS_OBSERVABLES), ("counseling", vs.COUNSELING),
+                   ("end_of_life", vs.END_OF_LIFE))
+
+
+def code_tags(keys: tuple[vs.Key, ...], table: tuple[tuple[str, vs.ValueSet], ...]) -> set[str]:
+    return {tag for tag, value_set in table if any_in(keys, value_set.keys)} if keys else set()
+
+
 def medication_tags(medication: Concept) -> set[str]:
     """What a medication is. Known RxNorm codes decide; text decides only for local codes."""
     keys, text = medication.keys, medication.text
     if any_in(keys, KNOWN_MEDICATIONS):
-        tags = set()
-        if any_in(keys, vs.OPIOID_MEDICATIONS.keys):
-            tags.add("opioid")
-        if any_in(keys, vs.MOUD_PRODUCTS.keys):
-            tags.add("moud")
-        if any_in(keys, vs.NALOXONE_RESCUE.keys):
-            tags.add("naloxone")
-        return tags
+        return code_tags(keys, MEDICATION_CODE_TAGS)
     tags = set(medication_text_tags(text))
     if any_in(keys, vs.OPIOID_INGREDIENTS.keys):
         tags.add("opioid")
@@ -383,17 +390,11 @@ class Record:
     def _condition(self, resource: dict, draft: bool) -> None:
         code = concept(resource.get("code"))
         keys, text = code.keys, code.text
-        tags = set(condition_text_tags(text))
+        tags = code_tags(keys, CONDITION_CODE_TAGS) | condition_text_tags(text)
         if any(vs.is_oud_code(key) for key in keys):
             tags.add("oud")
-        if any_in(keys, vs.WITHDRAWAL_CONDITIONS.keys):
-            tags.add("withdrawal")
-        if any_in(keys, vs.OPIOID_WITHDRAWAL_CONDITIONS.keys):
-            tags.add("opioid_withdrawal")
         if "note" in resource and mentions_kratom(note_text(resource)):
             tags.add("kratom")
-        if any_in(keys, vs.END_OF_LIFE.keys):
-            tags.add("end_of_life")
         if not keys and not text and "code" in resource:
             # Unreadable code (e.g. a bare number): validate it so the failure is logged.
             tags.add("unreadable")
@@ -411,16 +412,9 @@ class Record:
 
     def _order_tags(self, code: Concept) -> set[str]:
         keys = code.keys
-        tags = set(order_text_tags(code.text))
-        configured = self._configured
-        if any_in(keys, vs.COWS_OBSERVABLES.keys) or configured["cows_order"] in keys:
-            tags.add("cows_order")
-        if configured["moud_referral"] in keys:
-            tags.add("moud_referral")
-        if any_in(keys, vs.COUNSELING.keys):
-            tags.add("counseling")
-        if any_in(keys, vs.END_OF_LIFE.keys):
-            tags.add("end_of_life")
+        tags = code_tags(keys, ORDER_CODE_TAGS) | order_text_tags(code.text)
+        # A site's own orderables for the two orders whose codes it configures.
+        tags.update(tag for tag, key in self._configured.items() if key in keys)
         return tags
 
     def _medication(self, resource: dict, draft: bool) -> None:
