@@ -13,7 +13,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from fhir.resources.R4B.condition import Condition
@@ -185,10 +184,7 @@ def medication_tags(medication: Concept) -> set[str]:
 # Text classifications are remembered per string: a chart repeats the same few displays
 # ("Hypertension", "Lisinopril 10 MG Oral Tablet") dozens of times, and each costs a
 # handful of regex searches. Code lookups stay per resource; they are set membership.
-_TEXT_CACHE = 8192
-
-
-@lru_cache(maxsize=_TEXT_CACHE)
+@terms.remember_short_texts
 def medication_text_tags(text: str) -> frozenset[str]:
     tags = set()
     if terms.OPIOID_DRUG.search(text):
@@ -200,7 +196,7 @@ def medication_text_tags(text: str) -> frozenset[str]:
     return frozenset(tags)
 
 
-@lru_cache(maxsize=_TEXT_CACHE)
+@terms.remember_short_texts
 def condition_text_tags(text: str) -> frozenset[str]:
     tags = set()
     if text and terms.OUD_TEXT.search(text):
@@ -216,7 +212,7 @@ def condition_text_tags(text: str) -> frozenset[str]:
     return frozenset(tags)
 
 
-@lru_cache(maxsize=_TEXT_CACHE)
+@terms.remember_short_texts
 def order_text_tags(text: str) -> frozenset[str]:
     """What a ServiceRequest or Procedure is, by its text: the orders a card's suggestion creates
     carry text only unless a site configures its orderable."""

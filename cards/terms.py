@@ -8,9 +8,12 @@ so a new product in a CSV needs no change here.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Callable, TypeVar
 
 from cards.valuesets import MOUD_PRODUCTS, NALOXONE_RESCUE, OPIOID_INGREDIENTS
+
+T = TypeVar("T")
 
 I = re.IGNORECASE
 
@@ -116,8 +119,20 @@ OBSERVATION_SCREEN = re.compile(
 )
 
 
-@lru_cache(maxsize=8192)
+def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
+    """Remember `classify` per text, for texts a chart repeats ("Heart rate", "Glucose"): a dict
+    hit is cheaper than the regex searches. Long texts (notes, narratives) are classified
+    afresh and never kept, so a hostile record cannot fill memory with them."""
+    remembered = lru_cache(maxsize=8192)(classify)
+
+    @wraps(classify)
+    def classify_text(text: str) -> T:
+        return remembered(text) if len(text) <= 256 else classify(text)
+    classify_text.cache_info = remembered.cache_info  # type: ignore[attr-defined]
+    return classify_text
+
+
+@remember_short_texts
 def screens(text: str) -> bool:
-    """OBSERVATION_SCREEN, remembered per string: a chart repeats a handful of code texts
-    ("Heart rate", "Glucose") thousands of times, and a dict hit is cheaper than a search."""
+    """Whether an Observation's code text is worth a closer look (most are vital signs and labs)."""
     return OBSERVATION_SCREEN.search(text) is not None

@@ -100,3 +100,16 @@ def test_malformed_fields_no_rule_reads_do_not_sink_a_resource():
     broken_note["text"] = {"status": "nonsense", "div": ["not", "xhtml"]}
     assert topics(broken_name, broken_note) == {"moud-referral", "counseling", "naloxone"}
     assert topics(patient(birth="the eighties"), condition(OUD)) == set()
+
+
+def test_text_classifications_are_remembered_for_short_texts_only():
+    """Repeated displays are classified once; a long hostile text is never kept in memory."""
+    from cards.record import condition_text_tags
+
+    before = condition_text_tags.cache_info().currsize
+    short = "Opioid dependence with withdrawal, remembered once (7f3a)"  # unique to this test
+    assert condition_text_tags(short) == condition_text_tags(short)
+    assert condition_text_tags.cache_info().currsize == before + 1
+    long_text = "opioid withdrawal " + "x" * 10_000
+    assert "withdrawal" in condition_text_tags(long_text)
+    assert condition_text_tags.cache_info().currsize == before + 1
