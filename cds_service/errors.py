@@ -11,6 +11,7 @@ import logging
 from typing import Any, Mapping
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("withdrawal_cds")
@@ -78,6 +79,13 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(DBAPIError)
+    def _store_unavailable(exc: DBAPIError):
+        # The card log must be written before cards leave, so without the store there is no
+        # answer to give; 503 tells the EHR to carry on without us, and the log says why.
+        log.error("store unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return jsonify({"error": "store-unavailable", "message": "the service's database is unavailable"}), 503
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

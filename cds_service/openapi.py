@@ -29,9 +29,10 @@ _ERRORS = {
     413: "The request body is larger than the configured limit",
     415: "The request body is not sent as application/json",
     500: "A bug of ours; the body carries no detail",
+    503: "The service's database is unavailable: cards are logged before they leave, so none are given",
 }
-_HOOK_ERRORS = (400, 401, 404, 412, 413, 415, 500)
-_FEEDBACK_ERRORS = (400, 401, 404, 413, 415, 500)
+_HOOK_ERRORS = (400, 401, 404, 412, 413, 415, 500, 503)
+_FEEDBACK_ERRORS = (400, 401, 404, 413, 415, 500, 503)
 _DISCOVERY_ERRORS = (401, 500)
 
 

@@ -109,7 +109,7 @@ def test_each_hook_has_its_own_request_schema_and_every_error(document):
         assert set(context["required"]) == {name for name, f in
                                             REQUEST_SCHEMAS[service.hook].fields["context"].schema.fields.items()
                                             if f.required}
-        assert set(operation["responses"]) == {"200", "400", "401", "404", "412", "413", "415", "500"}
+        assert set(operation["responses"]) == {"200", "400", "401", "404", "412", "413", "415", "500", "503"}
         for code in ("400", "401", "412", "500"):
             assert operation["responses"][code]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/Error"}

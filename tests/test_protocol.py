@@ -230,3 +230,15 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["status"] == "ok"
+
+
+def test_store_outage_is_503_not_500(app, client, monkeypatch):
+    """A database that fails mid-call (a fault a real store will not produce on demand)."""
+    from sqlalchemy.exc import OperationalError
+
+    def down(*args, **kwargs):
+        raise OperationalError("INSERT ...", {}, Exception("connection refused"))
+    monkeypatch.setattr(app.extensions["withdrawal_cds"].store, "record_cards", down)
+    response = client.post(PV, json=hook_request("patient-view", [patient(), oud_condition()]))
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "store-unavailable"
