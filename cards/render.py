@@ -25,22 +25,31 @@ def when_text(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
-def evidence_line(kind: str, item: Evidence) -> str:
+def evidence_label(kind: str, item: Evidence) -> str:
     label = content.EVIDENCE_LABELS.get(item.kind) or content.EVIDENCE_LABELS.get(kind, kind)
+    return label + (f" {item.score:g}" if item.score is not None else "")
+
+
+def evidence_line(labels: list[str], item: Evidence) -> str:
     what = item.what if len(item.what) <= MAX_WHAT else item.what[: MAX_WHAT - 1] + "…"
     what = _MARKDOWN_SPECIAL.sub(r"\\\1", what)
-    score = f" {item.score:g}" if item.score is not None else ""
-    return f"- {label}{score}: {what} ({item.source}, {when_text(item.when)})"
+    return f"- {'; '.join(labels)}: {what} ({item.source}, {when_text(item.when)})"
 
 
 def evidence_lines(rule: Rule, facts: Facts) -> list[str]:
-    lines, seen = [], set()
+    """One line per record, naming everything it is evidence of: an opioid withdrawal diagnosis
+    is shown once as "Opioid use disorder; Withdrawal", not twice."""
+    labels_of: dict[tuple, list[str]] = {}
+    items: dict[tuple, Evidence] = {}
     for kind in rule.shows:
         for item in facts.evidence.get(kind, ()):
-            if item in seen:
-                continue
-            seen.add(item)
-            lines.append(evidence_line(kind, item))
+            record = (item.what, item.when, item.source)
+            label = evidence_label(kind, item)
+            labels = labels_of.setdefault(record, [])
+            items.setdefault(record, item)
+            if label not in labels:
+                labels.append(label)
+    lines = [evidence_line(labels_of[record], item) for record, item in items.items()]
     return lines[: content.MAX_EVIDENCE_LINES]
 
 

@@ -170,3 +170,13 @@ def test_cows_link_on_withdrawal_card():
 def test_topic_of_other_things():
     assert cards.topic_of({}) == "" and cards.topic_of({"source": {"topic": {"system": "x", "code": "y"}}}) == ""
     assert cards.TOPICS == ("withdrawal-assessment", "moud-referral", "counseling", "naloxone")
+
+
+def test_a_record_that_is_evidence_of_two_things_is_listed_once():
+    from builders import TRAMADOL, WITHDRAWAL_SYNDROME, ago, card_for, condition, med_request, patient
+
+    detail = card_for("moud-referral", patient(), med_request(TRAMADOL, authored=ago(days=10)),
+                      condition(WITHDRAWAL_SYNDROME, onset=ago(hours=5)))["detail"]
+    lines = [line for line in detail.splitlines() if "Opioid withdrawal syndrome" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("- Opioid use disorder; Withdrawal:")
