@@ -13,6 +13,8 @@ load is every few requests.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -51,7 +53,7 @@ def _sqlite_engine(url) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -61,3 +63,25 @@ def _sqlite_engine(url) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _switch_to_wal(cursor) -> None:
+    """Put the database in WAL mode, waiting out another process doing the same.
+
+    Switching needs an exclusive lock; while another connection holds the write lock,
+    SQLite answers "database is locked" at once rather than call the busy handler (waiting
+    could deadlock), so workers starting together on a new file failed about one start in
+    ten. WAL mode is stored in the file: the first connection switches, later ones find it
+    set and pass straight through.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
