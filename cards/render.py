@@ -105,12 +105,31 @@ def card(rule: Rule, facts: Facts, *, patient_id: str, user_id: Any, settings: E
     }
 
 
+_EMPTIABLE = (str, list, dict)
+
+
 def prune(value: Any) -> Any:
-    """Drop None and empty strings, lists and dicts, which CDS Hooks 2.0 forbids."""
+    """Drop None and empty strings, lists and dicts, which CDS Hooks 2.0 forbids (0 and False stay).
+
+    Every response passes through this (cds_service/schemas/response.py), so it is written for
+    speed: one pass, no intermediate copies, containers recursed into only.
+    """
     if isinstance(value, dict):
-        pruned = {k: prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v not in (None, "", [], {})}
+        kept = {}
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+            if item is None or (not item and isinstance(item, _EMPTIABLE)):
+                continue
+            kept[key] = item
+        return kept
     if isinstance(value, list):
-        pruned = [prune(v) for v in value]
-        return [v for v in pruned if v not in (None, "", [], {})]
+        kept_items = []
+        for item in value:
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+            if item is None or (not item and isinstance(item, _EMPTIABLE)):
+                continue
+            kept_items.append(item)
+        return kept_items
     return value

@@ -51,13 +51,9 @@ def call_service(service_id: str):
 
 def _unsnoozed_and_logged(rt, service: Service, hook_request: dict, advised: list[dict], now) -> list[dict]:
     """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves."""
-    patient_ref = rt.store.patient_ref(hook_request["context"]["patientId"])
-    snoozed = rt.store.snoozed_topics(patient_ref, now)
-    shown = [card for card in advised if cards.topic_of(card) not in snoozed]
-    if shown:
-        rt.store.record_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
-                              patient_ref=patient_ref, cards=shown, issued_at=now)
-    return shown
+    return rt.store.issue_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
+                                patient_ref=rt.store.patient_ref(hook_request["context"]["patientId"]),
+                                cards=advised, issued_at=now)
 
 
 def validate_request(service: Service, payload: object) -> dict:

@@ -9,18 +9,9 @@ the same schemas checks a card against the 2.0 model (used by the tests).
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import RAISE, Schema, ValidationError, fields, post_dump, validate, validates_schema
 
-
-def _prune(value: Any) -> Any:
-    if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v not in (None, "", [], {})}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
+from cards.render import prune
 
 
 class _WireSchema(Schema):
@@ -104,7 +95,7 @@ class CardsResponseSchema(_WireSchema):
     @post_dump
     def _drop_empty(self, data, **kwargs):
         # Once, at the top: {"cards": []} is the one empty array the standard asks for.
-        return {"cards": [_prune(c) for c in data.get("cards", [])]}
+        return {"cards": [prune(c) for c in data.get("cards", [])]}
 
 
 class ServiceSchema(_WireSchema):
@@ -121,7 +112,7 @@ class DiscoveryResponseSchema(_WireSchema):
 
     @post_dump
     def _drop_empty(self, data, **kwargs):
-        return {"services": [_prune(s) for s in data.get("services", [])]}
+        return {"services": [prune(s) for s in data.get("services", [])]}
 
 
 class ErrorSchema(Schema):

@@ -62,3 +62,37 @@ def test_cows_rules_follow_the_bands(score, hours):
     assert ("naloxone" in found) == (in_window and score >= 5)
     assert ("moud-referral" in found) == (in_window and score >= 13)
     assert ("withdrawal-assessment" in found) == (in_window and score >= 5 and hours > 24)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from(["", "x", "0"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("abc"), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+def _empties(value, path=()):
+    if value is None or (not value and isinstance(value, (str, list, dict))):
+        yield path
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        yield from _empties(child, (*path, key))
+
+
+def _scalars(value):
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _scalars(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _scalars(v)]
+    return [value]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(st.sampled_from("abc"), JSON, max_size=3))
+def test_prune_leaves_no_empty_value_and_keeps_every_real_one(value):
+    from cards.render import prune
+    pruned = prune(value)
+    assert list(_empties(pruned))[1:] == []  # the top object itself may end up empty
+    kept = [s for s in _scalars(value) if s is not None and s != ""]
+    # 0 and False are values, not empties; every one of them survives, in order.
+    assert [(type(s), s) for s in _scalars(pruned)] == [(type(s), s) for s in kept]

@@ -39,7 +39,7 @@ def test_patient_ref_is_a_keyed_hash_that_reveals_nothing(store, tmp_path):
     assert other_key.patient_ref("example-patient-123") != ref
 
 
-def test_record_cards_keeps_one_row_per_card_and_nothing_else_about_the_patient(store):
+def test_issue_cards_keeps_one_row_per_card_and_nothing_else_about_the_patient(store):
     issued = issue(store, "moud-referral", "naloxone", patient="patient-with-a-findable-id", at=T0)
     with store.engine.connect() as conn:
         rows = conn.execute(select(issued_card).order_by(issued_card.c.id)).mappings().all()
@@ -52,7 +52,7 @@ def test_record_cards_keeps_one_row_per_card_and_nothing_else_about_the_patient(
     assert "patient-with-a-findable-id" not in repr([dict(r) for r in rows])
 
 
-def test_recorded_cards_are_committed_when_record_cards_returns(store, store_settings):
+def test_issued_cards_are_committed_when_issue_cards_returns(store, store_settings):
     issued = issue(store, "counseling")
     other = Store.from_settings(store_settings)  # another worker, its own connections
     try:
@@ -76,6 +76,21 @@ def test_an_override_snoozes_that_topic_for_that_patient_until_its_end(store):
     assert store.snoozed_topics(p1, T0 + timedelta(days=90) - timedelta(seconds=1)) == {"moud-referral"}
     assert store.snoozed_topics(p1, T0 + timedelta(days=90)) == set()
     assert store.snoozed_topics(p2, T0) == set()
+
+
+def test_issue_cards_drops_and_does_not_log_a_snoozed_topic_until_the_snooze_ends(store):
+    (moud,) = issue(store, "moud-referral", patient="p1")
+    override(store, moud, days=90, received_at=T0)
+    shown = issue(store, "moud-referral", "naloxone", patient="p1", at=T0 + timedelta(days=1))
+    assert [c["source"]["topic"]["code"] for c in shown] == ["naloxone"]
+    assert [c["source"]["topic"]["code"] for c in issue(store, "moud-referral", patient="p2")] == ["moud-referral"]
+    later = issue(store, "moud-referral", patient="p1", at=T0 + timedelta(days=90))
+    assert [c["source"]["topic"]["code"] for c in later] == ["moud-referral"]
+    with store.engine.connect() as conn:
+        logged = conn.execute(select(issued_card.c.topic, issued_card.c.patient_ref)
+                              .order_by(issued_card.c.id)).all()
+    p1, p2 = store.patient_ref("p1"), store.patient_ref("p2")
+    assert logged == [("moud-referral", p1), ("naloxone", p1), ("moud-referral", p2), ("moud-referral", p1)]
 
 
 def test_acceptance_does_not_snooze(store):
