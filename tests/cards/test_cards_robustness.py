@@ -106,10 +106,19 @@ def test_text_classifications_are_remembered_for_short_texts_only():
     """Repeated displays are classified once; a long hostile text is never kept in memory."""
     from cards.record import condition_text_tags
 
-    before = condition_text_tags.cache_info().currsize
+    memory = condition_text_tags.memory
     short = "Opioid dependence with withdrawal, remembered once (7f3a)"  # unique to this test
-    assert condition_text_tags(short) == condition_text_tags(short)
-    assert condition_text_tags.cache_info().currsize == before + 1
+    assert condition_text_tags(short) == condition_text_tags(short) == memory[short]
     long_text = "opioid withdrawal " + "x" * 10_000
     assert "withdrawal" in condition_text_tags(long_text)
-    assert condition_text_tags.cache_info().currsize == before + 1
+    assert long_text not in memory
+
+
+def test_a_record_of_endless_distinct_texts_cannot_grow_the_memory_past_its_bound():
+    from cards import terms
+    from cards.record import condition_text_tags
+
+    for i in range(terms.REMEMBERED_TEXTS + 100):
+        condition_text_tags(f"opioid withdrawal variant {i}")
+        assert len(condition_text_tags.memory) <= terms.REMEMBERED_TEXTS
+    assert "withdrawal" in condition_text_tags(f"opioid withdrawal variant {terms.REMEMBERED_TEXTS + 99}")
