@@ -1,0 +1,45 @@
+"""The Docker image installs the package from the files the Dockerfile copies (`pip install .`).
+
+No Docker engine runs on our CI machines, so the image itself is not built here; this builds
+the same wheel from the same files and checks it carries everything the service reads at run
+time: every module, the Alembic migrations and the value-set CSVs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME_FILES = ("cds_service/**/*.py", "cds_service/**/*.mako", "cards/**/*.py", "cards/**/*.csv")
+
+
+def _dockerfile_copies() -> list[str]:
+    sources = []
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if match := re.match(r"COPY\s+(.+)\s+\S+$", line.strip()):
+            sources += match.group(1).split()
+    return sources
+
+
+def test_the_wheel_built_from_the_dockerfiles_copies_carries_every_runtime_file(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in _dockerfile_copies():
+        path = ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(path, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
+                    str(source)], check=True, capture_output=True, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    packed = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {str(p.relative_to(ROOT)) for pattern in RUNTIME_FILES for p in ROOT.glob(pattern)
+              if "__pycache__" not in p.parts}
+    assert any(name.endswith(".csv") for name in wanted) and any("migrations/versions" in n for n in wanted)
+    assert sorted(wanted - packed) == []
