@@ -291,11 +291,14 @@ def _load(url: str, body: records.RequestBody, clients: int, seconds: float) -> 
             "p50": pct(50), "p95": pct(95), "p99": pct(99), "max": _ms(lat[-1])}
 
 
-def run_server(size: int, clients: int, seconds: float, workers: int) -> tuple[list[dict], str]:
+def run_server(size: int, clients: int, seconds: float, workers: int,
+               database_url: str | None = None) -> tuple[list[dict], str]:
     tmp = tempfile.mkdtemp(prefix="wcds-bench-server-")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WITHDRAWAL_CDS_")}
     env["WITHDRAWAL_CDS_DATA_DIR"] = tmp
+    if database_url:
+        env["WITHDRAWAL_CDS_DATABASE_URL"] = database_url
     # The checkout, importable even when the package is not installed (python -m cds_service.cli fallback).
     repo = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
@@ -477,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for the server part (8)")
     parser.add_argument("--seconds", type=float, default=10.0, help="load duration for the server part (10)")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (2)")
+    parser.add_argument("--database-url", help="store for the server part (default: SQLite in a temp dir)")
     parser.add_argument("--fhir-delay", type=float, default=0.2, help="FHIR server delay per answer, seconds (0.2)")
     parser.add_argument("--fhir-rounds", type=int, default=5, help="calls per size on the FHIR path (5)")
     parser.add_argument("--profile", type=int, metavar="SIZE",
@@ -514,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"{(b['floor'] - a['floor']) / k:.2f}; {(b['floor_cpu'] - a['floor_cpu']) / k:.2f} CPU")
             print(flush=True)
         if "server" in parts:
-            rows, cmd = run_server(args.server_size, args.clients, args.seconds, args.workers)
+            rows, cmd = run_server(args.server_size, args.clients, args.seconds, args.workers,
+                                   args.database_url)
             print(f"## 2. Production server: `{cmd}` (gunicorn gthread), Python load generator on the same machine\n")
             print(f"{args.clients} client threads (requests.Session, keep-alive) post the {args.server_size:,}-resource "
                   f"record back to back for {args.seconds:g} s after a 2 s warm-up; the 1-client row is unloaded "

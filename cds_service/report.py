@@ -97,7 +97,7 @@ def purge(store: Store, older_than_days: int, now: datetime) -> dict[str, int]:
         raise ValueError("older_than_days must be at least 1")
     cutoff = now - timedelta(days=older_than_days)
     snooze_over = or_(feedback.c.snoozed_until.is_(None), feedback.c.snoozed_until <= now)
-    with store.engine.begin() as conn:
+    with store.writing() as conn:
         cards_deleted = conn.execute(delete(issued_card).where(issued_card.c.issued_at < cutoff)).rowcount
         feedback_deleted = conn.execute(delete(feedback).where(and_(feedback.c.received_at < cutoff,
                                                                     snooze_over))).rowcount

@@ -9,7 +9,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cds_service.store import Store
 from cds_service.store.engine import make_engine
@@ -222,4 +224,51 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: durable through SIGKILL in WAL
     finally:
+        s.dispose()
+
+
+def test_many_threads_writing_at_once_all_commit(store):
+    start = threading.Barrier(16)
+
+    def write(i):
+        start.wait()
+        return [c["uuid"] for _ in range(10) for c in issue(store, "naloxone", patient=f"p{i}")]
+
+    with ThreadPoolExecutor(16) as pool:
+        written = [u for uuids in pool.map(write, range(16)) for u in uuids]
+    assert len(written) == 160
+    assert set(store.issued_cards(written)) == set(written)
+
+
+def test_a_failed_write_gives_the_next_writer_its_turn(store):
+    with pytest.raises(IntegrityError):
+        with store.writing() as conn:
+            conn.execute(issued_card.insert().values(card_uuid="x"))  # NOT NULL columns missing
+    (card,) = issue(store, "counseling")
+    assert set(store.issued_cards([card["uuid"]])) == {card["uuid"]}
+
+
+def test_a_sqlite_writer_that_never_gets_its_turn_fails_as_a_store_error_not_a_hang(tmp_path, monkeypatch):
+    import cds_service.store as store_module
+
+    s = Store.from_settings(settings_for(f"sqlite:///{tmp_path / 'cds.db'}", tmp_path / "data"))
+    monkeypatch.setattr(store_module, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold_the_write_turn():
+        with s.writing():
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_write_turn)
+    holder.start()
+    try:
+        held.wait(5)
+        with pytest.raises(OperationalError) as raised:
+            issue(s, "naloxone")
+        assert isinstance(raised.value.orig, TimeoutError)
+    finally:
+        release.set()
+        holder.join(10)
         s.dispose()
