@@ -1,7 +1,7 @@
 """The production server: gunicorn with threaded workers, each building its own app.
 
 Threaded workers (cds_service/worker.py) keep clients that are still sending
-their request head in the poller, off the thread pool, so slow clients do not
+their request in the poller, off the thread pool, so slow clients do not
 tie the worker up; `timeout` bounds how long any request may take. The app is built in each
 worker (not preloaded) so database connections and the FHIR fetch pool are
 never shared across a fork.
@@ -60,8 +60,8 @@ def run_server(settings: Settings, config_file: str | None) -> None:
     _Gunicorn({
         "bind": f"{settings.server.host}:{settings.server.port}",
         "workers": settings.server.workers,
-        # gthread, but a connection gets a thread only once its request head is in (worker.py).
-        "worker_class": "cds_service.worker.HeadBufferingWorker",
+        # gthread, but a connection gets a thread only once its whole request is in (worker.py).
+        "worker_class": "cds_service.worker.RequestBufferingWorker",
         "threads": settings.server.threads,
         "timeout": settings.server.timeout_seconds,
         "graceful_timeout": 10,

@@ -270,10 +270,116 @@ def test_a_few_dripping_clients_do_not_delay_others(gunicorn_server):
 
 
 def test_more_dripping_clients_than_threads_do_not_starve_the_server(gunicorn_server):
-    """Stock gthread fails this: each client dripping its head holds a thread. Our worker parks them
-    in its poller until their head is complete (cds_service/worker.py)."""
+    """Stock gthread fails this: each client dripping its head holds a thread. Our worker keeps them
+    in its poller until their request is in (cds_service/worker.py)."""
     port, url = gunicorn_server
     with slow_clients(port, count=3 * THREADS, drip=True):
         assert _get(url + "/healthz", timeout=3) < 1.0
     # Once they go, the server recovers.
     assert _get(url + "/healthz", timeout=5) < 1.0
+
+
+@contextmanager
+def body_drippers(port: int, count: int):
+    """`count` connections that send a whole head promptly, then their body one byte every 0.3 s."""
+    head = (f"POST {PV} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: 1000\r\n\r\n").encode()
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=2) for _ in range(count)]
+    for s in sockets:
+        s.sendall(head + b"{")
+    stop = threading.Event()
+
+    def dribble():
+        for _ in range(200):
+            if stop.wait(0.3):
+                return
+            for s in sockets:
+                try:
+                    s.send(b" ")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=dribble, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        stop.set()
+        for s in sockets:
+            s.close()
+        thread.join(2)
+
+
+def test_clients_dripping_their_body_do_not_starve_the_server(gunicorn_server):
+    """Stock gthread, and our worker when it waited for the head only, fail this: a thread blocks
+    reading each dripped body. Now the poller holds the body until it is all in."""
+    port, url = gunicorn_server
+    with body_drippers(port, count=3 * THREADS):
+        for _ in range(3):
+            assert _get(url + "/healthz", timeout=3) < 1.0
+
+
+def _raw_exchange(port: int, pieces: list[bytes], responses: int = 1) -> list[bytes]:
+    """Send `pieces` with a pause between them on one connection; the status lines of `responses`
+    answers, read in full (by Content-Length)."""
+    statuses = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        for i, piece in enumerate(pieces):
+            if i:
+                time.sleep(0.2)
+            s.sendall(piece)
+        stream = s.makefile("rb")
+        for _ in range(responses):
+            status = stream.readline()
+            length = 0
+            while (line := stream.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            if status.startswith(b"HTTP/1.1 100"):
+                continue
+            assert orjson.loads(stream.read(length)).get("cards") is not None, status
+            statuses.append(status.split(b" ")[1])
+    return statuses
+
+
+def _hook_head(body: bytes, *extra: str) -> bytes:
+    return "\r\n".join([f"POST {PV} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+                          *extra, "", ""]).encode()
+
+
+@pytest.fixture(scope="module")
+def hook_body() -> bytes:
+    return orjson.dumps(hook_request("patient-view", [patient(), oud_condition()]))
+
+
+def test_a_request_arriving_in_pieces_is_answered_whole(gunicorn_server, hook_body):
+    port, _ = gunicorn_server
+    head = _hook_head(hook_body, f"Content-Length: {len(hook_body)}")
+    third = len(hook_body) // 3
+    pieces = [head[:20], head[20:], hook_body[:third], hook_body[third:2 * third], hook_body[2 * third:]]
+    assert _raw_exchange(port, pieces) == [b"200"]
+
+
+def test_a_chunked_request_arriving_in_pieces_is_answered_whole(gunicorn_server, hook_body):
+    port, _ = gunicorn_server
+    half = len(hook_body) // 2
+    chunks = [b"%x\r\n%s\r\n" % (len(part), part) for part in (hook_body[:half], hook_body[half:])]
+    pieces = [_hook_head(hook_body, "Transfer-Encoding: chunked"), chunks[0], chunks[1][:5], chunks[1][5:],
+              b"0\r\n", b"\r\n"]
+    assert _raw_exchange(port, pieces) == [b"200"]
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(gunicorn_server, hook_body):
+    port, _ = gunicorn_server
+    head = _hook_head(hook_body, f"Content-Length: {len(hook_body)}", "Expect: 100-continue")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(head)
+        assert s.recv(100).startswith(b"HTTP/1.1 100 Continue"), "the client would wait before sending its body"
+
+
+def test_kept_alive_and_pipelined_requests_are_each_answered(gunicorn_server, hook_body):
+    port, _ = gunicorn_server
+    one = _hook_head(hook_body, f"Content-Length: {len(hook_body)}") + hook_body
+    assert _raw_exchange(port, [one, one], responses=2) == [b"200", b"200"]
+    assert _raw_exchange(port, [one + one + one], responses=3) == [b"200", b"200", b"200"]
