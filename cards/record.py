@@ -28,6 +28,8 @@ from cards import terms
 from cards import valuesets as vs
 from cards.settings import EngineSettings
 
+_screens = terms.screens  # bound once: looked up for every Observation
+
 log = logging.getLogger("cards")
 
 MODELS: dict[str, Any] = {
@@ -327,9 +329,11 @@ class Record:
         self.patients.append(resource)
 
     def _observation(self, resource: dict, draft: bool) -> None:
-        # The hot path: most of a record is vital signs and labs. Plain dict reads, one dict
-        # lookup per coding and one regex per text; a Concept is built only for candidates.
-        tags: set[str] = set()
+        # The hot path: most of a record is vital signs and labs, and most of those earn no tag.
+        # Plain dict reads, one dict lookup per coding, one remembered screen per text, and no
+        # set built until something matched.
+        coded: frozenset[str] | None = None
+        screened = False
         code = resource.get("code")
         if type(code) is dict:
             codings = code.get("coding")
@@ -338,33 +342,34 @@ class Record:
                     if type(coding) is dict:
                         found = OBSERVATION_KEY_TAGS.get((coding.get("system"), coding.get("code")))
                         if found:
-                            tags |= found
+                            coded = found if coded is None else coded | found
                         display = coding.get("display")
-                        if type(display) is str and terms.screens(display):
-                            tags.add("screened")
+                        if type(display) is str and _screens(display):
+                            screened = True
             text = code.get("text")
-            if type(text) is str and terms.screens(text):
-                tags.add("screened")
+            if type(text) is str and _screens(text):
+                screened = True
         elif type(code) is str:
-            tags.add("screened")
+            screened = True
+        kratom = False
         if "valueString" in resource or "valueCodeableConcept" in resource or "note" in resource:
             value = resource.get("valueString")
-            if mentions_kratom(
+            kratom = mentions_kratom(
                 value if isinstance(value, str) else "",
                 concept(resource.get("valueCodeableConcept")).text,
                 note_text(resource),
-            ):
-                tags.add("kratom")
-        if not tags:
+            )
+        if coded is None and not screened and not kratom:
             return
+        tags: set[str] = set(coded or ())
+        if kratom:
+            tags.add("kratom")
         found_concept = concept(code)
-        if "screened" in tags:
-            tags.discard("screened")
+        if screened:
             tags |= self._observation_text_tags(found_concept.text, tags)
-            if not tags:
+            if not tags and type(code) is not dict:
                 # Screened by name but nothing matched: still validate a malformed code.
-                if type(code) is not dict:
-                    tags.add("unreadable")
+                tags.add("unreadable")
         self._put(resource, tags, draft, found_concept)
 
     @staticmethod
