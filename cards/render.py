@@ -78,16 +78,12 @@ def card(rule: Rule, facts: Facts, *, patient_id: str, user_id: Any, settings: E
         links.append("kratom")
 
     guideline = content.GUIDELINES[str(text["source"])]
-    # Only the parts filled from the record can come out empty; the rest is content constants,
-    # which tests check for empty values once.
-    dynamic = prune({
-        "detail": "\n\n".join(paragraphs),  # evidence text is the record's: never .format() it
-        "suggestions": [suggestion(rule.topic, patient_id, user_id, settings)],
-    })
+    # Built without empty values (the detail always has its heading, suggestions are built
+    # from constants and the context's ids); the response schema prunes once more at the wire.
     return {
         "uuid": str(uuid.uuid4()),
         "summary": summary.format(score=score),
-        **({"detail": dynamic["detail"]} if "detail" in dynamic else {}),
+        "detail": "\n\n".join(paragraphs),  # evidence text is the record's: never .format() it
         "indicator": indicator,
         "source": {
             "label": guideline["label"],
@@ -98,7 +94,7 @@ def card(rule: Rule, facts: Facts, *, patient_id: str, user_id: Any, settings: E
                 "display": content.TOPICS[rule.topic],
             },
         },
-        "suggestions": dynamic["suggestions"],
+        "suggestions": [suggestion(rule.topic, patient_id, user_id, settings)],
         "selectionBehavior": "at-most-one",
         "overrideReasons": [dict(reason) for reason in content.OVERRIDE_REASONS],
         "links": [{**content.LINKS[name], "type": "absolute"} for name in dict.fromkeys(links)],

@@ -96,3 +96,15 @@ def test_prune_leaves_no_empty_value_and_keeps_every_real_one(value):
     kept = [s for s in _scalars(value) if s is not None and s != ""]
     # 0 and False are values, not empties; every one of them survives, in order.
     assert [(type(s), s) for s in _scalars(pruned)] == [(type(s), s) for s in kept]
+
+
+@settings(max_examples=60, deadline=None)
+@given(base=st.sampled_from(range(len(BASES))), extra=UNRELATED,
+       user=st.one_of(st.none(), st.just(""), st.integers(), st.just("Practitioner/doc-1"), st.just("Patient/p")),
+       patient_id=st.sampled_from([None, "", "pat-1"]))
+def test_cards_straight_from_the_engine_carry_no_empty_value(base, extra, user, patient_id):
+    """Cards are built empty-free; the response schema's prune is a second line, not the only one."""
+    from builders import evaluate
+    context = {"userId": user, "patientId": patient_id}
+    for card in evaluate(*BASES[base], *extra, context=context):
+        assert list(_empties(card)) == [], card
