@@ -109,7 +109,6 @@ def service_app(data_dir: str) -> Flask:
     """The service's own app, open mode (no issuers), SQLite under data_dir."""
     from cds_service import create_app
     from cds_service.config import load_settings
-
     from cds_service.server import prepare_process
 
     _quiet_service_logs()
@@ -336,7 +335,8 @@ def table_server(rows: list[dict], size: int, workers: int) -> str:
            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if not r["n"]:
-            out.append(f"| {size:,} | {workers} | {r['clients']} | 0 | {r['errors']} | {r['elapsed']:.1f} | 0 | - | - | - | - |")
+            out.append(f"| {size:,} | {workers} | {r['clients']} | 0 | {r['errors']} | {r['elapsed']:.1f} "
+                       "| 0 | - | - | - | - |")
             continue
         out.append(f"| {size:,} | {workers} | {r['clients']} | {r['n']} | {r['errors']} | {r['elapsed']:.1f} | "
                    f"{r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.1f} |")
@@ -381,6 +381,7 @@ def _single_query_s(session, base: str, query: str, page_size: int) -> float:
 
 def run_fhir(service, sizes: list[int], delay: float, rounds: int) -> list[dict]:
     import requests
+
     from cds_service.prefetch import render
     from cds_service.runtime import EXTENSION
     from cds_service.services import PREFETCH
@@ -511,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
             print(table_inprocess(rows))
             if len(rows) > 1:
                 print("\nLinearity, marginal cost per 1k resources between sizes (wall ms; CPU ms):")
-                for a, b in zip(rows, rows[1:]):
+                for a, b in zip(rows, rows[1:], strict=False):
                     k = (b["size"] - a["size"]) / 1000
                     print(f"- {a['size']:,} -> {b['size']:,}: service {(b['service'] - a['service']) / k:.2f}; "
                           f"{(b['service_cpu'] - a['service_cpu']) / k:.2f} CPU | floor "
@@ -521,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
             rows, cmd = run_server(args.server_size, args.clients, args.seconds, args.workers,
                                    args.database_url)
             print(f"## 2. Production server: `{cmd}` (gunicorn gthread), Python load generator on the same machine\n")
-            print(f"{args.clients} client threads (requests.Session, keep-alive) post the {args.server_size:,}-resource "
+            print(f"{args.clients} client threads (requests.Session, keep-alive) post the "
+                  f"{args.server_size:,}-resource "
                   f"record back to back for {args.seconds:g} s after a 2 s warm-up; the 1-client row is unloaded "
                   "latency. Clients share the machine's cores with the server.\n")
             print(table_server(rows, args.server_size, args.workers))

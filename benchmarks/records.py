@@ -68,7 +68,8 @@ LABS = [
 # cannabinoid-urine-drug-screening-tests.csv
 URINE_SCREEN = (LOINC, "70145-8", "Cannabinoids [Presence] in Urine by Screen method >50 ng/mL")
 CONDITIONS = [
-    (SNOMED, "1101000119103", "Obstructive sleep apnea of adult (disorder)"),  # conditions-documenting-sleep-disordered-breathing.csv
+    # conditions-documenting-sleep-disordered-breathing.csv
+    (SNOMED, "1101000119103", "Obstructive sleep apnea of adult (disorder)"),
     (SNOMED, "10948005", None),    # ahrq .../conditions-associated-with-chronic-pain_*.csv (no display there)
     (SNOMED, "1380006", None),     # ahrq .../anxiety_*.csv (no display there)
 ]
@@ -77,8 +78,9 @@ MEDICATIONS = [
     (RXNORM, "1001437", None),     # ahrq .../nonopioid-pain-medications_*.csv (no display there)
 ]
 PROCEDURES = [
-    (SNOMED, "408957008", "Chronic pain control management (procedure)"),                        # pain-management-procedure.csv
-    (SNOMED, "461621000124108", "Review of prescription drug monitoring program record (procedure)"),  # pdmp-review-procedure.csv
+    (SNOMED, "408957008", "Chronic pain control management (procedure)"),  # pain-management-procedure.csv
+    # pdmp-review-procedure.csv
+    (SNOMED, "461621000124108", "Review of prescription drug monitoring program record (procedure)"),
     (SNOMED, "185463005", "Visit out of hours (procedure)"),                                     # office-visit.csv
 ]
 COWS_TEXT = "Clinical Opiate Withdrawal Scale (COWS) total score"

@@ -15,7 +15,7 @@ from cards.valuesets import MOUD_PRODUCTS, NALOXONE_RESCUE, OPIOID_INGREDIENTS
 
 T = TypeVar("T")
 
-I = re.IGNORECASE
+I = re.IGNORECASE  # noqa: E741 - short on purpose: it ends dozens of patterns below
 
 
 def _words(words: list[str]) -> str:

@@ -78,7 +78,8 @@ class Authenticator:
         if not self.settings.auth_required:
             return OPEN
         try:
-            principal = self.verify(bearer_token(req.headers.get("Authorization")), expected_audience(req, self.settings))
+            principal = self.verify(bearer_token(req.headers.get("Authorization")),
+                                    expected_audience(req, self.settings))
         except Rejected as exc:
             log.warning("401: %s iss=%s jti=%s", exc.reason, _safe(exc.iss), _safe(exc.jti))
             raise Unauthorized() from None

@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(run=_serve)
 
     evaluate = commands.add_parser("evaluate", help="print the cards for a hook request or a patient Bundle")
-    evaluate.add_argument("file", help="a CDS Hooks request JSON, or a FHIR Bundle of one patient's record ('-' for stdin)")
+    evaluate.add_argument("file", help="a CDS Hooks request JSON, or a FHIR Bundle of one patient's record "
+                                       "('-' for stdin)")
     evaluate.add_argument("--config", help="TOML config file")
     evaluate.set_defaults(run=_evaluate)
 
@@ -72,8 +73,8 @@ def _serve(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from cds_service.evaluate import evaluate_document
     from cds_service.errors import ApiError
+    from cds_service.evaluate import evaluate_document
 
     raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     try:

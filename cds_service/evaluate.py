@@ -28,7 +28,8 @@ def evaluate_document(document: Any, settings: Settings, now: datetime | None = 
         raise BadRequest("expected a CDS Hooks request or a FHIR Bundle")
     service = next((s for s in SERVICES.values() if s.hook == document.get("hook")), None)
     if service is None:
-        raise BadRequest("unsupported hook", {"hook": [f"must be one of {sorted({s.hook for s in SERVICES.values()})}"]})
+        hooks = sorted({s.hook for s in SERVICES.values()})
+        raise BadRequest("unsupported hook", {"hook": [f"must be one of {hooks}"]})
     hook_request = validate_request(service, document)
     server = hook_request.get("fhirServer")
     access = FhirAccess(server, (hook_request.get("fhirAuthorization") or {}).get("access_token")) if server else None

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Response, g, request
 import orjson
+from flask import Blueprint, Response, g, request
 
 import cards
 from cds_service.auth import require_auth

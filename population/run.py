@@ -326,9 +326,10 @@ def misses(results: list[dict], now: datetime) -> str:
             continue
         ev = r["evidence"]
         if r["category"].startswith("OUD"):
+            moud = ev.get("buprenorphine", []) + ev.get("methadone", []) + ev.get("naltrexone", [])
             lines.append(f"- patient #{r['index']} ({r['patient'][:8]}, {r['category']}): "
                          f"OUD {_brief(ev['oud'], 2)}; MOUD "
-                         f"{_brief(ev.get('buprenorphine', []) + ev.get('methadone', []) + ev.get('naltrexone', []), 2) or 'none'}")
+                         f"{_brief(moud, 2) or 'none'}")
         elif r["category"] == CATEGORIES[2]:
             recent = [f for f in ev["outside"] if f["type"] == "Condition" and f["when"]
                       and (now - datetime.fromisoformat(f["when"]).replace(tzinfo=timezone.utc)).days <= 365]

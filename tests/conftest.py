@@ -7,7 +7,11 @@ import pytest
 from cds_service import create_app
 from cds_service.config import load_settings
 from tests.fhir_servers import (  # noqa: F401  (pytest fixtures)
-    clean_fhir_server, fault_server, fault_server_session, fhir_server, fhir_server_factory,
+    clean_fhir_server,
+    fault_server,
+    fault_server_session,
+    fhir_server,
+    fhir_server_factory,
 )
 
 

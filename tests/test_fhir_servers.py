@@ -8,7 +8,12 @@ import pytest
 import requests
 
 from tests.fhir_servers import (  # noqa: F401  (fixtures)
-    FaultServer, SekmetServer, clean_fhir_server, fault_server, fault_server_session, fhir_server,
+    FaultServer,
+    SekmetServer,
+    clean_fhir_server,
+    fault_server,
+    fault_server_session,
+    fhir_server,
     fhir_server_factory,
 )
 
@@ -21,7 +26,7 @@ def _ids(bundle: dict, mode: str = "match") -> list[str]:
 
 
 def _next(bundle: dict) -> str | None:
-    return next((l["url"] for l in bundle.get("link", []) if l["relation"] == "next"), None)
+    return next((link["url"] for link in bundle.get("link", []) if link["relation"] == "next"), None)
 
 
 def _patient_data(pid: str = PID) -> list[dict]:

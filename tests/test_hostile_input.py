@@ -59,14 +59,15 @@ _TYPES = ["Patient", "Condition", "MedicationRequest", "MedicationStatement", "O
           "Procedure", "Medication", "Encounter", "OperationOutcome", "Bundle"]
 
 
-def _resource(resource_type=st.sampled_from(_TYPES)):
+def _resource(resource_type=st.sampled_from(_TYPES)):  # noqa: B008 - a strategy, built once, is the default
     return st.builds(
         lambda rtype, fields, extra: {"resourceType": rtype, **fields, **extra},
         resource_type,
         st.fixed_dictionaries({}, optional={
             "id": st.one_of(st.from_regex(r"[A-Za-z0-9\-.]{1,64}", fullmatch=True), _json),
             "code": _concept, "medicationCodeableConcept": _concept, "category": st.one_of(st.lists(_concept), _json),
-            "clinicalStatus": _concept, "verificationStatus": _concept, "status": st.one_of(st.text(max_size=12), _json),
+            "clinicalStatus": _concept, "verificationStatus": _concept,
+            "status": st.one_of(st.text(max_size=12), _json),
             "subject": st.one_of(st.just({"reference": "Patient/pat-1"}), _json),
             "effectiveDateTime": _json, "authoredOn": _json, "recordedDate": _json, "onsetDateTime": _json,
             "birthDate": _json, "valueQuantity": _json, "valueInteger": _json, "component": _json,

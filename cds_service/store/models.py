@@ -10,8 +10,19 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 
 # Constraints and indexes are named explicitly (and kept under PostgreSQL's 63 characters), so

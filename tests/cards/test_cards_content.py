@@ -6,15 +6,27 @@ import json
 import re
 
 import pytest
+from builders import (
+    ALL,
+    F19_WITHDRAWAL,
+    OUD,
+    OXYCODONE,
+    PID,
+    ago,
+    card_for,
+    condition,
+    cows,
+    evaluate,
+    kratom_note_obs,
+    med_request,
+    patient,
+    topics,
+)
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 import cards
 from cards import content
-from builders import (
-    ALL, F19_WITHDRAWAL, OUD, OXYCODONE, PID, ago, card_for, condition, cows, evaluate, kratom_note_obs,
-    med_request, patient, topics,
-)
 
 FULL = [patient(), med_request(OXYCODONE), condition(F19_WITHDRAWAL, recorded=ago(hours=5)), cows(14)]
 VERIFIED_URLS = {
@@ -116,7 +128,8 @@ def test_an_accepted_suggestion_settles_its_card(status):
 def test_a_cancelled_suggestion_does_not_settle_its_card():
     for card in evaluate(*FULL):
         resource = card["suggestions"][0]["actions"][0]["resource"]
-        cancelled = dict(resource, id="x", status="revoked" if resource["resourceType"] == "ServiceRequest" else "cancelled")
+        ended = "revoked" if resource["resourceType"] == "ServiceRequest" else "cancelled"
+        cancelled = dict(resource, id="x", status=ended)
         assert cards.topic_of(card) in topics(*FULL, cancelled)
 
 

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from builders import (
+    AMOXICILLIN_TEXT,
+    NALOXONE_SPRAY,
+    NOW,
+    OUD,
+    OXYCODONE,
+    SUBOXONE,
+    bundle,
+    condition,
+    cows,
+    med_request,
+    patient,
+    topics,
+)
 
 import cards
-from builders import (
-    AMOXICILLIN_TEXT, NALOXONE_SPRAY, NOW, OUD, OXYCODONE, SUBOXONE, bundle, condition, cows,
-    med_request, patient, topics,
-)
 
 RECORD = [patient(), condition(OUD)]
 

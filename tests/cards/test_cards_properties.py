@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from builders import OUD, OXYCODONE, ago, condition, cows, med_request, observation, patient, topics, kratom_note_obs
+from builders import OUD, OXYCODONE, ago, condition, cows, kratom_note_obs, med_request, observation, patient, topics
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 # An alphabet without o, w or r cannot spell an opioid, "withdrawal", "kratom" or "COWS".
 SAFE_TEXT = st.text(alphabet="abcdefghijklmnpqstuvxyz -", min_size=0, max_size=30)
@@ -13,7 +13,8 @@ HOURS = st.floats(min_value=0, max_value=24 * 400)
 
 
 def vital():
-    return st.builds(lambda code, value, h: observation(("http://loinc.org", code, "vital sign"), value=value, when=ago(hours=h)),
+    return st.builds(lambda code, value, h: observation(("http://loinc.org", code, "vital sign"), value=value,
+                                                        when=ago(hours=h)),
                      LOINC_VITALS, st.floats(min_value=-1000, max_value=1000, allow_nan=False), HOURS)
 
 
@@ -23,14 +24,16 @@ def other_condition():
 
 
 def other_medication():
-    return st.builds(lambda code, text, status: med_request(("http://www.nlm.nih.gov/research/umls/rxnorm", code, text or "x"), status=status),
+    rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    return st.builds(lambda code, text, status: med_request((rxnorm, code, text or "x"), status=status),
                      st.from_regex(r"9[0-9]{7}", fullmatch=True), SAFE_TEXT,
                      st.sampled_from(["active", "completed", "draft", "stopped"]))
 
 
 def other_types():
     return st.builds(lambda t, text: {"resourceType": t, "id": "x", "text": {"div": text}},
-                     st.sampled_from(["Encounter", "AllergyIntolerance", "Immunization", "DiagnosticReport", "Practitioner"]),
+                     st.sampled_from(["Encounter", "AllergyIntolerance", "Immunization", "DiagnosticReport",
+                                      "Practitioner"]),
                      SAFE_TEXT)
 
 

@@ -6,13 +6,23 @@ import logging
 from datetime import datetime
 
 import pytest
+from builders import (
+    COWS_SNOMED,
+    NOW,
+    OUD,
+    OXYCODONE,
+    ago,
+    condition,
+    cows,
+    evaluate,
+    med_request,
+    observation,
+    patient,
+    topics,
+)
 
 import cards
 from cards.record import Record
-from builders import (
-    COWS_SNOMED, NOW, OUD, OXYCODONE, ago, condition, cows, evaluate, med_request, observation,
-    patient, topics,
-)
 
 NAME = "Zebedee"
 
@@ -42,9 +52,11 @@ def test_condition_with_string_code_is_skipped_and_logged(caplog):
 
 
 JUNK = [None, 42, "Patient/p1", [], {}, {"resourceType": 7}, {"resourceType": "Observation"},
-        {"resourceType": "Condition", "code": {"coding": "x"}}, {"resourceType": "Observation", "code": {"coding": [None, 3]}},
+        {"resourceType": "Condition", "code": {"coding": "x"}},
+        {"resourceType": "Observation", "code": {"coding": [None, 3]}},
         {"resourceType": "MedicationRequest", "medicationReference": "x"},
-        {"resourceType": "MedicationRequest", "medicationCodeableConcept": {"coding": [{"system": OXYCODONE[0], "code": OXYCODONE[1]}]}, "status": 5},
+        {"resourceType": "MedicationRequest",
+         "medicationCodeableConcept": {"coding": [{"system": OXYCODONE[0], "code": OXYCODONE[1]}]}, "status": 5},
         {"resourceType": "Patient", "id": "p1", "birthDate": 1980}]
 
 

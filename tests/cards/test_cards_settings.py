@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import pytest
+from builders import (
+    F19_WITHDRAWAL,
+    OUD,
+    OXYCODONE,
+    ago,
+    condition,
+    cows,
+    med_request,
+    patient,
+    procedure,
+    sows,
+    topics,
+)
 
 from cards import EngineSettings
-from builders import (
-    F19_WITHDRAWAL, OUD, OXYCODONE, ago, condition, cows, med_request, patient, procedure, sows, topics,
-)
 
 
 def test_defaults_match_the_design():
     s = EngineSettings()
-    assert (s.use_window_days, s.withdrawal_window_hours, s.cows_recency_hours, s.counseling_window_days) == (90, 72, 24, 90)
+    windows = (s.use_window_days, s.withdrawal_window_hours, s.cows_recency_hours, s.counseling_window_days)
+    assert windows == (90, 72, 24, 90)
     assert (s.cows_withdrawal_threshold, s.cows_moud_threshold, s.cows_critical_threshold) == (5, 13, 25)
     assert s.min_age_years == 18 and s.sows_withdrawal_threshold == 10
     assert s.moud_referral_code is None and s.cows_assessment_code is None
 
 
 def test_from_mapping_builds_and_rejects_unknown_keys():
-    s = EngineSettings.from_mapping({"cows_moud_threshold": 10, "cows_assessment_code": {"system": "urn:s", "code": "C"}})
+    s = EngineSettings.from_mapping({"cows_moud_threshold": 10,
+                                     "cows_assessment_code": {"system": "urn:s", "code": "C"}})
     assert s.cows_moud_threshold == 10 and s.cows_assessment_code.code == "C"
     with pytest.raises(ValueError, match="cows_threshold"):
         EngineSettings.from_mapping({"cows_threshold": 5})

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import builders
 import pytest
 
 from cards import valuesets as vs
 from cards.valuesets import derive
-import builders
 
 CSV_DIR = Path(vs.__file__).parent
 
@@ -29,7 +29,8 @@ def test_curated_files_match_their_rule(name):
 def test_moud_excludes_pain_products_and_keeps_oud_forms():
     displays = [row["display"] for row in vs.MOUD_PRODUCTS.rows]
     buprenorphine = [d for d in displays if "buprenorphine" in d]
-    assert not any(w in d for d in buprenorphine for w in ("Transdermal", "Belbuca", "Buprenex", "Injectable Solution", "Injection", "Topical"))
+    pain_forms = ("Transdermal", "Belbuca", "Buprenex", "Injectable Solution", "Injection", "Topical")
+    assert not any(w in d for d in buprenorphine for w in pain_forms)
     assert not any("Buccal Film" in d and "naloxone" not in d for d in displays)
     for brand in ("Suboxone", "Zubsolv", "Bunavail", "Sublocade", "Brixadi", "Probuphine", "Methadose"):
         assert any(brand in d for d in displays), brand

@@ -130,4 +130,5 @@ def test_every_acknowledged_write_survives_load_and_sigkill(server, database_url
         engine.dispose()
     missing_cards = {uuid for uuid, (topic, _) in expected_cards.items() if stored_cards.get(uuid) != topic}
     assert not missing_cards, f"{len(missing_cards)} acknowledged cards lost"
-    assert not expected_feedback - stored_feedback, f"{len(expected_feedback - stored_feedback)} acknowledged feedback lost"
+    lost_feedback = expected_feedback - stored_feedback
+    assert not lost_feedback, f"{len(lost_feedback)} acknowledged feedback lost"
