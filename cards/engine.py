@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -12,8 +11,6 @@ from cards.record import Record, medication_tags
 from cards.render import card
 from cards.rules import firing
 from cards.settings import EngineSettings
-
-log = logging.getLogger("cards")
 
 PATIENT_VIEW = "patient-view"
 ORDER_HOOKS = ("order-select", "order-sign")
@@ -31,17 +28,17 @@ def evaluate(
     now: datetime,
     settings: EngineSettings | None = None,
 ) -> list[dict]:
-    """Cards for one hook call. Never raises for bad data: bad resources are skipped and logged."""
+    """Cards for one hook call. Never raises for bad data: bad resources are skipped and logged.
+
+    A bug raises. It is not turned into "no cards": an empty answer that is really a failure
+    would tell the EHR, and the clinician, that there was nothing to advise.
+    """
     settings = settings or EngineSettings()
     context = context if isinstance(context, dict) else {}
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
     if hook != PATIENT_VIEW and hook not in ORDER_HOOKS:
         return []
-    try:
-        return _evaluate(resources, hook, context, now, settings)
-    except Exception as error:  # noqa: BLE001 - a bug must not become a 500 for the EHR
-        log.error("card evaluation failed (%s); returning no cards", type(error).__name__)
-        return []
+    return _evaluate(resources, hook, context, now, settings)
 
 
 def _evaluate(

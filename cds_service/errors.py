@@ -2,12 +2,15 @@
 
 400 says which fields are wrong (by dotted path), 401 says nothing at all (best
 practice: no hints for an attacker), 412 says which data could not be had. A
-bug of ours becomes a 500 with no detail, and the traceback goes to the log.
+bug of ours becomes a 500 with no detail, and where it happened (not what the exception
+said, which may quote the record) goes to the log.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, jsonify
@@ -89,6 +92,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        # Our bug, not the caller's: log the traceback (no request body, so no PHI).
-        log.exception("unhandled error: %s", type(exc).__name__)
+        # Our bug, not the caller's. The log gets where it happened, not what the exception says:
+        # a message such as KeyError('<a value from the record>') can carry PHI.
+        log.error("unhandled error: %s at %s", type(exc).__name__, where(exc))
         return jsonify({"error": "internal-error", "message": "internal error"}), 500
+
+
+def where(exc: BaseException) -> str:
+    """Where an exception was raised: file:line (function) frames, innermost first; no values."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return " < ".join(f"{Path(f.filename).name}:{f.lineno} ({f.name})" for f in reversed(frames[-8:]))

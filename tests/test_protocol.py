@@ -232,6 +232,23 @@ def test_healthz(client):
     assert response.get_json()["status"] == "ok"
 
 
+def test_a_bug_in_the_engine_is_a_500_not_an_empty_answer_and_the_log_holds_no_phi(client, monkeypatch, caplog):
+    """An empty card list that is really a failure would tell the clinician there was nothing to
+    advise; the EHR gets a 500 it can count, and the log says where, not what the record held."""
+    import cards.engine
+
+    def broken(record, settings, now):
+        raise KeyError("Quilliam Zyxwer, born 1980-04-01")
+    monkeypatch.setattr(cards.engine, "gather", broken)
+    with caplog.at_level("INFO"):
+        response = client.post(PV, json=hook_request("patient-view", [patient(), oud_condition()]))
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "internal-error", "message": "internal error"}
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "KeyError at test_protocol.py" in logged and "(broken)" in logged and "engine.py" in logged
+    assert "Quilliam" not in logged and "1980" not in logged
+
+
 def test_store_outage_is_503_not_500(app, client, monkeypatch):
     """A database that fails mid-call (a fault a real store will not produce on demand)."""
     from sqlalchemy.exc import OperationalError
