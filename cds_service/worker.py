@@ -33,6 +33,7 @@ import selectors
 import time
 from functools import partial
 
+from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import ThreadWorker
 
 # Request line plus headers that gunicorn accepts at most (limit_request_line,
@@ -73,9 +74,11 @@ class RequestBufferingWorker(ThreadWorker):
     # --- the poller's side ----------------------------------------------------------------
 
     def enqueue_req(self, conn):
-        if self.cfg.is_ssl or conn.initialized and conn.parser.unreader.buf.getvalue():
+        if (self.cfg.is_ssl or conn.initialized and conn.parser.unreader.buf.getvalue()
+                or not conn.initialized and negotiation.prior_knowledge_allowed(self.cfg, conn.client)):
             # TLS bytes cannot be read before the handshake; bytes already read ahead are a
-            # pipelined request gunicorn will parse itself.
+            # pipelined request gunicorn will parse itself; an HTTP/2 preface, if that is
+            # switched on, is gunicorn's to read.
             return super().enqueue_req(conn)
         pending = getattr(conn, "pending", None)
         if pending is None:

@@ -72,7 +72,7 @@ class _Pool:
 @pytest.fixture
 def poller_worker():
     worker = object.__new__(w.RequestBufferingWorker)
-    worker.cfg = SimpleNamespace(is_ssl=False)
+    worker.cfg = SimpleNamespace(is_ssl=False, http2_cleartext="off")
     worker.pending_conns, worker.poller, worker.tpool = deque(), selectors.DefaultSelector(), _Pool()
     worker.nr_conns, worker.buffered_bytes, worker.max_body_bytes = 0, 0, 1000
     worker.method_queue = SimpleNamespace(defer=lambda *a: None)
@@ -147,3 +147,13 @@ def test_a_client_that_leaves_before_its_request_is_in_is_closed(poller_worker):
     worker._on_more(conn, conn.sock)
     assert not worker.pending_conns and worker.tpool.submitted == [] and worker.nr_conns == 0
     assert worker.buffered_bytes == 0
+
+
+def test_with_http2_prior_knowledge_on_a_new_connection_is_gunicorns_to_read(poller_worker, monkeypatch):
+    worker, connect = poller_worker
+    monkeypatch.setattr(w.negotiation, "prior_knowledge_allowed", lambda cfg, client: True)
+    conn, client = connect()
+    client.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    worker.enqueue_req(conn)
+    assert worker.tpool.submitted == [conn] and worker.buffered_bytes == 0
+    assert conn.sock.recv(4, socket.MSG_PEEK) == b"PRI "  # the preface is still there for gunicorn
