@@ -125,19 +125,19 @@ class Store:
         """
         with self.writing() as conn:
             snoozed = set(conn.scalars(_SNOOZED_TOPICS, {"patient_ref": patient_ref, "now": issued_at}))
-            shown = [card for card in cards if clinical.topic_of(card) not in snoozed]
+            shown = [(card, topic) for card in cards if (topic := clinical.topic_of(card)) not in snoozed]
             if shown:
                 conn.execute(_LOG_CARD, [{
                     "card_uuid": card["uuid"],
                     "service_id": service_id,
                     "hook": hook,
                     "hook_instance": hook_instance,
-                    "topic": clinical.topic_of(card),
+                    "topic": topic,
                     "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
                     "issued_at": issued_at,
                     "patient_ref": patient_ref,
-                } for card in shown])
-        return shown
+                } for card, topic in shown])
+        return [card for card, _ in shown]
 
     def issued_cards(self, card_uuids: Iterable[str]) -> dict[str, IssuedCard]:
         wanted = sorted(set(card_uuids))
@@ -213,18 +213,16 @@ class Store:
         A Python lock hands over the moment the holder commits. Other processes still meet at
         SQLite's lock, but with one waiter each, not one per thread.
         """
-        if self._writers is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        if not self._writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        turn = self._writers
+        if turn is not None and not turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise OperationalError("waiting for this process's SQLite writers", None,
                                    TimeoutError("write lock not free"))
         try:
             with self.engine.begin() as conn:
                 yield conn
         finally:
-            self._writers.release()
+            if turn is not None:
+                turn.release()
 
     # --- internals ---------------------------------------------------------------------------
 
