@@ -382,9 +382,9 @@ def _single_query_s(session, base: str, query: str, page_size: int) -> float:
 def run_fhir(service, sizes: list[int], delay: float, rounds: int) -> list[dict]:
     import requests
 
-    from cds_service.prefetch import render
+    from cds_service.fhir.prefetch import render
+    from cds_service.protocol.services import PREFETCH
     from cds_service.runtime import EXTENSION
-    from cds_service.services import PREFETCH
     from tests.fhir_servers import FaultServer
 
     page_size = service.extensions[EXTENSION].settings.fhir.page_size

@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from cds_service.services import PREFETCH
+from cds_service.protocol.services import PREFETCH
 
 PATIENT_ID = "bench-pat-1"
 SERVICE_ID = "withdrawal-patient-view"

@@ -1,35 +1,21 @@
-"""withdrawal-cds clinical engine: value sets, record index, evidence, rules and card content.
+"""withdrawal-cds clinical engine: value sets, record index, evidence, and one module per card topic.
 
-Pure Python with no web framework; ``cds_service`` calls ``evaluate`` and nothing else is needed.
+Pure Python with no web framework and no CDS Hooks JSON. ``cds_service`` calls ``evaluate`` with
+plain ``Inputs`` (the patient, the ``Moment`` of care, the drafts) and turns each ``Advice`` it
+returns (with its ``Suggestion``s) into a card; ``TOPICS`` names the topics, for the report;
+``EngineSettings`` holds the windows and thresholds; ``warm_up`` readies the FHIR validators
+before a worker's first request.
 """
 
 from __future__ import annotations
 
-from cards.content import OVERRIDE_REASONS, TOPIC_SYSTEM
-from cards.content import TOPICS as _TOPIC_DISPLAYS
-from cards.engine import EngineSettings, evaluate
+from cards.advice import Advice, Suggestion
+from cards.engine import evaluate
+from cards.inputs import Inputs, Moment
 from cards.record import warm_up
-from cards.settings import Code
+from cards.settings import EngineSettings
+from cards.topics import TOPICS as _TOPICS
 
-TOPICS: tuple[str, ...] = tuple(_TOPIC_DISPLAYS)
+TOPICS: tuple[str, ...] = tuple(topic.code for topic in _TOPICS)
 
-
-def topic_of(card: dict) -> str:
-    """The topic code of a card this engine made ('' for anything else)."""
-    try:
-        topic = card["source"]["topic"]
-        return topic["code"] if topic.get("system") == TOPIC_SYSTEM else ""
-    except (KeyError, TypeError, AttributeError):
-        return ""
-
-
-__all__ = [
-    "Code",
-    "EngineSettings",
-    "OVERRIDE_REASONS",
-    "TOPICS",
-    "TOPIC_SYSTEM",
-    "evaluate",
-    "topic_of",
-    "warm_up",
-]
+__all__ = ["Advice", "EngineSettings", "Inputs", "Moment", "Suggestion", "TOPICS", "evaluate", "warm_up"]

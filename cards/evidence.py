@@ -7,6 +7,7 @@ from ``EngineSettings``. Entered-in-error, refuted and cancelled records never c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,16 +48,28 @@ class Evidence:
 
 @dataclass
 class Facts:
-    """Named truths the rules table reads, with the evidence behind each."""
+    """Named truths the topics' rules read, with the evidence behind each.
+
+    ``age`` is the patient's age in whole years, or None when there is no living patient of
+    known age: then no topic applies.
+    """
 
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
-    latest_cows: Evidence | None = None
+    age: int | None = None
 
     def __getitem__(self, name: str) -> bool:
-        return bool(self.evidence.get(name))
+        try:
+            return bool(self.evidence[name])
+        except KeyError:
+            raise KeyError(f"no finder produces the fact {name!r}") from None
 
     def items(self, *names: str) -> list[Evidence]:
-        return [e for name in names for e in self.evidence.get(name, ())]
+        return [e for name in names for e in self.evidence[name]]
+
+    @property
+    def latest_cows(self) -> Evidence | None:
+        latest = self.evidence.get("latest_cows")
+        return latest[0] if latest else None
 
 
 # --- small readers ---------------------------------------------------------------------------
@@ -193,6 +206,16 @@ def evidence(kind: str, item: Item, when: datetime | None, score: float | None =
 
 
 # --- finders ---------------------------------------------------------------------------------
+# Each reads one Search (the record, the settings, "now", and the facts found so far) and returns
+# the evidence for one fact. FINDERS below lists them in the order they run.
+
+
+@dataclass(frozen=True)
+class Search:
+    record: Record
+    s: EngineSettings
+    now: datetime
+    facts: Facts
 
 
 def medication_in_use(
@@ -210,55 +233,56 @@ def medication_in_use(
     return found
 
 
-def opioid_use(record: Record, s: EngineSettings, now: datetime) -> list[Evidence]:
-    return medication_in_use(record, "opioid", now, s.use_window)
+def opioid_use(q: Search) -> list[Evidence]:
+    return medication_in_use(q.record, "opioid", q.now, q.s.use_window)
 
 
-def on_moud(record: Record, s: EngineSettings, now: datetime) -> list[Evidence]:
-    return medication_in_use(record, "moud", now, s.use_window)
+def on_moud(q: Search) -> list[Evidence]:
+    return medication_in_use(q.record, "moud", q.now, q.s.use_window)
 
 
-def naloxone_on_hand(record: Record, s: EngineSettings, now: datetime) -> list[Evidence]:
+def naloxone_on_hand(q: Search) -> list[Evidence]:
     # Undated counts: the card's own suggestion, saved without a date, must settle it.
-    return medication_in_use(record, "naloxone", now, s.naloxone_window, undated_counts=True)
+    return medication_in_use(q.record, "naloxone", q.now, q.s.naloxone_window, undated_counts=True)
 
 
-def opioid_use_disorder(record: Record, s: EngineSettings, now: datetime) -> list[Evidence]:
+def opioid_use_disorder(q: Search) -> list[Evidence]:
     """Active OUD conditions; an opioid withdrawal condition is OUD evidence too."""
     found, seen = [], set()
     for tag in ("oud", "opioid_withdrawal"):
-        for item in record.tagged(tag, "Condition"):
+        for item in q.record.tagged(tag, "Condition"):
             if id(item) in seen:
                 continue
             seen.add(id(item))
             state = condition_state(item.resource)
             when = condition_when(item.resource)
-            if state == "active" or (state is None and within(when, now, s.use_window)):
+            if state == "active" or (state is None and within(when, q.now, q.s.use_window)):
                 found.append(evidence("oud", item, when))
     return found
 
 
-def kratom_use(record: Record, s: EngineSettings, now: datetime) -> list[Evidence]:
+def kratom_use(q: Search) -> list[Evidence]:
     """Kratom named in a recent or active record, or a positive mitragynine test.
 
     An Observation whose code names kratom or mitragynine is read as a test or a question: its
     result decides, and a negative result is not evidence. Kratom named in a value or a note is
     evidence as written (negated mentions such as "denies kratom" were dropped when indexing).
     """
+    record, now, window = q.record, q.now, q.s.use_window
     found = []
     for item in record.tagged("kratom", "Condition"):
         state, when = condition_state(item.resource), condition_when(item.resource)
-        if state == "active" or (state is None and within(when, now, s.use_window)):
+        if state == "active" or (state is None and within(when, now, window)):
             found.append(evidence("kratom", item, when))
     for item in record.tagged("kratom", "MedicationStatement"):
         if status_ok(item):
             when = medication_when(item.resource)
-            if item.resource.get("status") == "active" or within(when, now, s.use_window):
+            if item.resource.get("status") == "active" or within(when, now, window):
                 found.append(evidence("kratom", item, when))
     for tag in ("kratom", "kratom_test", "kratom_code"):
         for item in record.tagged(tag, "Observation"):
             when = observation_when(item.resource)
-            if not status_ok(item) or not within(when, now, s.use_window):
+            if not status_ok(item) or not within(when, now, window):
                 continue
             polarity = result_polarity(item.resource)
             if tag == "kratom_test" and polarity != "positive":
@@ -269,11 +293,17 @@ def kratom_use(record: Record, s: EngineSettings, now: datetime) -> list[Evidenc
     return _unique(found)
 
 
-def withdrawal_conditions(record: Record, s: EngineSettings, now: datetime) -> list[Evidence]:
+def kratom_only(q: Search) -> list[Evidence]:
+    """Kratom is the only use on record: the cards then speak of kratom, not of opioids."""
+    facts = q.facts
+    return facts.evidence["kratom"] if not facts["opioid_use"] and not facts["oud"] else []
+
+
+def withdrawal_conditions(q: Search) -> list[Evidence]:
     found = []
-    for item in record.tagged("withdrawal", "Condition"):
+    for item in q.record.tagged("withdrawal", "Condition"):
         state, when = condition_state(item.resource), condition_when(item.resource)
-        if state in ("active", None) and within(when, now, s.withdrawal_window):
+        if state in ("active", None) and within(when, q.now, q.s.withdrawal_window):
             found.append(evidence("withdrawal", item, when))
     return found
 
@@ -289,13 +319,48 @@ def scores(record: Record, tag: str, now: datetime, window: timedelta) -> list[E
     return sorted(found, key=lambda e: e.when, reverse=True)
 
 
-def withdrawal_observations(record: Record, s: EngineSettings, now: datetime) -> list[Evidence]:
+def cows_scores(q: Search) -> list[Evidence]:
+    """Every COWS the COWS facts look at: the withdrawal window or the recency window, the longer."""
+    return scores(q.record, "cows", q.now, max(q.s.withdrawal_window, q.s.cows_recency))
+
+
+def cows_in_withdrawal_window(q: Search) -> list[Evidence]:
+    return [e for e in q.facts.evidence["cows"] if within(e.when, q.now, q.s.withdrawal_window)]
+
+
+def latest_cows(q: Search) -> list[Evidence]:
+    return q.facts.evidence["cows_window"][:1]
+
+
+def cows_recent(q: Search) -> list[Evidence]:
+    return [e for e in q.facts.evidence["cows"] if within(e.when, q.now, q.s.cows_recency)]
+
+
+def cows_at_least(setting: str) -> Callable[[Search], list[Evidence]]:
+    """COWS scores in the withdrawal window at or over the threshold the setting names."""
+    def finder(q: Search) -> list[Evidence]:
+        threshold = getattr(q.s, setting)
+        return [e for e in q.facts.evidence["cows_window"] if e.score >= threshold]
+    return finder
+
+
+def cows_critical(q: Search) -> list[Evidence]:
+    """The latest COWS, if it is at the critical threshold: the newest score decides, not the highest."""
+    return [e for e in q.facts.evidence["latest_cows"] if e.score >= q.s.cows_critical_threshold]
+
+
+def sows_withdrawal(q: Search) -> list[Evidence]:
+    sows = scores(q.record, "sows", q.now, q.s.withdrawal_window)
+    return [e for e in sows if e.score >= q.s.sows_withdrawal_threshold]
+
+
+def withdrawal_observations(q: Search) -> list[Evidence]:
     found = []
-    for item in record.tagged("withdrawal", "Observation"):
+    for item in q.record.tagged("withdrawal", "Observation"):
         when = observation_when(item.resource)
         if (
             status_ok(item)
-            and within(when, now, s.withdrawal_window)
+            and within(when, q.now, q.s.withdrawal_window)
             and result_polarity(item.resource) != "negative"
         ):
             found.append(evidence("withdrawal", item, when))
@@ -322,9 +387,16 @@ def settling_orders(record: Record, tag: str, now: datetime, window: timedelta) 
     return found
 
 
-def end_of_life(record: Record, s: EngineSettings, now: datetime) -> list[Evidence]:
+def open_orders(tag: str, window: str) -> Callable[[Search], list[Evidence]]:
+    """Orders tagged ``tag`` within the window the settings property ``window`` names."""
+    def finder(q: Search) -> list[Evidence]:
+        return settling_orders(q.record, tag, q.now, getattr(q.s, window))
+    return finder
+
+
+def end_of_life(q: Search) -> list[Evidence]:
     found = []
-    for item in record.tagged("end_of_life"):
+    for item in q.record.tagged("end_of_life"):
         if item.type == "Condition":
             if condition_state(item.resource) not in ("active", None):
                 continue
@@ -334,17 +406,23 @@ def end_of_life(record: Record, s: EngineSettings, now: datetime) -> list[Eviden
     return found
 
 
-def eligibility(record: Record, s: EngineSettings, now: datetime) -> list[Evidence]:
-    """Alive and at least ``min_age_years``; without a birth date age cannot be confirmed."""
+def any_of(*names: str) -> Callable[[Search], list[Evidence]]:
+    """A fact that holds when any of the named facts (found earlier) holds, with their evidence."""
+    def finder(q: Search) -> list[Evidence]:
+        return q.facts.items(*names)
+    return finder
+
+
+def patient_age(record: Record, now: datetime) -> int | None:
+    """The patient's age in whole years; None if there is no Patient, it is deceased, or it has
+    no birth date (age cannot then be confirmed, so no age band can be met)."""
     patient = record.patient()
     if patient is None:
-        return []
+        return None
     if patient.get("deceasedBoolean") is True or "deceasedDateTime" in patient:
-        return []
+        return None
     born = dates.birth_date_latest(patient.get("birthDate"))
-    if born is None or dates.age_in_years(born, now.date()) < s.min_age_years:
-        return []
-    return [Evidence("eligible", "Patient", None, "Patient")]
+    return dates.age_in_years(born, now.date()) if born is not None else None
 
 
 def _unique(found: list[Evidence]) -> list[Evidence]:
@@ -352,44 +430,38 @@ def _unique(found: list[Evidence]) -> list[Evidence]:
 
 
 # --- all of it --------------------------------------------------------------------------------
+# Every fact, in the order it is found: a fact may read only the facts above it.
+
+FINDERS: tuple[tuple[str, Callable[[Search], list[Evidence]]], ...] = (
+    ("opioid_use", opioid_use),
+    ("oud", opioid_use_disorder),
+    ("kratom", kratom_use),
+    ("use", any_of("opioid_use", "oud", "kratom")),
+    ("kratom_only", kratom_only),
+    ("cows", cows_scores),
+    ("cows_window", cows_in_withdrawal_window),
+    ("latest_cows", latest_cows),
+    ("cows_recent", cows_recent),
+    ("cows_withdrawal", cows_at_least("cows_withdrawal_threshold")),
+    ("cows_moud", cows_at_least("cows_moud_threshold")),
+    ("cows_critical", cows_critical),
+    ("sows_withdrawal", sows_withdrawal),
+    ("withdrawal_condition", withdrawal_conditions),
+    ("withdrawal_observation", withdrawal_observations),
+    ("withdrawal", any_of("withdrawal_condition", "cows_withdrawal", "sows_withdrawal", "withdrawal_observation")),
+    ("on_moud", on_moud),
+    ("naloxone_on_hand", naloxone_on_hand),
+    ("open_cows_order", open_orders("cows_order", "withdrawal_window")),
+    ("open_moud_referral", open_orders("moud_referral", "use_window")),
+    ("recent_counseling", open_orders("counseling", "counseling_window")),
+    ("end_of_life", end_of_life),
+)
+FACT_NAMES = frozenset(name for name, _ in FINDERS)
 
 
-def gather(record: Record, s: EngineSettings, now: datetime) -> Facts:
-    facts = Facts()
-    put = facts.evidence.__setitem__
-    put("eligible", eligibility(record, s, now))
-    put("opioid_use", opioid_use(record, s, now))
-    put("oud", opioid_use_disorder(record, s, now))
-    put("kratom", kratom_use(record, s, now))
-    put("use", facts.items("opioid_use", "oud", "kratom"))
-
-    cows = scores(record, "cows", now, max(s.withdrawal_window, s.cows_recency))
-    cows_72h = [e for e in cows if within(e.when, now, s.withdrawal_window)]
-    sows = scores(record, "sows", now, s.withdrawal_window)
-    facts.latest_cows = cows_72h[0] if cows_72h else None
-    put("cows_recent", [e for e in cows if within(e.when, now, s.cows_recency)])
-    put("cows_withdrawal", [e for e in cows_72h if e.score >= s.cows_withdrawal_threshold])
-    put("cows_moud", [e for e in cows_72h if e.score >= s.cows_moud_threshold])
-    put(
-        "cows_critical",
-        [facts.latest_cows]
-        if facts.latest_cows and facts.latest_cows.score >= s.cows_critical_threshold
-        else [],
-    )
-    put("sows_withdrawal", [e for e in sows if e.score >= s.sows_withdrawal_threshold])
-    put("withdrawal_condition", withdrawal_conditions(record, s, now))
-    put("withdrawal_observation", withdrawal_observations(record, s, now))
-    put(
-        "withdrawal",
-        facts.items(
-            "withdrawal_condition", "cows_withdrawal", "sows_withdrawal", "withdrawal_observation"
-        ),
-    )
-
-    put("on_moud", on_moud(record, s, now))
-    put("naloxone_on_hand", naloxone_on_hand(record, s, now))
-    put("open_cows_order", settling_orders(record, "cows_order", now, s.withdrawal_window))
-    put("open_moud_referral", settling_orders(record, "moud_referral", now, s.use_window))
-    put("recent_counseling", settling_orders(record, "counseling", now, s.counseling_window))
-    put("end_of_life", end_of_life(record, s, now))
+def find_facts(record: Record, s: EngineSettings, now: datetime) -> Facts:
+    facts = Facts(age=patient_age(record, now))
+    search = Search(record, s, now, facts)
+    for name, finder in FINDERS:
+        facts.evidence[name] = finder(search)
     return facts

@@ -1,11 +1,13 @@
-"""The rules of design section 4, as a table.
+"""How a topic's rule is written: facts combined with ``AllOf``, ``AnyOf`` and ``Not``.
 
-A rule names the facts (from ``cards.evidence.gather``) that must hold for its card, and how its
-indicator is chosen. ``AllOf``, ``AnyOf`` and ``Not`` combine fact names; nothing else branches.
+A rule names facts produced by ``cards.evidence``; ``holds`` is the only branch. ``names`` lists
+the facts an expression reads, so a topic can refuse, at import, a rule that names a fact no
+finder produces (a typo would otherwise read as "false" and switch a card off in silence).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Union
 
@@ -45,69 +47,12 @@ def holds(expr: Expr, facts: Facts) -> bool:
     return not holds(expr.part, facts)
 
 
-@dataclass(frozen=True)
-class Rule:
-    topic: str
-    fires_when: Expr
-    indicator: str
-    # (fact, indicator) pairs checked in order; the first that holds overrides ``indicator``.
-    escalations: tuple[tuple[str, str], ...] = ()
-    # Which evidence the card's detail lists, in order.
-    shows: tuple[str, ...] = ()
-
-    def indicator_for(self, facts: Facts) -> str:
-        for fact, indicator in self.escalations:
-            if facts[fact]:
-                return indicator
-        return self.indicator
-
-
-# The patient must be alive and an adult for any card (design section 4).
-GATE: Expr = "eligible"
-
-RULES: tuple[Rule, ...] = (
-    Rule(
-        topic="withdrawal-assessment",
-        fires_when=AllOf("use", "withdrawal", Not("cows_recent"), Not("open_cows_order")),
-        indicator="warning",
-        shows=("opioid_use", "oud", "kratom", "withdrawal"),
-    ),
-    Rule(
-        topic="moud-referral",
-        fires_when=AllOf(
-            AnyOf("oud", AllOf("use", "withdrawal_condition"), AllOf("use", "cows_moud")),
-            Not("on_moud"),
-            Not("open_moud_referral"),
-            Not("end_of_life"),
-        ),
-        indicator="warning",
-        escalations=(("cows_critical", "critical"),),
-        shows=("oud", "opioid_use", "kratom", "withdrawal_condition", "cows_moud"),
-    ),
-    Rule(
-        topic="counseling",
-        fires_when=AllOf(
-            AnyOf("oud", "kratom", AllOf("opioid_use", "withdrawal")),
-            Not("recent_counseling"),
-            Not("end_of_life"),
-        ),
-        indicator="info",
-        shows=("oud", "kratom", "opioid_use", "withdrawal"),
-    ),
-    Rule(
-        topic="naloxone",
-        fires_when=AllOf(
-            AnyOf("oud", AllOf("use", "withdrawal")),
-            Not("naloxone_on_hand"),
-            Not("end_of_life"),
-        ),
-        indicator="info",
-        shows=("oud", "opioid_use", "kratom", "withdrawal"),
-    ),
-)
-
-
-def firing(facts: Facts) -> list[Rule]:
-    if not holds(GATE, facts):
-        return []
-    return [rule for rule in RULES if holds(rule.fires_when, facts)]
+def names(expr: Expr) -> Iterator[str]:
+    """Every fact name an expression reads."""
+    if isinstance(expr, str):
+        yield expr
+    elif isinstance(expr, Not):
+        yield from names(expr.part)
+    else:
+        for part in expr.parts:
+            yield from names(part)

@@ -1,21 +1,36 @@
-"""Windows, thresholds and site codes the rules use (design section 4 defaults)."""
+"""Windows, thresholds and site codes the rules use (design section 4 defaults).
+
+One declaration per setting: the dataclasses are validated by pydantic, so the service's
+``[clinical]`` table, a test and a direct caller are all checked by the same fields.
+Card text quotes these values by name (``{cows_recency_hours}``), so changing one changes the
+reason a card gives along with the rule.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from datetime import timedelta
-from typing import Any
+from functools import cached_property
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
+# Unknown keys are refused (a typo must not silently keep the default); numbers must be numbers.
+_FORBID = ConfigDict(extra="forbid")
+Count = Annotated[int, Field(ge=0, strict=True)]
+Text = Annotated[str, Field(strict=True)]
+Required = Annotated[str, Field(strict=True, min_length=1)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FORBID)
 class Code:
     """A Coding a site configures (its local orderable, or a standard code)."""
 
-    system: str
-    code: str
-    display: str = ""
+    system: Required
+    code: Required
+    display: Text = ""
 
     def as_coding(self) -> dict[str, str]:
         coding = {"system": self.system, "code": self.code}
@@ -23,45 +38,29 @@ class Code:
             coding["display"] = self.display
         return coding
 
-    @classmethod
-    def from_value(cls, key: str, value: Any) -> Code:
-        if isinstance(value, Code):
-            return value
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{key}: expected a table with system, code and optional display")
-        unknown = set(value) - {"system", "code", "display"}
-        if unknown:
-            raise ValueError(f"{key}: unknown key {sorted(unknown)[0]!r}")
-        parts = {name: value.get(name, "") for name in ("system", "code", "display")}
-        if not all(isinstance(part, str) for part in parts.values()):
-            raise ValueError(f"{key}: system, code and display must be strings")
-        if not parts["system"] or not parts["code"]:
-            raise ValueError(f"{key}: system and code are required")
-        return cls(**parts)
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FORBID)
 class EngineSettings:
     # Opioid use, kratom use, MOUD and an open MOUD referral look back this far.
-    use_window_days: int = 90
-    withdrawal_window_hours: int = 72
+    use_window_days: Count = 90
+    withdrawal_window_hours: Count = 72
     # A COWS this recent means severity was just assessed: no withdrawal-assessment card.
-    cows_recency_hours: int = 24
-    counseling_window_days: int = 90
+    cows_recency_hours: Count = 24
+    counseling_window_days: Count = 90
     # The design gives no window for "naloxone on hand". A rescue product ordered or taken in the
     # last year (or still active) counts, so an accepted naloxone suggestion settles the card
     # for at least that long; after that, offering a refill is reasonable advice.
-    naloxone_window_days: int = 365
-    cows_withdrawal_threshold: int = 5
-    cows_moud_threshold: int = 13
-    cows_critical_threshold: int = 25
+    naloxone_window_days: Count = 365
+    cows_withdrawal_threshold: Count = 5
+    cows_moud_threshold: Count = 13
+    cows_critical_threshold: Count = 25
     # SOWS (Handelsman 1987, 16 items scored 0-4, total 0-64) has no verified severity bands
     # (clinical-content.md section 3). 10 is a project default pending clinical review, chosen
     # below the mean of 13.5 reported in a symptomatic kratom cohort (Rogers 2024). Sites using
     # the 10-item Short Opiate Withdrawal Scale (Gossop, 0-30), also abbreviated SOWS, should
     # set their own value.
-    sows_withdrawal_threshold: int = 10
-    min_age_years: int = 18
+    sows_withdrawal_threshold: Count = 10
+    min_age_years: Count = 18
     # Sites order an MOUD referral with a local orderable, so there is no default coding: no code
     # in the reference value sets means "referral for MOUD", and SNOMED's "Referral to substance
     # misuse service" (201521000000104) is a UK-extension concept US EHRs will not know. Without
@@ -72,26 +71,18 @@ class EngineSettings:
     # ServiceRequest.code. The COWS order carries code.text unless a site configures its own.
     cows_assessment_code: Code | None = None
 
-    def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.type == "int" and (type(value) is not int or value < 0):
-                raise ValueError(f"{field.name}: expected a non-negative integer, got {value!r}")
-            if field.type == "Code | None" and value is not None:
-                object.__setattr__(self, field.name, Code.from_value(field.name, value))
-
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> EngineSettings:
         """Build from a TOML-style table (the service's ``[clinical]``); unknown keys fail."""
-        mapping = dict(mapping or {})
-        known = {field.name for field in fields(cls)}
-        for key in mapping:
-            if key not in known:
-                raise ValueError(f"unknown clinical setting {key!r}")
-        return cls(**mapping)
+        return cls(**dict(mapping or {}))
 
     def replace(self, **changes: Any) -> EngineSettings:
         return dataclasses.replace(self, **changes)
+
+    @cached_property
+    def text_values(self) -> dict[str, int]:
+        """The numeric settings by name, for card text such as "no COWS in {cows_recency_hours} hours"."""
+        return {name: getattr(self, name) for name in SETTING_NAMES}
 
     @property
     def use_window(self) -> timedelta:
@@ -112,3 +103,7 @@ class EngineSettings:
     @property
     def naloxone_window(self) -> timedelta:
         return timedelta(days=self.naloxone_window_days)
+
+
+# Names a card text may quote: every numeric setting (the codes are not text).
+SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(EngineSettings) if isinstance(f.default, int))

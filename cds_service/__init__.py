@@ -15,31 +15,28 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from cards import EngineSettings
-    from cds_service import discovery, feedback, health, hooks, openapi
+    # Imported here so that `cds_service.config` (read by the CLI before anything starts) stays light.
+    from cds_service.api import register_blueprints
+    from cds_service.api.cors import register_cors
     from cds_service.auth import Authenticator
-    from cds_service.cors import register_cors
     from cds_service.errors import register_error_handlers
-    from cds_service.fhir_fetch import FhirFetcher
+    from cds_service.fhir.fetch import FhirFetcher
     from cds_service.logs import configure_logging
-    from cds_service.runtime import EXTENSION, Runtime
+    from cds_service.protocol.services import SERVICES, check_hooks
+    from cds_service.runtime import EXTENSION, Runtime, utcnow
     from cds_service.store import Store
 
+    check_hooks(SERVICES)
     settings = settings or load_settings()
     configure_logging()
     app = Flask(__name__)
     # Werkzeug enforces the body limit before we read a byte: an oversized body is a 413.
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
     store = Store.from_settings(settings)
-    app.extensions[EXTENSION] = Runtime(
-        settings=settings,
-        engine_settings=EngineSettings.from_mapping(settings.clinical),
-        fetcher=FhirFetcher(settings.fhir),
-        store=store,
-        authenticator=Authenticator(settings, store),
-    )
-    for module in (discovery, hooks, feedback, health, openapi):
-        app.register_blueprint(module.bp)
+    runtime = Runtime(settings=settings, fetcher=FhirFetcher(settings.fhir), store=store,
+                      authenticator=Authenticator(settings, store, clock=lambda: runtime.clock()), clock=utcnow)
+    app.extensions[EXTENSION] = runtime
+    register_blueprints(app)
     register_error_handlers(app)
     register_cors(app, settings.server.cors_origins)
     return app

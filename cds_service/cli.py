@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _date(text: str) -> datetime:
-    from cds_service.report import parse_since
+    from cds_service.store.report import parse_since
     try:
         return parse_since(text)
     except ValueError as exc:
@@ -74,7 +74,7 @@ def _serve(args) -> int:
 
 def _evaluate(args) -> int:
     from cds_service.errors import ApiError
-    from cds_service.evaluate import evaluate_document
+    from cds_service.offline import evaluate_document
 
     raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     try:
@@ -97,7 +97,7 @@ def _open_store(settings: Settings):
 
 
 def _report(args) -> int:
-    from cds_service.report import format_report, report
+    from cds_service.store.report import format_report, report
 
     store = _open_store(load_settings(args.config))
     try:
@@ -108,13 +108,14 @@ def _report(args) -> int:
 
 
 def _purge(args) -> int:
-    from cds_service.report import purge
+    from cds_service.runtime import utcnow
+    from cds_service.store.report import purge
 
     settings = load_settings(args.config)
     days = args.older_than_days if args.older_than_days is not None else settings.store.retention_days
     store = _open_store(settings)
     try:
-        counts = purge(store, days, store.clock())
+        counts = purge(store, days, utcnow())
     finally:
         store.dispose()
     print(" ".join(f"{name}={count}" for name, count in counts.items()))

@@ -2,97 +2,127 @@
 
 The file is named by `--config FILE` or WITHDRAWAL_CDS_CONFIG. Secrets and the
 database URL come from the environment so they stay out of files that get
-committed. Everything is validated once, at start, with marshmallow, so a typo
-in the config stops the service with a message naming the field instead of
-surfacing as odd behaviour at 3 a.m.
+committed. Each setting is declared once, as a field of the dataclasses below,
+and pydantic validates them at start, so a typo in the config stops the service
+with a message naming the field instead of surfacing as odd behaviour at 3 a.m.
+
+Precedence, highest first: the command line (`overrides`), the environment, the
+file, the defaults.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
+from urllib.parse import urlsplit
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
+from pydantic.dataclasses import dataclass
 
-from cds_service.errors import flatten_messages
+from cards import EngineSettings
 
 ENV_CONFIG = "WITHDRAWAL_CDS_CONFIG"
 ENV_DATABASE_URL = "WITHDRAWAL_CDS_DATABASE_URL"
 ENV_DATA_DIR = "WITHDRAWAL_CDS_DATA_DIR"
 ENV_PATIENT_KEY = "WITHDRAWAL_CDS_PATIENT_KEY"
 ENV_PUBLIC_BASE_URL = "WITHDRAWAL_CDS_PUBLIC_BASE_URL"
+# Never read from a file: a secret in a config file ends up committed.
+SECRETS = {"patient_key": ENV_PATIENT_KEY}
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says which setting and why."""
 
 
-@dataclass(frozen=True)
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http or https URL")
+    return value
+
+
+_FILE = ConfigDict(extra="forbid")
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Positive = Annotated[float, Field(gt=0)]
+# CDS Hooks 2.0: the JWT algorithm SHALL NOT be `none` and SHALL NOT be symmetric; only asymmetric ones exist here.
+Algorithm = Literal["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
+
+
+@dataclass(frozen=True, config=_FILE)
 class ServerSettings:
     host: str = "127.0.0.1"
-    port: int = 8080
-    workers: int = 2
-    threads: int = 8
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
+    threads: Annotated[int, Field(ge=1, le=256)] = 8
     # Sized for a 10,000-resource record (about 6 MB of JSON) with room to spare.
-    max_body_bytes: int = 16 * 1024 * 1024
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
     # The URL clients call us by; JWT `aud` is checked against it. Needed behind a proxy.
-    public_base_url: str | None = None
+    public_base_url: HttpUrl | None = None
     cors_origins: tuple[str, ...] = ("*",)
     allow_unauthenticated: bool = False
     # gunicorn: a slow client cannot hold a worker longer than this.
-    timeout_seconds: int = 30
+    timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FILE)
 class FhirSettings:
-    connect_timeout: float = 1.0
-    read_timeout: float = 2.0
+    connect_timeout: Positive = 1.0
+    read_timeout: Positive = 2.0
     # The whole FHIR-server phase of a hook call; keeps us inside the EHR's budget
     # (Da Vinci CRD allows 5 s; the spec asks for about 500 ms with prefetch).
-    deadline_seconds: float = 3.0
-    max_pages: int = 20
-    page_size: int = 1000
-    pool_size: int = 8
-    max_response_bytes: int = 32 * 1024 * 1024
+    deadline_seconds: Positive = 3.0
+    max_pages: Annotated[int, Field(ge=1, le=1000)] = 20
+    page_size: Annotated[int, Field(ge=1, le=10000)] = 1000
+    pool_size: Annotated[int, Field(ge=1, le=64)] = 8
+    max_response_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FILE)
 class AuthSettings:
-    algorithms: tuple[str, ...] = ("ES384", "RS384")
-    leeway_seconds: int = 30
+    algorithms: Annotated[tuple[Algorithm, ...], Field(min_length=1)] = ("ES384", "RS384")
+    leeway_seconds: Annotated[int, Field(ge=0, le=300)] = 30
     # CDS Hooks best practice: tokens live no more than an hour; jti memory lasts that long.
-    max_token_lifetime_seconds: int = 3600
-    jku_min_refetch_seconds: int = 60
+    max_token_lifetime_seconds: Annotated[int, Field(ge=60, le=86400)] = 3600
+    jku_min_refetch_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
     tenants: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FILE)
 class Issuer:
-    iss: str
-    jwks_file: str | None = None
-    jku: str | None = None
-    fhir_servers: tuple[str, ...] = ()
+    iss: Annotated[str, Field(min_length=1)]
+    jku: HttpUrl | None = None
+    # Read before `jku`'s check below; relative to the config file's directory.
+    jwks_file: Annotated[str | None, Field(validate_default=True)] = None
+    fhir_servers: tuple[HttpUrl, ...] = ()
     tenants: tuple[str, ...] = ()
 
+    @field_validator("jwks_file")
+    @classmethod
+    def _one_key_source(cls, jwks_file: str | None, info: ValidationInfo) -> str | None:
+        if bool(jwks_file) == bool(info.data.get("jku")):
+            raise ValueError("give exactly one of jwks_file or jku")
+        return jwks_file
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, config=_FILE)
 class StoreSettings:
     database_url: str = ""
-    retention_days: int = 400
+    retention_days: Annotated[int, Field(ge=1, le=36500)] = 400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FILE)
 class SnoozeSettings:
-    default_days: int = 7
+    default_days: Annotated[int, Field(ge=0, le=3650)] = 7
     # Override reason code -> days. A patient who declined is not re-asked for a quarter,
     # as in the CDC opioid IG's "Snooze - patient declined (3 months)".
-    by_reason: Mapping[str, int] = field(default_factory=lambda: {"patient-declined": 90})
+    by_reason: dict[str, Annotated[int, Field(ge=0, le=3650)]] = field(
+        default_factory=lambda: {"patient-declined": 90})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_FILE)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     fhir: FhirSettings = field(default_factory=FhirSettings)
@@ -100,181 +130,93 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     snooze: SnoozeSettings = field(default_factory=SnoozeSettings)
     issuers: tuple[Issuer, ...] = ()
-    # Passed through to cards.EngineSettings.from_mapping, which validates it.
-    clinical: Mapping[str, Any] = field(default_factory=dict)
+    # The clinical rules' windows, thresholds and site codes (cards.EngineSettings).
+    clinical: EngineSettings = field(default_factory=EngineSettings)
     data_dir: Path = Path("instance")
     patient_key: bytes | None = None
-    source: str = "defaults"
 
     @property
     def auth_required(self) -> bool:
         return bool(self.issuers)
 
 
-# --- validation schemas: the shape of the TOML file -------------------------------------
-
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-def _positive(name: str):
-    return validate.Range(min=0, min_inclusive=False, error=f"{name} must be greater than 0")
-
-
-class _ServerSchema(_Strict):
-    host = fields.String()
-    port = fields.Integer(validate=validate.Range(1, 65535))
-    workers = fields.Integer(validate=validate.Range(1, 64))
-    threads = fields.Integer(validate=validate.Range(1, 256))
-    max_body_bytes = fields.Integer(validate=validate.Range(1024))
-    public_base_url = fields.Url(schemes={"http", "https"}, require_tld=False)
-    cors_origins = fields.List(fields.String())
-    allow_unauthenticated = fields.Boolean()
-    timeout_seconds = fields.Integer(validate=validate.Range(1, 600))
-
-
-class _FhirSchema(_Strict):
-    connect_timeout = fields.Float(validate=_positive("connect_timeout"))
-    read_timeout = fields.Float(validate=_positive("read_timeout"))
-    deadline_seconds = fields.Float(validate=_positive("deadline_seconds"))
-    max_pages = fields.Integer(validate=validate.Range(1, 1000))
-    page_size = fields.Integer(validate=validate.Range(1, 10000))
-    pool_size = fields.Integer(validate=validate.Range(1, 64))
-    max_response_bytes = fields.Integer(validate=validate.Range(1024))
-
-
-_ALLOWED_ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
-
-
-class _AuthSchema(_Strict):
-    # CDS Hooks 2.0: SHALL NOT be `none`, SHALL NOT be symmetric. Only asymmetric are offered.
-    algorithms = fields.List(fields.String(validate=validate.OneOf(_ALLOWED_ALGORITHMS)),
-                             validate=validate.Length(min=1))
-    leeway_seconds = fields.Integer(validate=validate.Range(0, 300))
-    max_token_lifetime_seconds = fields.Integer(validate=validate.Range(60, 86400))
-    jku_min_refetch_seconds = fields.Integer(validate=validate.Range(0, 86400))
-    tenants = fields.List(fields.String())
-
-
-class _IssuerSchema(_Strict):
-    iss = fields.String(required=True, validate=validate.Length(min=1))
-    jwks_file = fields.String()
-    jku = fields.Url(schemes={"https", "http"}, require_tld=False)
-    fhir_servers = fields.List(fields.Url(schemes={"https", "http"}, require_tld=False))
-    tenants = fields.List(fields.String())
-
-    @validates_schema
-    def _one_key_source(self, data, **kwargs):
-        if bool(data.get("jwks_file")) == bool(data.get("jku")):
-            raise ValidationError("give exactly one of jwks_file or jku", "jwks_file")
-
-
-class _StoreSchema(_Strict):
-    database_url = fields.String()
-    retention_days = fields.Integer(validate=validate.Range(1, 36500))
-
-
-class _SnoozeSchema(_Strict):
-    default_days = fields.Integer(validate=validate.Range(0, 3650))
-    by_reason = fields.Dict(keys=fields.String(), values=fields.Integer(validate=validate.Range(0, 3650)))
-
-
-class _FileSchema(_Strict):
-    server = fields.Nested(_ServerSchema)
-    fhir = fields.Nested(_FhirSchema)
-    auth = fields.Nested(_AuthSchema)
-    store = fields.Nested(_StoreSchema)
-    snooze = fields.Nested(_SnoozeSchema)
-    issuers = fields.List(fields.Nested(_IssuerSchema))
-    clinical = fields.Dict(keys=fields.String())
-    data_dir = fields.String()
-
-
-def _tuples(section: dict) -> dict:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
+_SETTINGS = TypeAdapter(Settings)
 
 
 def load_settings(config_file: str | os.PathLike | None = None,
                   environ: Mapping[str, str] | None = None,
                   overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Build Settings from defaults, then the TOML file, then the environment.
+    """Build Settings from defaults, then the TOML file, then the environment, then `overrides`.
 
-    `overrides` is a dict shaped like the TOML file, applied last (tests, CLI flags).
+    `overrides` is a dict shaped like the TOML file (tests, CLI flags).
     """
     environ = os.environ if environ is None else environ
     config_file = config_file or environ.get(ENV_CONFIG) or None
-    raw: dict[str, Any] = {}
-    base_dir = Path.cwd()
-    if config_file:
-        path = Path(config_file)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-        base_dir = path.resolve().parent
-    for section, values in (overrides or {}).items():
-        if isinstance(values, dict):
-            raw.setdefault(section, {}).update(values)
-        else:
-            raw[section] = values
+    raw, base_dir = _read_file(config_file)
+    for key, variable in SECRETS.items():
+        if key in raw:
+            raise ConfigError(f"{key} cannot be set in a config file; set {variable} in the environment")
+    _overlay(raw, _from_environment(environ))
+    _overlay(raw, overrides or {})
+    _resolve_paths(raw, base_dir, data_dir_from_file="data_dir" in raw and ENV_DATA_DIR not in environ)
     try:
-        data = _FileSchema().load(raw)
+        settings = _SETTINGS.validate_python(raw)
     except ValidationError as exc:
         where = f" in {config_file}" if config_file else ""
-        problems = "; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in flatten_messages(exc.messages).items())
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid configuration{where}: {problems}") from None
-
-    def resolve(p: str) -> str:
-        return str(p if Path(p).is_absolute() else base_dir / p)
-
-    issuers = tuple(
-        Issuer(**{**_tuples(i), **({"jwks_file": resolve(i["jwks_file"])} if i.get("jwks_file") else {})})
-        for i in data.get("issuers", [])
-    )
-    server = ServerSettings(**_tuples(data.get("server", {})))
-    if environ.get(ENV_PUBLIC_BASE_URL):
-        server = _replace(server, public_base_url=environ[ENV_PUBLIC_BASE_URL])
-    data_dir = Path(environ.get(ENV_DATA_DIR) or data.get("data_dir") or "instance")
-    if not data_dir.is_absolute():
-        data_dir = (base_dir if "data_dir" in data else Path.cwd()) / data_dir
-    store = StoreSettings(**data.get("store", {}))
-    database_url = environ.get(ENV_DATABASE_URL) or store.database_url or f"sqlite:///{data_dir / 'withdrawal-cds.db'}"
-    store = _replace(store, database_url=database_url)
-    key = environ.get(ENV_PATIENT_KEY)
-    snooze_raw = data.get("snooze", {})
-    snooze = SnoozeSettings(**{**snooze_raw, **({"by_reason": dict(snooze_raw["by_reason"])}
-                                                 if "by_reason" in snooze_raw else {})})
-    settings = Settings(
-        server=server,
-        fhir=FhirSettings(**data.get("fhir", {})),
-        auth=AuthSettings(**_tuples(data.get("auth", {}))),
-        store=store,
-        snooze=snooze,
-        issuers=issuers,
-        clinical=data.get("clinical", {}),
-        data_dir=data_dir,
-        patient_key=key.encode() if key else None,
-        source=str(config_file) if config_file else "defaults",
-    )
-    _check_clinical(settings)
     _check_issuer_keys(settings)
     return settings
 
 
-def _replace(obj, **changes):
-    from dataclasses import replace
-    return replace(obj, **changes)
-
-
-def _check_clinical(settings: Settings) -> None:
-    from cards import EngineSettings
+def _read_file(config_file) -> tuple[dict[str, Any], Path]:
+    if not config_file:
+        return {}, Path.cwd()
+    path = Path(config_file)
     try:
-        EngineSettings.from_mapping(settings.clinical)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"invalid [clinical] setting: {exc}") from None
+        return tomllib.loads(path.read_text(encoding="utf-8")), path.resolve().parent
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file is a directory: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if environ.get(ENV_PUBLIC_BASE_URL):
+        found["server"] = {"public_base_url": environ[ENV_PUBLIC_BASE_URL]}
+    if environ.get(ENV_DATABASE_URL):
+        found["store"] = {"database_url": environ[ENV_DATABASE_URL]}
+    if environ.get(ENV_DATA_DIR):
+        found["data_dir"] = environ[ENV_DATA_DIR]
+    if environ.get(ENV_PATIENT_KEY):
+        found["patient_key"] = environ[ENV_PATIENT_KEY].encode()
+    return found
+
+
+def _overlay(raw: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    for section, values in layer.items():
+        if isinstance(values, Mapping) and isinstance(raw.get(section), dict):
+            raw[section].update(values)
+        else:
+            raw[section] = dict(values) if isinstance(values, Mapping) else values
+
+
+def _resolve_paths(raw: dict[str, Any], base_dir: Path, data_dir_from_file: bool) -> None:
+    """Paths in the file are relative to the file; a data directory from the environment or the
+    defaults is relative to the working directory. The SQLite store defaults to the data directory."""
+    for issuer in raw.get("issuers") or ():
+        if isinstance(issuer, dict) and isinstance(issuer.get("jwks_file"), str) and issuer["jwks_file"]:
+            issuer["jwks_file"] = str(base_dir / issuer["jwks_file"])
+    data_dir = raw.get("data_dir") or "instance"
+    if isinstance(data_dir, (str, os.PathLike)):
+        data_dir = (base_dir if data_dir_from_file else Path.cwd()) / data_dir
+        raw["data_dir"] = data_dir
+        store = raw.setdefault("store", {})
+        if isinstance(store, dict) and not store.get("database_url"):
+            store["database_url"] = f"sqlite:///{data_dir / 'withdrawal-cds.db'}"
 
 
 def _check_issuer_keys(settings: Settings) -> None:

@@ -1,30 +1,35 @@
-"""What a request handler needs, built once per app: settings, FHIR fetcher, store, authenticator."""
+"""What a request handler needs, built once per app: settings, FHIR fetcher, store, authenticator, clock."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from flask import current_app
 
+from cds_service.auth import Authenticator
 from cds_service.config import Settings
-from cds_service.fhir_fetch import FhirFetcher
-
-if TYPE_CHECKING:
-    from cards import EngineSettings
-    from cds_service.auth import Authenticator
-    from cds_service.store import Store
+from cds_service.fhir.fetch import FhirFetcher
+from cds_service.store import Store
 
 EXTENSION = "withdrawal_cds"
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 @dataclass
 class Runtime:
     settings: Settings
-    engine_settings: "EngineSettings"
     fetcher: FhirFetcher
-    store: "Store"
-    authenticator: "Authenticator"
+    store: Store
+    authenticator: Authenticator
+    # The one source of "now": the rules' request time, feedback receipt, token replay expiry.
+    # Tests replace it to move through windows and snooze periods.
+    clock: Clock = field(default=utcnow)
 
 
 def runtime() -> Runtime:

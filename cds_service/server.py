@@ -37,8 +37,8 @@ class _Gunicorn(BaseApplication):
 
 
 # A parsed record is a tree of dicts and lists with no cycles, freed by reference counting;
-# the cyclic collector only re-walks it. The default gen-0 threshold (700 allocations)
-# made it run hundreds of times per large request (benchmarks/: --profile 1000).
+# the cyclic collector only re-walks it. At the default gen-0 threshold (700 allocations) it
+# ran hundreds of times per large request (benchmarks/README.md).
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
@@ -46,9 +46,10 @@ def prepare_process(app) -> None:
     """Ready a worker before its first request: build the FHIR validators, touch the store, then
     freeze what is alive so the garbage collector stops re-walking it, and collect less often."""
     import cards
+    from cds_service.runtime import EXTENSION
 
     cards.warm_up()
-    app.extensions["withdrawal_cds"].store.ping()
+    app.extensions[EXTENSION].store.ping()
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

@@ -36,6 +36,9 @@ from functools import partial
 from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import ThreadWorker
 
+from cds_service.config import ServerSettings
+from cds_service.runtime import EXTENSION
+
 # Request line plus headers that gunicorn accepts at most (limit_request_line,
 # limit_request_fields x limit_request_field_size), with room to spare: a head
 # larger than this is handed over so gunicorn's parser can refuse it.
@@ -43,7 +46,6 @@ HEAD_LIMIT_BYTES = 64 * 1024
 HEAD_TIMEOUT_SECONDS = 10.0
 REQUEST_TIMEOUT_SECONDS = 30.0
 BUFFER_BUDGET_BYTES = 64 * 1024 * 1024
-DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 _RECV_BYTES = 256 * 1024
 _END_OF_HEAD = b"\r\n\r\n"
 
@@ -58,7 +60,7 @@ class Pending:
 
 
 class RequestBufferingWorker(ThreadWorker):
-    max_body_bytes = DEFAULT_MAX_BODY_BYTES
+    max_body_bytes = ServerSettings().max_body_bytes
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,7 +69,7 @@ class RequestBufferingWorker(ThreadWorker):
     def load_wsgi(self):
         super().load_wsgi()
         # The app's own body limit: a body it will refuse is not worth waiting for.
-        runtime = getattr(self.wsgi, "extensions", {}).get("withdrawal_cds")
+        runtime = getattr(self.wsgi, "extensions", {}).get(EXTENSION)
         if runtime is not None:
             self.max_body_bytes = runtime.settings.server.max_body_bytes
 

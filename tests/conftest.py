@@ -1,4 +1,5 @@
-"""Shared fixtures: an app per test on its own SQLite store, and the FHIR servers of tests/fhir_servers.py."""
+"""Shared fixtures: an app per test on its own SQLite store; the FHIR servers (tests/fhir_servers.py)
+and the databases (tests/store/databases.py) are fixture plugins."""
 
 from __future__ import annotations
 
@@ -6,13 +7,9 @@ import pytest
 
 from cds_service import create_app
 from cds_service.config import load_settings
-from tests.fhir_servers import (  # noqa: F401  (pytest fixtures)
-    clean_fhir_server,
-    fault_server,
-    fault_server_session,
-    fhir_server,
-    fhir_server_factory,
-)
+from cds_service.runtime import EXTENSION
+
+pytest_plugins = ["tests.fhir_servers", "tests.store.databases"]
 
 
 @pytest.fixture
@@ -33,7 +30,7 @@ def make_app(make_settings):
         return app
     yield make
     for app in apps:
-        app.extensions["withdrawal_cds"].store.dispose()
+        app.extensions[EXTENSION].store.dispose()
 
 
 @pytest.fixture

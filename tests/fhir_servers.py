@@ -3,7 +3,7 @@
 Everything here binds to 127.0.0.1 only, on an ephemeral port chosen by the kernel,
 and runs in daemon threads of the test process (no subprocesses are started).
 
-Pytest fixtures (import them into conftest.py, e.g. ``from tests.fhir_servers import *``):
+Pytest fixtures (a plugin: tests/conftest.py lists this module in ``pytest_plugins``):
 
 ``fhir_server`` (session)
     A real FHIR R4 server (sekmet-fhir, FastAPI + SQLite in a temp dir) served by

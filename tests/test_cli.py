@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 
-from cards import topic_of
 from cds_service.cli import main
-from tests.builders import hook_request, oud_condition, patient
+from cds_service.protocol.card_json import topic_of
+from tests.calls import hook_request, oud_condition, patient
 
 
 def _run(argv, capsys, tmp_path, monkeypatch):
@@ -94,7 +94,7 @@ def test_serve_runs_gunicorn_and_answers(tmp_path):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"server did not start: {proc.stderr.read() if proc.poll() is not None else ''}")
                 time.sleep(0.2)
-        assert len(services) == 3
+        assert len(services) == 4
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/cds-services/withdrawal-patient-view",
             data=json.dumps(hook_request("patient-view", [patient(), oud_condition()])).encode(),

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from cards import topic_of
-from tests.builders import PATIENT_ID, hook_request, oud_condition, patient, searchset
+from cds_service.protocol.card_json import topic_of
+from tests.calls import PATIENT_ID, hook_request, oud_condition, patient, searchset
 from tests.fhir_servers import operation_outcome
 
 PV = "/cds-services/withdrawal-patient-view"

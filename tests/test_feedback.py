@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from cds_service import create_app
 from cds_service.config import load_settings
+from cds_service.runtime import EXTENSION
 from cds_service.store import Store
 from cds_service.store.models import feedback
-from tests.store.databases import TEST_KEY, database_url  # noqa: F401  (fixture)
-from tests.store.hook_requests import PATIENT_VIEW, accepted, overridden, patient_view, topics
+from tests.calls import PATIENT_VIEW, accepted, overridden, patient_view, topics
+from tests.store.databases import TEST_KEY
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
@@ -35,7 +36,7 @@ def make_app(database_url, tmp_path, **overrides):
 def app(database_url, tmp_path):
     app = make_app(database_url, tmp_path)
     yield app
-    app.extensions["withdrawal_cds"].store.dispose()
+    app.extensions[EXTENSION].store.dispose()
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def client(app):
 
 @pytest.fixture
 def store(app) -> Store:
-    return app.extensions["withdrawal_cds"].store
+    return app.extensions[EXTENSION].store
 
 
 def issue_cards(client, patient_id="pat-1") -> dict[str, dict]:
@@ -89,7 +90,7 @@ def test_the_same_feedback_twice_is_stored_once(client, store):
 def test_a_200_means_the_feedback_is_committed(client, app):
     cards = issue_cards(client)
     assert send(client, overridden(cards["naloxone"])).status_code == 200
-    other_worker = Store.from_settings(app.extensions["withdrawal_cds"].settings)
+    other_worker = Store.from_settings(app.extensions[EXTENSION].settings)
     try:
         assert stored_feedback(other_worker)[0]["card_uuid"] == cards["naloxone"]["uuid"]
     finally:
@@ -214,7 +215,7 @@ def test_an_override_hides_that_topic_for_that_patient_for_the_reasons_snooze(cl
                                           ("already-addressed", 30)])
 def test_the_snooze_length_follows_the_reason_else_the_default(database_url, tmp_path, reason, days):
     app = make_app(database_url, tmp_path, snooze={"by_reason": {"already-addressed": 30}})
-    store, client = app.extensions["withdrawal_cds"].store, app.test_client()
+    store, client = app.extensions[EXTENSION].store, app.test_client()
     try:
         cards = issue_cards(client)
         received = datetime.now(timezone.utc)
@@ -254,7 +255,7 @@ def _sandbox_token(audience: str) -> str:
 def test_feedback_needs_the_callers_jwt_and_a_token_is_good_once(database_url, tmp_path):
     app = make_app(database_url, tmp_path,
                    issuers=[{"iss": SANDBOX_ISS, "jwks_file": str(FIXTURES / "sandbox-jwks.json")}])
-    store, client = app.extensions["withdrawal_cds"].store, app.test_client()
+    store, client = app.extensions[EXTENSION].store, app.test_client()
     try:
         hook = client.post(f"/cds-services/{PATIENT_VIEW}", json=patient_view(),
                            headers={"Authorization": f"Bearer {_sandbox_token(f'http://localhost/cds-services/{PATIENT_VIEW}')}"})

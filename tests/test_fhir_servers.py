@@ -7,15 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.fhir_servers import (  # noqa: F401  (fixtures)
-    FaultServer,
-    SekmetServer,
-    clean_fhir_server,
-    fault_server,
-    fault_server_session,
-    fhir_server,
-    fhir_server_factory,
-)
+from tests.fhir_servers import FaultServer
 
 AUTH = {"Authorization": "Bearer test-token-123", "Accept": "application/fhir+json"}
 PID = "fs-pat-1"

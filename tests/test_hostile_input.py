@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from cds_service import create_app
 from cds_service.config import load_settings
-from cds_service.services import PREFETCH
-from tests.builders import hook_request, oud_condition, patient
+from cds_service.protocol.services import PREFETCH
+from tests.calls import hook_request, oud_condition, patient
 
 SERVICE = {"patient-view": "withdrawal-patient-view", "order-select": "withdrawal-order-select",
            "order-sign": "withdrawal-order-sign"}

@@ -19,13 +19,13 @@ from schemathesis.checks import (
 )
 
 from cds_service import create_app
+from cds_service.api.openapi import build_spec
 from cds_service.config import load_settings
-from cds_service.fhir_fetch import FetchResult
-from cds_service.openapi import build_spec
-from cds_service.schemas.request import REQUEST_SCHEMAS
-from cds_service.schemas.response import CardSchema
-from cds_service.services import SERVICES
-from tests.builders import hook_request, oud_condition, patient
+from cds_service.fhir.fetch import FetchResult
+from cds_service.protocol.request_schemas import request_schema
+from cds_service.protocol.response_schemas import CardSchema
+from cds_service.protocol.services import SERVICES
+from tests.calls import hook_request, oud_condition, patient
 
 
 def medication_request(mid: str, pid: str = "pat-1") -> dict:
@@ -110,7 +110,7 @@ def test_each_hook_has_its_own_request_schema_and_every_error(document):
         assert request["properties"]["hook"]["enum"] == [service.hook]
         context = components[request["properties"]["context"]["$ref"].rsplit("/", 1)[1]]
         assert set(context["required"]) == {name for name, f in
-                                            REQUEST_SCHEMAS[service.hook].fields["context"].schema.fields.items()
+                                            request_schema(service.hook).fields["context"].schema.fields.items()
                                             if f.required}
         assert set(operation["responses"]) == {"200", "400", "401", "404", "412", "413", "415", "500", "503"}
         for code in ("400", "401", "412", "500"):

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from cds_service.schemas.response import CardsResponseSchema
-from tests.builders import SERVICE_OF, hook_request, oud_condition, patient
+from cds_service.protocol.response_schemas import CardsResponseSchema
+from tests.calls import SERVICE_OF, hook_request, oud_condition, patient
 
 PV = "/cds-services/withdrawal-patient-view"
 
@@ -33,7 +33,7 @@ def _empty_anywhere(value) -> list:
 
 def test_discovery_lists_one_service_per_hook_with_prefetch(client):
     services = client.get("/cds-services").get_json()["services"]
-    assert {s["hook"] for s in services} == {"patient-view", "order-select", "order-sign"}
+    assert {s["hook"] for s in services} == {"patient-view", "order-select", "order-sign", "encounter-discharge"}
     for s in services:
         assert s["id"] and s["title"] and s["description"] and s["prefetch"]
         assert client.post(f"/cds-services/{s['id']}", json={}).status_code == 400  # the id routes
@@ -239,7 +239,7 @@ def test_a_bug_in_the_engine_is_a_500_not_an_empty_answer_and_the_log_holds_no_p
 
     def broken(record, settings, now):
         raise KeyError("Quilliam Zyxwer, born 1980-04-01")
-    monkeypatch.setattr(cards.engine, "gather", broken)
+    monkeypatch.setattr(cards.engine, "find_facts", broken)
     with caplog.at_level("INFO"):
         response = client.post(PV, json=hook_request("patient-view", [patient(), oud_condition()]))
     assert response.status_code == 500

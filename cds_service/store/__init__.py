@@ -13,16 +13,14 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, Insert, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
-# `cards` is also issue_cards' keyword (the interface hooks.py calls), hence the alias.
-import cards as clinical
 from cds_service.store import migrate, patient_key
 from cds_service.store.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, make_engine, sqlite_path
 from cds_service.store.models import feedback, issued_card, seen_jti
@@ -37,13 +35,8 @@ _SNOOZED_TOPICS = (select(feedback.c.topic).distinct()
                           feedback.c.snoozed_until > bindparam("now")))
 _LOG_CARD = insert(issued_card)
 
-Clock = Callable[[], datetime]
 # Expired jti rows are swept at most this often per process; they are harmless meanwhile.
 _JTI_PURGE_INTERVAL_SECONDS = 60.0
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -71,19 +64,16 @@ class FeedbackRow:
 
 
 class Store:
-    def __init__(self, engine: Engine, key: bytes, clock: Clock = _utcnow):
+    def __init__(self, engine: Engine, key: bytes):
         self.engine = engine
         self._key = key
-        # The one source of "now" for times the store decides (feedback receipt, jti expiry);
-        # tests replace it to move through a snooze period.
-        self.clock = clock
         self._jti_purged_at = 0.0
         self._jti_purge_lock = threading.Lock()
         # SQLite has one writer at a time; PostgreSQL needs no turn-taking of ours.
         self._writers = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
-    def from_settings(cls, settings, clock: Clock = _utcnow) -> "Store":
+    def from_settings(cls, settings) -> "Store":
         url = settings.store.database_url
         engine = make_engine(url)
         try:
@@ -93,7 +83,7 @@ class Store:
             engine.dispose()
             raise
         log.info("store ready: %s", engine.url.render_as_string(hide_password=True))
-        return cls(engine, key, clock)
+        return cls(engine, key)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -114,18 +104,19 @@ class Store:
 
     def snoozed_topics(self, patient_ref: str, now: datetime) -> set[str]:
         with self._reading() as conn:
-            return set(conn.scalars(_SNOOZED_TOPICS, {"patient_ref": patient_ref, "now": now}))
+            return _snoozed(conn, patient_ref, now)
 
     def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str,
-                    cards: list[dict], issued_at: datetime) -> list[dict]:
-        """The cards whose topic is not snoozed for this patient, logged before this returns.
+                    cards: Sequence[tuple[str, dict]], issued_at: datetime) -> list[dict]:
+        """Of ``cards`` ((topic, card JSON) pairs), the cards whose topic is not snoozed for this
+        patient, logged before this returns.
 
-        One transaction for the snooze lookup and the log: half the round trips of two (it
-        was a tenth of a small hook call), and feedback cannot land between the two.
+        One transaction for the snooze lookup and the log: half the round trips of two, and
+        feedback cannot land between the two.
         """
         with self.writing() as conn:
-            snoozed = set(conn.scalars(_SNOOZED_TOPICS, {"patient_ref": patient_ref, "now": issued_at}))
-            shown = [(card, topic) for card in cards if (topic := clinical.topic_of(card)) not in snoozed]
+            snoozed = _snoozed(conn, patient_ref, issued_at)
+            shown = [(card, topic) for topic, card in cards if topic not in snoozed]
             if shown:
                 conn.execute(_LOG_CARD, [{
                     "card_uuid": card["uuid"],
@@ -169,13 +160,12 @@ class Store:
 
     # --- JWT replay protection ---------------------------------------------------------------
 
-    def remember_jti(self, iss: str, jti: str, expires_at: datetime) -> bool:
+    def remember_jti(self, iss: str, jti: str, expires_at: datetime, now: datetime) -> bool:
         """True if this (iss, jti) is new, and is now remembered until `expires_at`.
 
         The unique key decides, so two workers racing with the same token cannot both win.
         An id seen before counts as new again only after its earlier token expired.
         """
-        now = self.clock()
         with self.writing() as conn:
             fresh = conn.execute(_insert_ignoring_duplicates(conn, seen_jti)
                                  .values(iss=iss, jti=jti, expires_at=expires_at)
@@ -208,9 +198,9 @@ class Store:
         """A write transaction, committed when the block ends.
 
         On SQLite the threads of this process take turns before asking SQLite: its busy handler
-        waits by sleeping in growing steps of up to 100 ms, so eight threads contending for the
-        write lock saw waits past a second (benchmarks/, server part, p99 281-449 ms, max 1.1-1.8 s).
-        A Python lock hands over the moment the holder commits. Other processes still meet at
+        waits by sleeping in growing steps of up to 100 ms, so threads contending for the write
+        lock saw waits past a second under load (benchmarks/README.md). A Python lock hands over
+        the moment the holder commits. Other processes still meet at
         SQLite's lock, but with one waiter each, not one per thread.
         """
         turn = self._writers
@@ -229,6 +219,10 @@ class Store:
     def _reading(self) -> Connection:
         # Reads need no write lock; on SQLite a deferred transaction lets them run beside a writer.
         return self.engine.connect().execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+
+
+def _snoozed(conn: Connection, patient_ref: str, now: datetime) -> set[str]:
+    return set(conn.scalars(_SNOOZED_TOPICS, {"patient_ref": patient_ref, "now": now}))
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:

@@ -2,8 +2,8 @@
 
 SQLite: WAL, so readers never wait for the writer; `synchronous=NORMAL`, which in WAL
 mode keeps every acknowledged write through a killed process (the SIGKILL test in
-tests/store proves it) without an fsync per hook call: that fsync alone cost more than
-a whole 100-resource hook call (benchmarks/). Power-loss durability is PostgreSQL's
+tests/store proves it) without an fsync per hook call, which cost more than a whole
+small hook call (benchmarks/README.md). Power-loss durability is PostgreSQL's
 job: the embedded store is for local use and small sites; a busy timeout, so
 writers queue instead of failing. Every write transaction starts with BEGIN IMMEDIATE:
 a deferred transaction that reads and then writes fails at once with SQLITE_BUSY when

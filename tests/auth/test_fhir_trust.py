@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from tests.auth.conftest import BASE, bearer
-from tests.builders import hook_request, oud_condition, patient
+from tests.calls import hook_request, oud_condition, patient
 
 PV = "/cds-services/withdrawal-patient-view"
 # Strings that must never appear in a log: distinctive so a hit cannot be a coincidence.

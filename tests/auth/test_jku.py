@@ -9,7 +9,7 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from cds_service.jwks import MAX_JWKS_BYTES, JwksError, KeySet, parse_jwks, read_jwks_file
+from cds_service.auth.jwks import MAX_JWKS_BYTES, JwksError, KeySet, parse_jwks, read_jwks_file
 from tests.auth.conftest import BASE, ES_KID, bearer, public_jwk
 
 AUD = BASE + "/cds-services"

@@ -21,7 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from tests.auth.conftest import BASE, FIXTURES, bearer, sign_raw
-from tests.builders import hook_request, oud_condition, patient
+from tests.calls import hook_request, oud_condition, patient
 
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 SANDBOX_KID = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f"

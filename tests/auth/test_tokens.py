@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.auth.conftest import BASE, DROP, ES_KID, b64, bearer, encode_part, public_jwk
-from tests.builders import hook_request, oud_condition, patient
+from tests.calls import hook_request, oud_condition, patient
 
 DISCOVERY = "/cds-services"
 AUD = BASE + DISCOVERY

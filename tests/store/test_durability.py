@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cds_service.store.engine import make_engine
 from cds_service.store.models import feedback, issued_card
-from tests.store.hook_requests import PATIENT_VIEW, accepted, overridden, patient_view
+from tests.calls import PATIENT_VIEW, accepted, overridden, patient_view
 from tests.store.live_server import LiveServer
 
 CLIENTS = 50

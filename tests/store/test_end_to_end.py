@@ -10,8 +10,8 @@ import sys
 
 import requests
 
+from tests.calls import PATIENT_VIEW, accepted, overridden, patient_view, topics
 from tests.store.databases import TEST_KEY
-from tests.store.hook_requests import PATIENT_VIEW, accepted, overridden, patient_view, topics
 from tests.store.live_server import REPO, LiveServer
 
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from cds_service.report import format_report, parse_since, purge, report
 from cds_service.store.models import feedback, issued_card, seen_jti
+from cds_service.store.report import format_report, parse_since, purge, report
 from tests.store.cardlog import T0, accept, issue, override
 
 
@@ -77,9 +77,8 @@ def test_purge_removes_old_records_but_not_a_running_snooze(store):
     override(store, old_naloxone, days=3650, received_at=T0)                        # still snoozed
     accept(store, old_counseling, received_at=T0)
     override(store, recent, received_at=now - timedelta(days=1))
-    store.clock = lambda: now - timedelta(minutes=1)
-    store.remember_jti("iss", "expired", now - timedelta(seconds=1))
-    store.remember_jti("iss", "live", now + timedelta(minutes=5))
+    store.remember_jti("iss", "expired", now - timedelta(seconds=1), now - timedelta(minutes=1))
+    store.remember_jti("iss", "live", now + timedelta(minutes=5), now - timedelta(minutes=1))
 
     counts = purge(store, older_than_days=365, now=now)
 

@@ -138,20 +138,17 @@ def test_feedback_differing_in_reason_or_time_is_stored_separately(store):
 
 def test_remember_jti_says_new_once_per_issuer(store):
     exp = datetime.now(timezone.utc) + timedelta(minutes=5)
-    assert store.remember_jti("https://ehr.example", "jti-1", exp) is True
-    assert store.remember_jti("https://ehr.example", "jti-1", exp) is False
-    assert store.remember_jti("https://other.example", "jti-1", exp) is True
+    now = datetime.now(timezone.utc)
+    assert store.remember_jti("https://ehr.example", "jti-1", exp, now) is True
+    assert store.remember_jti("https://ehr.example", "jti-1", exp, now) is False
+    assert store.remember_jti("https://other.example", "jti-1", exp, now) is True
 
 
 def test_a_jti_is_new_again_only_after_its_token_expired_and_expired_rows_are_purged(store):
-    now = [T0]
-    store.clock = lambda: now[0]
-    assert store.remember_jti("iss", "jti", T0 + timedelta(minutes=5))
-    now[0] = T0 + timedelta(minutes=4)
-    assert not store.remember_jti("iss", "jti", T0 + timedelta(minutes=9))
-    now[0] = T0 + timedelta(minutes=6)
-    assert store.remember_jti("iss", "jti", T0 + timedelta(minutes=11))
-    store.remember_jti("iss", "other", T0 + timedelta(minutes=7))
+    assert store.remember_jti("iss", "jti", T0 + timedelta(minutes=5), T0)
+    assert not store.remember_jti("iss", "jti", T0 + timedelta(minutes=9), T0 + timedelta(minutes=4))
+    assert store.remember_jti("iss", "jti", T0 + timedelta(minutes=11), T0 + timedelta(minutes=6))
+    store.remember_jti("iss", "other", T0 + timedelta(minutes=7), T0 + timedelta(minutes=6))
     assert store.purge_expired_jti(T0 + timedelta(minutes=8)) == 1
     with store.engine.connect() as conn:
         assert conn.execute(select(seen_jti.c.jti)).scalars().all() == ["jti"]
@@ -164,7 +161,7 @@ def test_one_jti_raced_by_many_workers_is_new_exactly_once(store, store_settings
 
     def attempt(i):
         start.wait()
-        return (store if i % 2 else second_worker).remember_jti("iss", "raced", exp)
+        return (store if i % 2 else second_worker).remember_jti("iss", "raced", exp, datetime.now(timezone.utc))
 
     try:
         with ThreadPoolExecutor(16) as pool:

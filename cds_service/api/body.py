@@ -1,0 +1,32 @@
+"""Reading a request body as JSON: media type checked, then parsed with orjson.
+
+The size limit is Werkzeug's (MAX_CONTENT_LENGTH, set in create_app): the request stream
+refuses to read past it, with a 413, whether the body has a Content-Length or is chunked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from cds_service.errors import BadRequest
+
+_JSON_TYPES = ("application/json", "application/fhir+json")
+
+
+def read_json(request: Request) -> Any:
+    # orjson refuses nesting past 1024 levels, so a nesting bomb is a 400, not a stack overflow.
+    mimetype = request.mimetype
+    # A missing Content-Type is tolerated (some clients omit it); another media type is not JSON.
+    if mimetype and mimetype not in _JSON_TYPES and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(f"send the request as application/json, not {mimetype}")
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise BadRequest("request body is empty; send a CDS Hooks request as JSON")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None

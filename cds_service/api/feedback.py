@@ -1,0 +1,97 @@
+"""POST /cds-services/{id}/feedback: what the clinician did with a card (CDS Hooks 2.0, Feedback).
+
+Each item names a card we issued, `accepted` (with the suggestions taken) or `overridden`
+(optionally with a reason Coding), and when. Decisions this endpoint makes, because the
+standard leaves them open:
+
+- **Unknown card: 400, nothing stored.** Feedback whose `card` is not a card this service
+  issued (never issued, issued by another service, or already purged by retention) is a
+  client error, reported at `feedback.N.card`; an accepted suggestion that is not one of
+  the card's is reported at `feedback.N.acceptedSuggestions.M.id`. The batch is all or
+  nothing, so a client that fixes and resends cannot double-count. The Sandbox only sends
+  feedback for cards we returned, and those are in the log before the response leaves.
+  400 rather than 404: 404 would read as "no such endpoint".
+- **Any override reason Coding is accepted** (the Sandbox sends only `system` and `code`);
+  the snooze length is looked up by code in `[snooze] by_reason`, else `default_days`.
+  `userComment` is accepted and not stored: free text may carry patient data.
+- **A snooze starts when we receive the override**, not at `outcomeTimestamp`: a client's
+  clock can neither stretch nor backdate it. Resending the same feedback does not restart it.
+- **Acceptance never snoozes**: accepted advice is settled by the accepted resource
+  appearing in the record.
+- The same feedback (card, outcome, outcomeTimestamp, reason) sent twice is stored once;
+  200 is sent only after the commit, with `{"stored": n, "duplicates": m}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import Blueprint, jsonify, request
+
+from cds_service.api.body import read_json
+from cds_service.config import SnoozeSettings
+from cds_service.errors import BadRequest
+from cds_service.protocol.base import load
+from cds_service.protocol.feedback_schemas import OVERRIDDEN, FeedbackRequestSchema
+from cds_service.protocol.services import find_service
+from cds_service.runtime import runtime
+from cds_service.store import FeedbackRow, IssuedCard
+
+log = logging.getLogger("withdrawal_cds.feedback")
+bp = Blueprint("feedback", __name__)
+
+_REQUEST = FeedbackRequestSchema()
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def receive_feedback(service_id: str):
+    service = find_service(service_id)
+    rt = runtime()
+    items = load(_REQUEST, read_json(request), "a feedback request")["feedback"]
+
+    issued = rt.store.issued_cards(item["card"] for item in items)
+    problems = _unknown_references(items, issued, service.id)
+    if problems:
+        raise BadRequest("the feedback refers to cards or suggestions this service did not issue", problems)
+
+    received_at = rt.clock()
+    rows = [_row(item, issued[item["card"]], rt.settings.snooze, received_at) for item in items]
+    stored, duplicates = rt.store.record_feedback(rows, received_at)
+    log.info("feedback service=%s items=%d stored=%d duplicates=%d", service.id, len(rows), stored, duplicates)
+    return jsonify({"stored": stored, "duplicates": duplicates}), 200
+
+
+def _unknown_references(items: list[dict], issued: dict[str, IssuedCard], service_id: str) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    for n, item in enumerate(items):
+        card = issued.get(item["card"])
+        if card is None or card.service_id != service_id:
+            problems[f"feedback.{n}.card"] = ["no card with this uuid was issued by this service"]
+            continue
+        for m, suggestion in enumerate(item.get("acceptedSuggestions") or ()):
+            if suggestion["id"] not in card.suggestion_uuids:
+                problems[f"feedback.{n}.acceptedSuggestions.{m}.id"] = ["not a suggestion of this card"]
+    return problems
+
+
+def _row(item: dict, card: IssuedCard, snooze: SnoozeSettings, received_at: datetime) -> FeedbackRow:
+    reason = (item.get("overrideReason") or {}).get("reason") or {}
+    overridden = item["outcome"] == OVERRIDDEN
+    return FeedbackRow(
+        card_uuid=card.card_uuid,
+        outcome=item["outcome"],
+        outcome_timestamp=item["outcomeTimestamp"],
+        reason_system=reason.get("system", ""),
+        reason_code=reason.get("code", ""),
+        accepted_suggestions=tuple(s["id"] for s in item.get("acceptedSuggestions") or ()),
+        service_id=card.service_id,
+        topic=card.topic,
+        patient_ref=card.patient_ref,
+        snoozed_until=snooze_until(snooze, reason.get("code"), received_at) if overridden else None,
+    )
+
+
+def snooze_until(snooze: SnoozeSettings, reason_code: str | None, received_at: datetime) -> datetime | None:
+    days = snooze.by_reason.get(reason_code, snooze.default_days) if reason_code else snooze.default_days
+    return received_at + timedelta(days=days) if days > 0 else None

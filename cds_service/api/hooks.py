@@ -1,0 +1,66 @@
+"""POST /cds-services/{id}: validate the request, assemble the record, ask cards/, answer.
+
+The order of the steps is the contract: who is calling (401, before this view runs), which
+service (404), is it a well-formed request for that hook (400), can we have the data (412),
+then the clinical engine, snoozes, and the card log written before the response leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import orjson
+from flask import Blueprint, Response, g, request
+
+import cards
+from cds_service.api.body import read_json
+from cds_service.fhir.assemble import FhirAccess, assemble_record
+from cds_service.protocol import card_json
+from cds_service.protocol.contexts import HOOKS
+from cds_service.protocol.request_schemas import validate_request
+from cds_service.protocol.response_schemas import CardsResponseSchema
+from cds_service.protocol.services import Service, find_service
+from cds_service.runtime import Runtime, runtime
+
+log = logging.getLogger("withdrawal_cds.hooks")
+bp = Blueprint("hooks", __name__)
+_RESPONSE = CardsResponseSchema()
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str):
+    service = find_service(service_id)
+    rt = runtime()
+    started = time.perf_counter()
+    hook_request = validate_request(service.hook, read_json(request))
+    resources = assemble_record(service.prefetch, hook_request, _fhir_access(hook_request), rt.fetcher)
+    now = rt.clock()
+    advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]), now,
+                             rt.settings.clinical)
+    # Most charts raise nothing: then there is nothing to snooze or to log.
+    shown = _unsnoozed_and_logged(rt, service, hook_request, advised, now) if advised else []
+    body = _RESPONSE.dump({"cards": shown})
+    log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d ms=%.1f", service.id,
+             hook_request["hookInstance"], len(resources), len(shown), len(advised) - len(shown),
+             (time.perf_counter() - started) * 1000)
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, advised: list[cards.Advice],
+                          now) -> list[dict]:
+    """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves."""
+    return rt.store.issue_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
+                                patient_ref=rt.store.patient_ref(hook_request["context"]["patientId"]),
+                                cards=[(advice.topic, card_json.card(advice)) for advice in advised],
+                                issued_at=now)
+
+
+def _fhir_access(hook_request: dict) -> FhirAccess | None:
+    """The FHIR server we may query for this call, or None: a server the caller's issuer does not
+    vouch for is treated as absent, so the token is never sent where it was not meant to go."""
+    access = FhirAccess.of(hook_request)
+    if access is not None and not g.principal.may_use(access.base_url):
+        log.warning("fhirServer not allowed for issuer %s; not contacted", g.principal.iss)
+        return None
+    return access

@@ -1,0 +1,1 @@
+"""The patient's record: what prefetch brought, what the EHR's FHIR server gives for the rest."""

@@ -1,0 +1,60 @@
+"""Assemble the patient's record for one hook call: prefetch first, the FHIR server for the rest."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from cds_service.errors import PreconditionFailed
+from cds_service.fhir.fetch import FhirFetcher
+from cds_service.fhir.prefetch import KeyData, Status, classify_all, render
+
+log = logging.getLogger("withdrawal_cds.fhir")
+
+
+@dataclass(frozen=True)
+class FhirAccess:
+    """The FHIR server we may query for this call, and the token that goes with it (never logged)."""
+    base_url: str
+    token: str | None
+
+    def __repr__(self) -> str:  # keep the token out of any accidental log line or traceback
+        return f"FhirAccess(base_url={self.base_url!r}, token={'***' if self.token else None})"
+
+    @classmethod
+    def of(cls, hook_request: Mapping[str, Any]) -> FhirAccess | None:
+        """The server and token a validated hook request names, if it names a server."""
+        server = hook_request.get("fhirServer")
+        if not server:
+            return None
+        return cls(server, (hook_request.get("fhirAuthorization") or {}).get("access_token"))
+
+
+def assemble_record(templates: Mapping[str, str], request: Mapping[str, Any],
+                    access: FhirAccess | None, fetcher: FhirFetcher) -> list[dict]:
+    """All resources the rules need, or PreconditionFailed naming the keys that could not be had."""
+    state = classify_all(templates, request.get("prefetch"))
+    context = request["context"]
+    todo = {key: data for key, data in state.items() if not data.complete}
+    if todo and access is not None:
+        queries = {}
+        for key, data in todo.items():
+            query = data.next_url or render(templates[key], context)
+            if query is not None:
+                queries[key] = query
+        for key, result in fetcher.fetch(access.base_url, access.token, queries).items():
+            data = state[key]
+            if result.resources is None:
+                data.reason = result.reason
+                continue
+            # A continued prefetch Bundle keeps the pages the EHR already sent.
+            kept = data.resources if data.next_url else []
+            state[key] = KeyData(Status.SATISFIED, kept + result.resources)
+    unavailable = sorted(key for key, data in state.items() if not data.complete)
+    if unavailable:
+        how = "no usable fhirServer was given" if access is None else "the FHIR server did not answer in time or failed"
+        log.info("412: prefetch keys unavailable=%s (%s)", ",".join(unavailable), how)
+        raise PreconditionFailed(
+            f"data the rules need is neither in prefetch nor retrievable: {how}", unavailable)
+    return [resource for data in state.values() for resource in data.resources]

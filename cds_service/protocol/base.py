@@ -1,0 +1,45 @@
+"""Pieces every wire schema shares: lenient loading, FHIR ids and references, and `load`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from cds_service.errors import BadRequest, flatten_messages
+
+# `\Z`, not `$`: `$` also matches before a trailing newline, and "pat1\n" is not an id.
+# FHIR `id` (R4 datatype): 1-64 of [A-Za-z0-9-.].
+FHIR_ID = validate.Regexp(r"[A-Za-z0-9\-.]{1,64}\Z", error="must be a FHIR id ([A-Za-z0-9-.], 1-64 characters)")
+# CDS Hooks Library invariant ord-1: `Type/id`.
+RELATIVE_REFERENCE = validate.Regexp(r"[A-Za-z]+/[A-Za-z0-9\-.]{1,64}\Z", error="must be a relative reference Type/id")
+UUID = validate.Regexp(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z",
+                       error="must be a UUID")
+
+
+class Lenient(Schema):
+    """Unknown members (extensions, newer fields) are accepted and dropped, as CDS Hooks 2.0 asks."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class FhirResourceField(fields.Dict):
+    """A FHIR resource as a JSON object with a resourceType; its contents are the engine's business."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("must be a FHIR resource (a JSON object)")
+        if not isinstance(value.get("resourceType"), str):
+            raise ValidationError("must have a resourceType")
+        return value
+
+
+def load(schema: Schema, payload: Any, what: str) -> dict:
+    """`payload` loaded by `schema`, or a BadRequest naming every bad field by its dotted path."""
+    if not isinstance(payload, dict):
+        raise BadRequest(f"{what} is a JSON object")
+    try:
+        return schema.load(payload)
+    except ValidationError as exc:
+        raise BadRequest(f"{what} does not match the CDS Hooks 2.0 model", flatten_messages(exc.messages)) from None

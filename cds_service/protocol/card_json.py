@@ -1,0 +1,82 @@
+"""Advice from cards/ as CDS Hooks 2.0 cards: uuids, the topic coding, link types, suggestion
+actions, selection behaviour, and no empty value anywhere (2.0 forbids null and empty)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from cards import Advice, Suggestion
+
+TOPIC_SYSTEM = "urn:withdrawal-cds:card-topic"
+OVERRIDE_REASON_SYSTEM = "urn:withdrawal-cds:override-reason"
+
+
+def card(advice: Advice) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "summary": advice.summary,
+        "detail": advice.detail,
+        "indicator": advice.indicator,
+        "source": {
+            "label": advice.source.label,
+            "url": advice.source.url,
+            "topic": {"system": TOPIC_SYSTEM, "code": advice.topic, "display": advice.title},
+        },
+    }
+    if advice.suggestions:
+        card["suggestions"] = [suggestion(s) for s in advice.suggestions]
+        # One suggestion per card: accepting it settles the card.
+        card["selectionBehavior"] = "at-most-one"
+    card["overrideReasons"] = [{"system": OVERRIDE_REASON_SYSTEM, "code": reason.code, "display": reason.display}
+                               for reason in advice.override_reasons]
+    card["links"] = [{"label": link.label, "url": link.url, "type": "absolute"} for link in advice.links]
+    return card
+
+
+def suggestion(offered: Suggestion) -> dict[str, Any]:
+    return {
+        "label": offered.label,
+        "uuid": str(uuid.uuid4()),
+        "isRecommended": offered.recommended,
+        "actions": [{"type": "create", "description": offered.description, "resource": offered.resource}],
+    }
+
+
+def topic_of(card: dict) -> str:
+    """The topic code of a card this service made ('' for anything else)."""
+    try:
+        topic = card["source"]["topic"]
+        return topic["code"] if topic.get("system") == TOPIC_SYSTEM else ""
+    except (KeyError, TypeError, AttributeError):
+        return ""
+
+
+_EMPTIABLE = (str, list, dict)
+
+
+def prune(value: Any) -> Any:
+    """Drop None and empty strings, lists and dicts, which CDS Hooks 2.0 forbids (0 and False stay).
+
+    Every response passes through this (response_schemas.py), so it is written for speed: one
+    pass, no intermediate copies, containers recursed into only.
+    """
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+            if item is None or (not item and isinstance(item, _EMPTIABLE)):
+                continue
+            kept[key] = item
+        return kept
+    if isinstance(value, list):
+        kept_items = []
+        for item in value:
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+            if item is None or (not item and isinstance(item, _EMPTIABLE)):
+                continue
+            kept_items.append(item)
+        return kept_items
+    return value

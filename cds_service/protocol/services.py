@@ -1,0 +1,74 @@
+"""The services we offer and the data each needs: the table discovery publishes.
+
+Prefetch templates are CDS Hooks 2.0: `{{context.patientId}}` only (no
+`{{today()}}`, which is 3.0). They cover exactly what the rules in cards/ read.
+Searches are not narrowed by code: the opioid, MOUD and naloxone value sets run
+to hundreds of RxNorm codes and sites code COWS locally, so a code filter would
+lose evidence; date filters need 3.0's `today()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cds_service.errors import ApiError
+from cds_service.protocol.contexts import HOOKS
+
+PATIENT = "{{context.patientId}}"
+
+# key -> template. The same keys name the FHIR-server queries when prefetch is missing.
+PREFETCH: dict[str, str] = {
+    "patient": f"Patient/{PATIENT}",
+    "conditions": f"Condition?patient={PATIENT}",
+    "medicationRequests": f"MedicationRequest?patient={PATIENT}&_include=MedicationRequest:medication",
+    "medicationStatements": f"MedicationStatement?patient={PATIENT}",
+    "observations": f"Observation?patient={PATIENT}",
+    "serviceRequests": f"ServiceRequest?patient={PATIENT}",
+    "procedures": f"Procedure?patient={PATIENT}",
+}
+
+# Which prefetch key a resource of each type belongs under (Medications come with their requests).
+PREFETCH_KEY_OF: dict[str, str] = {
+    "Patient": "patient", "Condition": "conditions", "MedicationRequest": "medicationRequests",
+    "Medication": "medicationRequests", "MedicationStatement": "medicationStatements",
+    "Observation": "observations", "ServiceRequest": "serviceRequests", "Procedure": "procedures",
+}
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    hook: str
+    title: str
+    description: str
+    prefetch: dict[str, str]
+
+
+_WHAT = ("Looks for opioid or kratom use alongside signs of withdrawal and advises: assess withdrawal "
+         "(COWS), consider medication for opioid use disorder and refer, offer counseling, offer naloxone. ")
+
+SERVICES: dict[str, Service] = {s.id: s for s in (
+    Service("withdrawal-patient-view", "patient-view", "Opioid and kratom withdrawal",
+            _WHAT + "Runs when a chart is opened.", PREFETCH),
+    Service("withdrawal-order-select", "order-select", "Opioid and kratom withdrawal (order select)",
+            _WHAT + "Runs only when an opioid, a MOUD product or naloxone is being selected.", PREFETCH),
+    Service("withdrawal-order-sign", "order-sign", "Opioid and kratom withdrawal (order sign)",
+            _WHAT + "Runs only when an opioid, a MOUD product or naloxone is being signed.", PREFETCH),
+    Service("withdrawal-encounter-discharge", "encounter-discharge", "Opioid and kratom withdrawal (discharge)",
+            _WHAT + "Runs when a patient is discharged.", PREFETCH),
+)}
+
+
+def check_hooks(services: dict[str, Service]) -> None:
+    """Every service's hook has a row in contexts.HOOKS: a hook we cannot read stops the start,
+    rather than answering every call with an empty card list."""
+    unknown = sorted({s.hook for s in services.values()} - set(HOOKS))
+    if unknown:
+        raise LookupError(f"services name hooks with no entry in cds_service/protocol/contexts.py HOOKS: {unknown}")
+
+
+def find_service(service_id: str) -> Service:
+    try:
+        return SERVICES[service_id]
+    except KeyError:
+        raise ApiError(404, "not-found", f"no CDS service with id '{service_id}'; see GET /cds-services") from None

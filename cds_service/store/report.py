@@ -1,0 +1,133 @@
+"""The committee's report (per topic: cards issued, accepted, overridden by reason) and the
+retention purge. The CLI's `withdrawal-cds report` and `withdrawal-cds purge` call these.
+
+Counting rules:
+- A card counts once, under its latest outcome (by outcomeTimestamp): a card accepted and
+  then overridden is overridden. Cards with no feedback are "no feedback" (CDS Hooks
+  clients send nothing for a card that was simply ignored).
+- `since` selects cards by when they were issued; their feedback counts whenever it came.
+- Override rate = overridden / issued, so ignored cards lower it rather than vanish.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, delete, func, or_, select, true
+
+import cards
+from cds_service.store import Store
+from cds_service.store.models import feedback, issued_card
+
+NO_REASON = "(none)"
+
+
+def parse_since(text: str) -> datetime:
+    """`2025-01-31` (midnight UTC) or an ISO date-time with an offset, as an aware UTC datetime."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD) or an ISO date-time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"give the time zone, e.g. {text}Z or {text}+00:00")
+    return moment.astimezone(timezone.utc)
+
+
+def report(store: Store, since: datetime | None = None) -> list[dict]:
+    """One row per topic: topic, issued, accepted, overridden, no_feedback, override_rate
+    (None when nothing was issued) and overridden_by_reason ({reason code: count})."""
+    issued_filter = issued_card.c.issued_at >= since if since is not None else true()
+    issued_counts = (select(issued_card.c.topic, func.count())
+                     .where(issued_filter).group_by(issued_card.c.topic))
+    latest = (select(issued_card.c.topic, feedback.c.outcome, feedback.c.reason_code,
+                     func.row_number().over(partition_by=feedback.c.card_uuid,
+                                            order_by=(feedback.c.outcome_timestamp.desc(),
+                                                      feedback.c.id.desc())).label("rank"))
+              .join(feedback, feedback.c.card_uuid == issued_card.c.card_uuid)
+              .where(issued_filter)
+              .subquery())
+    outcome_counts = (select(latest.c.topic, latest.c.outcome, latest.c.reason_code, func.count())
+                      .where(latest.c.rank == 1)
+                      .group_by(latest.c.topic, latest.c.outcome, latest.c.reason_code))
+    with store.engine.connect() as conn:
+        issued = dict(conn.execute(issued_counts).all())
+        outcomes = conn.execute(outcome_counts).all()
+
+    by_topic: dict[str, dict] = {topic: _empty_row(topic) for topic in _topics(issued)}
+    for topic, outcome, reason, count in outcomes:
+        row = by_topic.setdefault(topic, _empty_row(topic))
+        row[outcome] += count
+        if outcome == "overridden":
+            row["overridden_by_reason"][reason or NO_REASON] += count
+    for topic, row in by_topic.items():
+        row["issued"] = issued.get(topic, 0)
+        row["no_feedback"] = row["issued"] - row["accepted"] - row["overridden"]
+        row["override_rate"] = row["overridden"] / row["issued"] if row["issued"] else None
+        row["overridden_by_reason"] = dict(sorted(row["overridden_by_reason"].items()))
+    return list(by_topic.values())
+
+
+def format_report(rows: list[dict], since: datetime | None = None) -> str:
+    """A plain text table, one line per topic and a total line."""
+    total = _total(rows)
+    header = ["topic", "issued", "accepted", "overridden", "no feedback", "override rate", "overridden by reason"]
+    lines = [header] + [_cells(row) for row in [*rows, total]]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    numeric = range(1, 6)
+
+    def render(line: list[str]) -> str:
+        cells = [cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i]) for i, cell in enumerate(line)]
+        return "  ".join(cells).rstrip()
+
+    title = f"Cards issued since {since:%Y-%m-%d %H:%M} UTC" if since else "All cards issued"
+    rule = "-" * len(render(header))
+    return "\n".join([title, "", render(header), rule, *map(render, lines[1:-1]), rule, render(lines[-1])]) + "\n"
+
+
+def purge(store: Store, older_than_days: int, now: datetime) -> dict[str, int]:
+    """Delete cards issued and feedback received more than `older_than_days` ago, and expired jti.
+
+    Feedback whose snooze is still running is kept until the snooze ends, so a purge never
+    brings back advice a clinician dismissed.
+    """
+    if older_than_days < 1:
+        raise ValueError("older_than_days must be at least 1")
+    cutoff = now - timedelta(days=older_than_days)
+    snooze_over = or_(feedback.c.snoozed_until.is_(None), feedback.c.snoozed_until <= now)
+    with store.writing() as conn:
+        cards_deleted = conn.execute(delete(issued_card).where(issued_card.c.issued_at < cutoff)).rowcount
+        feedback_deleted = conn.execute(delete(feedback).where(and_(feedback.c.received_at < cutoff,
+                                                                    snooze_over))).rowcount
+    return {"cards": cards_deleted, "feedback": feedback_deleted, "jti": store.purge_expired_jti(now)}
+
+
+def _topics(issued: dict[str, int]) -> list[str]:
+    # Every known topic appears, even at zero; anything else found in the log follows.
+    return [*cards.TOPICS, *sorted(set(issued) - set(cards.TOPICS))]
+
+
+def _empty_row(topic: str) -> dict:
+    return {"topic": topic, "issued": 0, "accepted": 0, "overridden": 0, "no_feedback": 0,
+            "override_rate": None, "overridden_by_reason": defaultdict(int)}
+
+
+def _total(rows: list[dict]) -> dict:
+    total = _empty_row("all")
+    for row in rows:
+        for key in ("issued", "accepted", "overridden", "no_feedback"):
+            total[key] += row[key]
+        for reason, count in row["overridden_by_reason"].items():
+            total["overridden_by_reason"][reason] += count
+    total["override_rate"] = total["overridden"] / total["issued"] if total["issued"] else None
+    total["overridden_by_reason"] = dict(sorted(total["overridden_by_reason"].items()))
+    return total
+
+
+def _cells(row: dict) -> list[str]:
+    rate = "-" if row["override_rate"] is None else f"{row['override_rate']:.1%}"
+    reasons = ", ".join(f"{reason} {count}" for reason, count in row["overridden_by_reason"].items())
+    return [row["topic"], str(row["issued"]), str(row["accepted"]), str(row["overridden"]),
+            str(row["no_feedback"]), rate, reasons or "-"]

@@ -1,0 +1,109 @@
+"""Advice as CDS Hooks 2.0 cards (section 1.6): the wire shape, fresh uuids, no empty values."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cds_service.protocol import card_json
+from cds_service.protocol.response_schemas import CardsResponseSchema
+from tests.cards.chart import (
+    F19_WITHDRAWAL,
+    OUD,
+    OXYCODONE,
+    ago,
+    condition,
+    cows,
+    evaluate,
+    kratom_note_obs,
+    med_request,
+    patient,
+)
+
+FULL = [patient(), med_request(OXYCODONE), condition(F19_WITHDRAWAL, recorded=ago(hours=5)), cows(14),
+        kratom_note_obs()]
+BASES = [[patient(), condition(OUD)], FULL, [patient(), med_request(OXYCODONE), cows(26, hours=3)],
+         [patient(), kratom_note_obs(), cows(9)]]
+
+
+def walk(value):
+    yield value
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        yield from walk(child)
+
+
+def test_cards_follow_the_card_contract():
+    cards = [card_json.card(advice) for advice in evaluate(*FULL)]
+    json.dumps(cards)
+    CardsResponseSchema().load({"cards": cards})  # raises on any 2.0 model violation
+    for card in cards:
+        assert set(card) >= {"uuid", "summary", "detail", "indicator", "source", "suggestions",
+                             "selectionBehavior", "overrideReasons", "links"}
+        assert "systemActions" not in card
+        assert card["source"]["topic"]["system"] == card_json.TOPIC_SYSTEM
+        assert card["source"]["topic"]["code"] == card_json.topic_of(card) and card["source"]["topic"]["display"]
+        assert card["selectionBehavior"] == "at-most-one"
+        assert all(r["system"] == card_json.OVERRIDE_REASON_SYSTEM and r["display"] for r in card["overrideReasons"])
+        assert all(link["type"] == "absolute" for link in card["links"])
+        for suggestion in card["suggestions"]:
+            assert suggestion["uuid"] and suggestion["isRecommended"] is True and suggestion["label"]
+            assert all(a["type"] == "create" and a["description"] and a["resource"] for a in suggestion["actions"])
+
+
+def test_uuids_are_fresh():
+    advice = evaluate(*FULL)
+    cards = [card_json.card(a) for a in advice] + [card_json.card(a) for a in advice]
+    ids = [c["uuid"] for c in cards] + [s["uuid"] for c in cards for s in c["suggestions"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_topic_of_other_things():
+    assert card_json.topic_of({}) == ""
+    assert card_json.topic_of({"source": {"topic": {"system": "x", "code": "y"}}}) == ""
+    assert card_json.topic_of({"source": "nonsense"}) == ""
+
+
+@settings(max_examples=60, deadline=None)
+@given(base=st.sampled_from(range(len(BASES))),
+       user=st.one_of(st.none(), st.just(""), st.just("Practitioner/doc-1"), st.just("Patient/p")))
+def test_cards_carry_no_empty_value_before_the_wire_prune(base, user):
+    """Cards are built empty-free; the response schema's prune is a second line, not the only one."""
+    for advice in evaluate(*BASES[base], user=user):
+        card = card_json.card(advice)
+        assert [v for v in walk(card) if v is None or v in ("", [], {})] == [], card
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from(["", "x", "0"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("abc"), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+def _empties(value, path=()):
+    if value is None or (not value and isinstance(value, (str, list, dict))):
+        yield path
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        yield from _empties(child, (*path, key))
+
+
+def _scalars(value):
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _scalars(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _scalars(v)]
+    return [value]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(st.sampled_from("abc"), JSON, max_size=3))
+def test_prune_leaves_no_empty_value_and_keeps_every_real_one(value):
+    pruned = card_json.prune(value)
+    assert list(_empties(pruned))[1:] == []  # the top object itself may end up empty
+    kept = [s for s in _scalars(value) if s is not None and s != ""]
+    # 0 and False are values, not empties; every one of them survives, in order.
+    assert [(type(s), s) for s in _scalars(pruned)] == [(type(s), s) for s in kept]
