@@ -47,3 +47,6 @@ class Advice:
     suggestions: tuple[Suggestion, ...]
     override_reasons: tuple[Reason, ...]
     evidence: tuple[Evidence, ...]
+    # An app the clinician can open from the card to act on it (e.g. "cows-form"); the service
+    # links it only if it serves that app.
+    app: str | None = None

@@ -62,6 +62,8 @@ class Topic:
     # The setting that holds this topic's lowest age.
     min_age: str = "min_age_years"
     override_reasons: tuple[Reason, ...] = field(default=content.OVERRIDE_REASONS)
+    # An app that does what the card asks (cds_service links it as a SMART app where it serves it).
+    app: str | None = None
 
     def __post_init__(self) -> None:
         problems = [*self._unknown_facts(), *self._unknown_names(), *self._bad_text()]
@@ -102,6 +104,7 @@ class Topic:
             suggestions=(self.suggest(inputs, settings),),
             override_reasons=self.override_reasons,
             evidence=tuple(item for item, _ in shown.values()),
+            app=self.app,
         )
 
     # --- checks at import -------------------------------------------------------------------

@@ -39,4 +39,5 @@ TOPIC = Topic(
     shows=("opioid_use", "oud", "kratom", "withdrawal"),
     links=("cows", "asam-2020"),
     suggest=suggest,
+    app="cows-form",
 )
