@@ -18,6 +18,7 @@ from cds_service.runtime import EXTENSION
 from cds_service.store import Store
 from cds_service.store.models import feedback
 from tests.calls import PATIENT_VIEW, accepted, overridden, patient_view, topics
+from tests.store.cardlog import ref
 from tests.store.databases import TEST_KEY
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -76,7 +77,7 @@ def test_feedback_is_stored_with_what_the_card_was_about(client, store):
         ("naloxone", "accepted", ""), ("counseling", "overridden", "managed-elsewhere")]
     assert rows[0]["accepted_suggestions"] == [cards["naloxone"]["suggestions"][0]["uuid"]]
     assert rows[0]["outcome_timestamp"] == datetime(2026, 1, 5, 10, 5, 31, tzinfo=timezone.utc)
-    assert rows[1]["patient_ref"] == store.patient_ref("pat-1")
+    assert rows[1]["patient_ref"] == ref(store, "pat-1")
 
 
 def test_the_same_feedback_twice_is_stored_once(client, store):
@@ -206,9 +207,9 @@ def test_an_override_hides_that_topic_for_that_patient_for_the_reasons_snooze(cl
     assert set(issue_cards(client, patient_id="pat-2")) == {"moud-referral", "counseling", "naloxone"}
     (until,) = [r["snoozed_until"] for r in stored_feedback(store)]
     assert before + timedelta(days=90) <= until <= after + timedelta(days=90)
-    ref = store.patient_ref("pat-1")
-    assert store.snoozed_topics(ref, after + timedelta(days=89)) == {"moud-referral"}
-    assert store.snoozed_topics(ref, after + timedelta(days=90)) == set()
+    pat_1 = ref(store, "pat-1")
+    assert store.snoozed_topics(pat_1, after + timedelta(days=89)) == {"moud-referral"}
+    assert store.snoozed_topics(pat_1, after + timedelta(days=90)) == set()
 
 
 @pytest.mark.parametrize("reason, days", [(None, 7), ("managed-elsewhere", 7), ("urn-unknown-code", 7),

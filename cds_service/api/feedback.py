@@ -5,12 +5,14 @@ Each item names a card we issued, `accepted` (with the suggestions taken) or `ov
 standard leaves them open:
 
 - **Unknown card: 400, nothing stored.** Feedback whose `card` is not a card this service
-  issued (never issued, issued by another service, or already purged by retention) is a
-  client error, reported at `feedback.N.card`; an accepted suggestion that is not one of
-  the card's is reported at `feedback.N.acceptedSuggestions.M.id`. The batch is all or
-  nothing, so a client that fixes and resends cannot double-count. The Sandbox only sends
-  feedback for cards we returned, and those are in the log before the response leaves.
-  400 rather than 404: 404 would read as "no such endpoint".
+  issued to this caller (never issued, issued by another service or to another source, i.e.
+  another issuer or tenant, or already purged by retention) is a client error, reported at
+  `feedback.N.card` in the same words whichever it is, so nobody learns of other EHRs'
+  cards; an accepted suggestion that is not one of the card's is reported at
+  `feedback.N.acceptedSuggestions.M.id`. The batch is all or nothing, so a client that fixes
+  and resends cannot double-count. The Sandbox only sends feedback for cards we returned, and
+  those are in the log before the response leaves. 400 rather than 404: 404 would read as
+  "no such endpoint".
 - **Any override reason Coding is accepted** (the Sandbox sends only `system` and `code`);
   the snooze length is looked up by code in `[snooze] by_reason`, else `default_days`.
   `userComment` is accepted and not stored: free text may carry patient data.
@@ -27,7 +29,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from cds_service.api.body import read_json
 from cds_service.config import SnoozeSettings
@@ -51,7 +53,10 @@ def receive_feedback(service_id: str):
     items = load(_REQUEST, read_json(request), "a feedback request")["feedback"]
 
     issued = rt.store.issued_cards(item["card"] for item in items)
-    problems = _unknown_references(items, issued, service.id)
+    # Open mode has no verified caller to compare (and feedback names no fhirServer); the
+    # snooze still lands on the card's own patient within the card's own source.
+    caller = rt.store.source_ref(g.principal.source(None)) if g.principal.iss is not None else None
+    problems = _unknown_references(items, issued, service.id, caller)
     if problems:
         raise BadRequest("the feedback refers to cards or suggestions this service did not issue", problems)
 
@@ -62,11 +67,13 @@ def receive_feedback(service_id: str):
     return jsonify({"stored": stored, "duplicates": duplicates}), 200
 
 
-def _unknown_references(items: list[dict], issued: dict[str, IssuedCard], service_id: str) -> dict[str, list[str]]:
+def _unknown_references(items: list[dict], issued: dict[str, IssuedCard], service_id: str,
+                        caller_source_ref: str | None) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     for n, item in enumerate(items):
         card = issued.get(item["card"])
-        if card is None or card.service_id != service_id:
+        if (card is None or card.service_id != service_id
+                or caller_source_ref is not None and card.source_ref != caller_source_ref):
             problems[f"feedback.{n}.card"] = ["no card with this uuid was issued by this service"]
             continue
         for m, suggestion in enumerate(item.get("acceptedSuggestions") or ()):

@@ -49,9 +49,14 @@ def call_service(service_id: str):
 
 def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, advised: list[cards.Advice],
                           now) -> list[dict]:
-    """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves."""
+    """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves.
+
+    The patient is the id within its source (Principal.source), so a snooze from one EHR never
+    hides a card at another whose patient has the same id."""
+    source = g.principal.source(hook_request.get("fhirServer"))
     return rt.store.issue_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
-                                patient_ref=rt.store.patient_ref(hook_request["context"]["patientId"]),
+                                patient_ref=rt.store.patient_ref(source, hook_request["context"]["patientId"]),
+                                source_ref=rt.store.source_ref(source),
                                 cards=[(advice.topic, card_json.card(advice)) for advice in advised],
                                 issued_at=now)
 

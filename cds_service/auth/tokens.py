@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import jwt
+import orjson
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cds_service.auth.jwks import KeySet, PublicKey, key_set_for
 from cds_service.config import Issuer, Settings
 from cds_service.errors import Unauthorized
+from cds_service.fhir import urls
 
 log = logging.getLogger("withdrawal_cds.auth")
 
@@ -51,6 +53,19 @@ class Principal:
         if self.fhir_servers is None:
             return True
         return fhir_server.rstrip("/") in {s.rstrip("/") for s in self.fhir_servers}
+
+    def source(self, fhir_server: str | None) -> str:
+        """Where this call's patient ids come from; an id names one patient only within it.
+
+        Verified: the issuer, and the token's `tenant` when it carries one (one issuer may speak
+        for several EHRs whose ids collide). Open mode has no issuer, so the FHIR server the call
+        names stands for the EHR; a call with neither is "local".
+        """
+        if self.iss is not None:
+            return orjson.dumps(["iss", self.iss, self.tenant]).decode()
+        if fhir_server:
+            return orjson.dumps(["fhirServer", urls.normalize_base(fhir_server)]).decode()
+        return orjson.dumps(["local"]).decode()
 
 
 OPEN = Principal(iss=None)

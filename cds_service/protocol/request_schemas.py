@@ -11,8 +11,17 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from cds_service.fhir import urls
 from cds_service.protocol.base import FHIR_ID, UUID, Lenient, load
 from cds_service.protocol.contexts import HOOKS
+
+
+def _usable_base(value: str) -> None:
+    # What fetching, the token's allowlist and the snooze key all read: refused here, once.
+    try:
+        urls.normalize_base(value)
+    except urls.UnsafeUrl as exc:
+        raise ValidationError(f"not a usable FHIR base URL: {exc}") from None
 
 
 class FhirAuthorizationSchema(Lenient):
@@ -45,7 +54,7 @@ class HookRequestSchema(Lenient):
 
     hook = fields.String(required=True)
     hookInstance = fields.String(required=True, validate=UUID)
-    fhirServer = fields.Url(schemes={"http", "https"}, require_tld=False)
+    fhirServer = fields.Url(schemes={"http", "https"}, require_tld=False, validate=_usable_base)
     fhirAuthorization = fields.Nested(FhirAuthorizationSchema)
     prefetch = PrefetchField()
     context = fields.Dict(required=True)

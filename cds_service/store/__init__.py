@@ -47,6 +47,7 @@ class IssuedCard:
     patient_ref: str
     suggestion_uuids: tuple[str, ...]
     issued_at: datetime
+    source_ref: str
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,12 @@ class Store:
             log.warning("store unreachable: %s", type(exc).__name__)
             return False
 
-    def patient_ref(self, patient_id: str) -> str:
-        return patient_key.patient_ref(self._key, patient_id)
+    def patient_ref(self, source: str, patient_id: str) -> str:
+        """The keyed hash a patient is known by: the id within its source (Principal.source)."""
+        return patient_key.patient_ref(self._key, source, patient_id)
+
+    def source_ref(self, source: str) -> str:
+        return patient_key.source_ref(self._key, source)
 
     # --- cards -------------------------------------------------------------------------------
 
@@ -106,7 +111,7 @@ class Store:
         with self._reading() as conn:
             return _snoozed(conn, patient_ref, now)
 
-    def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str,
+    def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str, source_ref: str,
                     cards: Sequence[tuple[str, dict]], issued_at: datetime) -> list[dict]:
         """Of ``cards`` ((topic, card JSON) pairs), the cards whose topic is not snoozed for this
         patient, logged before this returns.
@@ -127,6 +132,7 @@ class Store:
                     "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
                     "issued_at": issued_at,
                     "patient_ref": patient_ref,
+                    "source_ref": source_ref,
                 } for card, topic in shown])
         return [card for card, _ in shown]
 
@@ -137,7 +143,7 @@ class Store:
         query = select(issued_card).where(issued_card.c.card_uuid.in_(wanted))
         with self._reading() as conn:
             return {row.card_uuid: IssuedCard(row.card_uuid, row.service_id, row.topic, row.patient_ref,
-                                              tuple(row.suggestion_uuids), row.issued_at)
+                                              tuple(row.suggestion_uuids), row.issued_at, row.source_ref)
                     for row in conn.execute(query)}
 
     # --- feedback ----------------------------------------------------------------------------
