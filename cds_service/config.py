@@ -71,13 +71,25 @@ class ServerSettings:
 class FhirSettings:
     connect_timeout: Positive = 1.0
     read_timeout: Positive = 2.0
-    # The whole FHIR-server phase of a hook call; keeps us inside the EHR's budget
-    # (Da Vinci CRD allows 5 s; the spec asks for about 500 ms with prefetch).
+    # The whole FHIR-server phase of a hook call, every socket read included; keeps us inside the
+    # EHR's budget (Da Vinci CRD allows 5 s; the spec asks for about 500 ms with prefetch).
     deadline_seconds: Positive = 3.0
     max_pages: Annotated[int, Field(ge=1, le=1000)] = 20
     page_size: Annotated[int, Field(ge=1, le=10000)] = 1000
-    pool_size: Annotated[int, Field(ge=1, le=64)] = 8
+    # Fetch threads per worker, shared by all calls. A call runs 7 queries at once.
+    pool_size: Annotated[int, Field(ge=1, le=256)] = 16
+    # Queries one FHIR server (scheme, host, port) may run at once; the rest of the pool stays
+    # free for the others, so a slow server cannot starve them. Default: half the pool.
+    max_per_server: Annotated[int | None, Field(ge=1, le=256)] = None
     max_response_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.max_per_server is not None and self.max_per_server > self.pool_size:
+            raise ValueError("fhir.max_per_server cannot exceed fhir.pool_size")
+
+    @property
+    def per_server(self) -> int:
+        return self.max_per_server or max(1, self.pool_size // 2)
 
 
 @dataclass(frozen=True, config=_FILE)
