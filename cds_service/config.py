@@ -59,12 +59,23 @@ class ServerSettings:
     threads: Annotated[int, Field(ge=1, le=256)] = 8
     # Sized for a 10,000-resource record (about 6 MB of JSON) with room to spare.
     max_body_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
-    # The URL clients call us by; JWT `aud` is checked against it. Needed behind a proxy.
+    # The URLs EHRs call us by (scheme, host, port and any path prefix, as the EHR sees them):
+    # a JWT's `aud` must be one of them plus the path called. Required with issuers. Never the
+    # request's Host header: the caller chooses that, so it would let a token minted for another
+    # service be accepted here.
+    public_base_urls: tuple[HttpUrl, ...] = ()
+    # One more such URL (and WITHDRAWAL_CDS_PUBLIC_BASE_URL): the setting from before the list.
     public_base_url: HttpUrl | None = None
     cors_origins: tuple[str, ...] = ("*",)
     allow_unauthenticated: bool = False
     # gunicorn: a slow client cannot hold a worker longer than this.
     timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
+
+    @property
+    def base_urls(self) -> tuple[str, ...]:
+        """Every URL we are called by, without a trailing slash, each once."""
+        listed = self.public_base_urls + ((self.public_base_url,) if self.public_base_url else ())
+        return tuple(dict.fromkeys(url.rstrip("/") for url in listed))
 
 
 @dataclass(frozen=True, config=_FILE)
@@ -178,6 +189,7 @@ def load_settings(config_file: str | os.PathLike | None = None,
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid configuration{where}: {problems}") from None
     _check_issuer_keys(settings)
+    _check_audience(settings)
     return settings
 
 
@@ -229,6 +241,15 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path, data_dir_from_file: bool
         store = raw.setdefault("store", {})
         if isinstance(store, dict) and not store.get("database_url"):
             store["database_url"] = f"sqlite:///{data_dir / 'withdrawal-cds.db'}"
+
+
+def _check_audience(settings: Settings) -> None:
+    if settings.issuers and not settings.server.base_urls:
+        raise ConfigError(
+            "issuers are configured but server.public_base_urls is empty: a JWT's aud must be the URL the EHR "
+            "called, and this service only trusts URLs it is told are its own (never the request's Host header). "
+            'Set server.public_base_urls = ["https://cds.example.org"] (every URL EHRs call it by), or '
+            f"{ENV_PUBLIC_BASE_URL}")
 
 
 def _check_issuer_keys(settings: Settings) -> None:

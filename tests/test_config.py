@@ -58,7 +58,8 @@ def test_missing_file_is_named(tmp_path):
 
 def test_issuer_jwks_file_resolved_beside_the_config(tmp_path):
     (tmp_path / "keys.json").write_text('{"keys": []}')
-    path = _write(tmp_path, '[[issuers]]\niss = "https://ehr.example.org"\njwks_file = "keys.json"\n'
+    path = _write(tmp_path, '[server]\npublic_base_urls = ["https://cds.example.org"]\n'
+                            '[[issuers]]\niss = "https://ehr.example.org"\njwks_file = "keys.json"\n'
                             'fhir_servers = ["https://ehr.example.org/r4"]\n')
     issuer = load_settings(path, environ={}).issuers[0]
     assert issuer.jwks_file == str(tmp_path / "keys.json")

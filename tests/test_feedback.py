@@ -254,7 +254,7 @@ def _sandbox_token(audience: str) -> str:
 
 
 def test_feedback_needs_the_callers_jwt_and_a_token_is_good_once(database_url, tmp_path):
-    app = make_app(database_url, tmp_path,
+    app = make_app(database_url, tmp_path, server={"public_base_urls": ["http://localhost"]},
                    issuers=[{"iss": SANDBOX_ISS, "jwks_file": str(FIXTURES / "sandbox-jwks.json")}])
     store, client = app.extensions[EXTENSION].store, app.test_client()
     try:

@@ -130,7 +130,8 @@ def test_security_scheme_only_when_issuers_are_configured(document, make_app, tm
     assert all("security" not in op for path in document["paths"].values() for op in path.values())
     jwks = tmp_path / "jwks.json"
     jwks.write_text('{"keys": []}')
-    secured = make_app(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(jwks)}]).test_client()
+    secured = make_app(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(jwks)}],
+                       server={"public_base_urls": ["https://cds.example.org"]}).test_client()
     response = secured.get("/openapi.json")  # open even when everything else needs a JWT
     assert response.status_code == 200
     secured_doc = response.get_json()

@@ -13,7 +13,9 @@ is a 401 whose body says nothing (the log says which check, with `iss` and
    chooses which URL we fetch);
 4. the signature verifies with the issuer's key named by `kid`;
 5. `exp`, `iat` (not in the future), lifetime no longer than configured, `aud`
-   equal to the URL called, `tenant` when an allowlist is set;
+   equal to the URL called as one of our configured public base URLs plus the
+   path (never the Host header, which the caller sets), `tenant` when an
+   allowlist is set;
 6. `jti` was never seen before (kept in the database, so across all workers).
 """
 
@@ -94,7 +96,7 @@ class Authenticator:
             return OPEN
         try:
             principal = self.verify(bearer_token(req.headers.get("Authorization")),
-                                    expected_audience(req, self.settings))
+                                    expected_audiences(req, self.settings))
         except Rejected as exc:
             log.warning("401: %s iss=%s jti=%s", exc.reason, _safe(exc.iss), _safe(exc.jti))
             raise Unauthorized() from None
@@ -102,7 +104,7 @@ class Authenticator:
                  _safe(principal.tenant))
         return principal
 
-    def verify(self, token: str, audience: str) -> Principal:
+    def verify(self, token: str, audiences: tuple[str, ...]) -> Principal:
         header = _unverified_header(token)
         issuer, jti_hint = self._issuer_of(token)
         alg, kid, header_jku = self._check_header(header, issuer.iss, jti_hint)
@@ -117,7 +119,7 @@ class Authenticator:
         claims = self._verified_claims(token, key, alg, issuer, jti_hint)
         jti = claims["jti"]
         self._check_lifetime(claims, issuer.iss, jti)
-        _check_audience(claims["aud"], audience, issuer.iss, jti)
+        _check_audience(claims["aud"], audiences, issuer.iss, jti)
         tenant = self._check_tenant(claims, issuer, jti)
         self._remember(issuer.iss, jti, claims["exp"])
         return Principal(iss=issuer.iss, jti=jti, tenant=tenant, fhir_servers=tuple(issuer.fhir_servers))
@@ -207,20 +209,17 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def expected_audience(req, settings: Settings) -> str:
-    """The URL the caller called, as it knows it: behind a proxy, the configured public base URL."""
-    base = settings.server.public_base_url
-    if base:
-        return base.rstrip("/") + req.path
-    return req.base_url
+def expected_audiences(req, settings: Settings) -> tuple[str, ...]:
+    """The URLs this call may have been made to: each configured public base URL plus the path."""
+    return tuple(base + req.path for base in settings.server.base_urls)
 
 
-def _check_audience(aud, expected: str, iss: str, jti: str) -> None:
+def _check_audience(aud, expected: tuple[str, ...], iss: str, jti: str) -> None:
     audiences = [aud] if isinstance(aud, str) else aud
     if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
         raise Rejected("aud malformed", iss, jti)
-    want = expected.rstrip("/")
-    if not any(a.rstrip("/") == want for a in audiences):
+    want = {url.rstrip("/") for url in expected}
+    if not any(a.rstrip("/") in want for a in audiences):
         raise Rejected("aud is not this endpoint", iss, jti)
 
 

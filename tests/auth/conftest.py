@@ -121,8 +121,10 @@ def issuer_config(ehr):
 
 @pytest.fixture
 def make_secured(make_app, issuer_config):
-    """make_secured(issuer=..., **toml_sections) -> an app that trusts the `ehr` issuer."""
+    """make_secured(issuer=..., **toml_sections) -> an app that trusts the `ehr` issuer, called at BASE
+    (what Flask's test client calls) unless `server` says otherwise."""
     def make(issuers: list[dict] | None = None, **sections):
+        sections["server"] = {"public_base_urls": [BASE], **sections.get("server", {})}
         return make_app(issuers=issuers if issuers is not None else [issuer_config()], **sections)
     return make
 
