@@ -23,6 +23,7 @@ from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationE
 from pydantic.dataclasses import dataclass
 
 from cards import EngineSettings
+from cds_service.fhir import urls
 
 ENV_CONFIG = "WITHDRAWAL_CDS_CONFIG"
 ENV_DATABASE_URL = "WITHDRAWAL_CDS_DATABASE_URL"
@@ -121,6 +122,17 @@ class Issuer:
     jwks_file: Annotated[str | None, Field(validate_default=True)] = None
     fhir_servers: tuple[HttpUrl, ...] = ()
     tenants: tuple[str, ...] = ()
+
+    @field_validator("fhir_servers")
+    @classmethod
+    def _usable_bases(cls, servers: tuple[str, ...]) -> tuple[str, ...]:
+        # Compared with a call's fhirServer in normal form (fhir/urls.py), so each must have one.
+        for server in servers:
+            try:
+                urls.normalize_base(server)
+            except urls.UnsafeUrl as exc:
+                raise ValueError(f"{server!r}: {exc}") from None
+        return servers
 
     @field_validator("jwks_file")
     @classmethod

@@ -54,7 +54,9 @@ class Principal:
     def may_use(self, fhir_server: str) -> bool:
         if self.fhir_servers is None:
             return True
-        return fhir_server.rstrip("/") in {s.rstrip("/") for s in self.fhir_servers}
+        # Both in normal form, as fetching uses them: `<allowed>/.` is the allowed server, and
+        # `<allowed>/../other` is not.
+        return urls.normalize_base(fhir_server) in {urls.normalize_base(s) for s in self.fhir_servers}
 
     def source(self, fhir_server: str | None) -> str:
         """Where this call's patient ids come from; an id names one patient only within it.

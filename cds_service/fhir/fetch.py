@@ -17,7 +17,6 @@ import threading
 import time
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import orjson
 
@@ -62,9 +61,10 @@ class FhirFetcher:
     def fetch(self, base_url: str, token: str | None, queries: dict[str, str]) -> dict[str, FetchResult]:
         """Run `queries` (key -> relative query or absolute URL under base_url) against the server."""
         deadline = time.monotonic() + self.settings.deadline_seconds
-        base = base_url.rstrip("/")
+        # Validated as normalisable with the request (request_schemas.py).
+        base = urls.normalize_base(base_url)
         pool, http = self._resources()
-        server = urls.origin(urls.normalize_base(base_url))
+        server = urls.origin(base)
         futures: dict[str, Future] = {
             key: pool.submit(server, self._run_query, http, base, token, query, deadline)
             for key, query in queries.items()
@@ -91,7 +91,7 @@ class FhirFetcher:
 
     def _run_query(self, http: BoundedHttp, base: str, token: str | None, query: str,
                    deadline: float) -> tuple[list[dict], int]:
-        absolute = query.startswith(("http://", "https://"))
+        absolute = query.lower().startswith(("http://", "https://"))
         url = query if absolute else f"{base}/{query.lstrip('/')}"
         # `Type/id` is a read: 404 there means "no such resource", an answer like prefetch's null.
         is_read = not absolute and "?" not in query and query.strip("/").count("/") == 1
@@ -102,7 +102,13 @@ class FhirFetcher:
         while url:
             if pages >= self.settings.max_pages:
                 raise FetchError(f"more than {self.settings.max_pages} pages")
-            if not _under(url, base):
+            # Compared, and sent, in normal form: `<base>/../admin` and `<base>/%2e%2e/admin` are
+            # `/admin` to the server, so they are to us.
+            try:
+                url = urls.normalize(url)
+            except urls.UnsafeUrl as exc:
+                raise FetchError(f"next link refused: {exc}") from None
+            if not urls.is_under(url, base):
                 raise FetchError("next link points outside fhirServer")
             body = self._get(http, url, token, deadline, allow_not_found=is_read)
             pages += 1
@@ -142,7 +148,3 @@ class FhirFetcher:
             raise FetchError("answer is not a FHIR resource")
         return body
 
-
-def _under(url: str, base: str) -> bool:
-    u, b = urlsplit(url), urlsplit(base)
-    return (u.scheme, u.netloc) == (b.scheme, b.netloc) and (u.path + "/").startswith(b.path.rstrip("/") + "/")

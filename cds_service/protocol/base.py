@@ -9,10 +9,12 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from cds_service.errors import BadRequest, flatten_messages
 
 # `\Z`, not `$`: `$` also matches before a trailing newline, and "pat1\n" is not an id.
-# FHIR `id` (R4 datatype): 1-64 of [A-Za-z0-9-.].
-FHIR_ID = validate.Regexp(r"[A-Za-z0-9\-.]{1,64}\Z", error="must be a FHIR id ([A-Za-z0-9-.], 1-64 characters)")
+# FHIR `id` (R4 datatype): 1-64 of [A-Za-z0-9-.]. "." and ".." match that, and no server has such
+# an id: in `Patient/{{context.patientId}}` they are dot segments, a URL above the patient's.
+_ID = r"(?!\.{1,2}\Z)[A-Za-z0-9\-.]{1,64}\Z"
+FHIR_ID = validate.Regexp(_ID, error="must be a FHIR id ([A-Za-z0-9-.], 1-64 characters, not . or ..)")
 # CDS Hooks Library invariant ord-1: `Type/id`.
-RELATIVE_REFERENCE = validate.Regexp(r"[A-Za-z]+/[A-Za-z0-9\-.]{1,64}\Z", error="must be a relative reference Type/id")
+RELATIVE_REFERENCE = validate.Regexp(r"[A-Za-z]+/" + _ID, error="must be a relative reference Type/id")
 UUID = validate.Regexp(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z",
                        error="must be a UUID")
 
