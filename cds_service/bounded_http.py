@@ -2,9 +2,9 @@
 
 A socket timeout bounds one read, not an exchange: a server that sends a byte a second never
 trips a 2 s read timeout, and holds the thread as long as it likes, in the head or the body,
-chunked or not. Here the thread that makes a request carries its deadline (`bounded`), and each
-blocking operation on its sockets first cuts the socket's timeout to what is left of it, and
-fails at once when nothing is. The sockets are urllib3's, made of two small subclasses: one for
+chunked or not. Here the thread that makes a request carries its deadline (deadline.py), and
+each blocking operation on its sockets first cuts the socket's timeout to what is left of it,
+and fails at once when nothing is. The sockets are urllib3's, made of two small subclasses: one for
 TCP (http.client reads through `recv_into`), and the TLS context's `sslsocket_class` (each TLS
 read, write and the handshake honour the socket timeout as a whole, in C).
 
@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
-from contextlib import contextmanager
-from typing import Iterator
 
 import certifi
 import urllib3
@@ -29,30 +26,19 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError, SSLError
 from urllib3.util.ssl_ import create_urllib3_context
 
+from cds_service.deadline import bounded, remaining
+
 _CHUNK_BYTES = 64 * 1024
-_local = threading.local()
 
 
 class HttpFailure(Exception):
     """The exchange failed; the message is safe to log (no URL, no token, no body)."""
 
 
-@contextmanager
-def bounded(deadline: float) -> Iterator[None]:
-    """Socket operations of this thread, inside the block, end by `deadline` (time.monotonic())."""
-    outer = getattr(_local, "deadline", None)
-    _local.deadline = deadline if outer is None else min(outer, deadline)
-    try:
-        yield
-    finally:
-        _local.deadline = outer
-
-
 def _shorten(sock: socket.socket) -> None:
-    deadline = getattr(_local, "deadline", None)
-    if deadline is None:
+    left = remaining()
+    if left is None:
         return
-    left = deadline - time.monotonic()
     if left <= 0:
         raise TimeoutError("deadline passed")
     timeout = sock.gettimeout()

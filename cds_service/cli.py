@@ -93,7 +93,8 @@ def _evaluate(args) -> int:
 
 def _open_store(settings: Settings):
     from cds_service.store import Store
-    return Store.from_settings(settings)
+    # Not bounded by store.timeout_seconds: a report over a long log may take longer than a call may.
+    return Store.from_settings(settings, bounded=False)
 
 
 def _report(args) -> int:

@@ -146,6 +146,10 @@ class Issuer:
 class StoreSettings:
     database_url: str = ""
     retention_days: Annotated[int, Field(ge=1, le=36500)] = 400
+    # PostgreSQL: the longest one store operation may take (waiting for a pooled connection,
+    # connecting, every statement, lock wait and the commit), frozen server or not. Past it the
+    # call is a 503, well inside the EHR's budget. The command line's report and purge are not bounded.
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
 
 
 @dataclass(frozen=True, config=_FILE)

@@ -280,3 +280,19 @@ def test_a_sqlite_writer_that_never_gets_its_turn_fails_as_a_store_error_not_a_h
         release.set()
         holder.join(10)
         s.dispose()
+
+
+def test_withdrawn_cards_are_looked_for_until_found_or_a_while_after_the_store_answers(monkeypatch):
+    import cds_service.store as store_module
+    clock = [1000.0]
+    monkeypatch.setattr(store_module.time, "monotonic", lambda: clock[0])
+    withdrawn = store_module._Withdrawn()
+    withdrawn.add(["found", "late", "never"])
+    withdrawn.answered(deleted={"found"})            # the store answers: one deleted at once
+    assert sorted(withdrawn.pending()) == ["late", "never"]
+    clock[0] += store_module._WITHDRAWN_WATCH_SECONDS / 2
+    withdrawn.answered(deleted={"late"})              # its commit landed late, and is deleted then
+    assert withdrawn.pending() == ["never"]
+    clock[0] += store_module._WITHDRAWN_WATCH_SECONDS
+    withdrawn.answered(deleted=set())                 # never committed: no longer looked for
+    assert withdrawn.pending() == []
