@@ -4,12 +4,16 @@ The pass reads plain JSON and does only cheap work per resource: a few dict look
 membership of ``(system, code)`` keys and, for text, one precompiled regex. A record of ten
 thousand vital signs therefore costs about as much as parsing it. Only resources that match a
 rule ("candidates") are validated with ``fhir.resources.R4B``, once, when a finder first asks for
-them; one that fails is skipped and logged by type and id, and the rest still count.
+them; one that fails is skipped and logged by type and a keyed hash of its id, and the rest still
+count.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -472,7 +476,7 @@ class Record:
     # --- reading --------------------------------------------------------------------------
 
     def is_valid(self, resource: dict) -> bool:
-        """Validate once with fhir.resources; log type and id only (never values) on failure."""
+        """Validate once with fhir.resources; log the type and a keyed hash of the id (never values)."""
         known = self._valid.get(id(resource))
         if known is not None:
             return known
@@ -484,7 +488,7 @@ class Record:
         except ValidationError as error:
             valid = False
             log.warning(
-                "skipped invalid %s/%s: %d validation error(s)",
+                "skipped invalid %s (id hash %s): %d validation error(s)",
                 resource.get("resourceType"),
                 _safe_id(resource),
                 error.error_count(),
@@ -512,9 +516,17 @@ def _key(code: Any) -> vs.Key | None:
     return vs.normalize(code.system, code.code) if code is not None else None
 
 
+# A resource id of the patient's record is PHI-adjacent (it can be an MRN), so the log names it by
+# a keyed hash. The key is random per process and never written down: the same resource reads
+# the same throughout a worker's log, and nobody can turn the hash back into the id.
+_LOG_ID_KEY = secrets.token_bytes(32)
+
+
 def _safe_id(resource: dict) -> str:
     value = resource.get("id")
-    return value[:64] if isinstance(value, str) else "?"
+    if not isinstance(value, str):
+        return "-"
+    return hmac.new(_LOG_ID_KEY, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
 
 
 def warm_up() -> None:

@@ -14,5 +14,5 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler.setFormatter(logging.Formatter(_FORMAT))
         root.addHandler(handler)
         root.setLevel(level)
-    # The clinical engine logs the resources it skips (type and id only) under its own name.
+    # The clinical engine logs the resources it skips (type and a keyed hash of the id) under its own name.
     logging.getLogger("cards").setLevel(level)
