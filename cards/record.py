@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from cards import valuesets as vs
 from cards.settings import EngineSettings
 
 _screens = terms.screens  # bound once: looked up for every Observation
+_MAX_TEXT = terms.MAX_TEXT_CHARS
 
 log = logging.getLogger("cards")
 
@@ -110,7 +113,7 @@ def concept(value: object) -> Concept:
     parts: list[str] = []
     text = value.get("text")
     if isinstance(text, str) and text:
-        parts.append(text)
+        parts.append(text[:_MAX_TEXT])
     codings = value.get("coding")
     if isinstance(codings, list):
         for coding in codings:
@@ -120,19 +123,21 @@ def concept(value: object) -> Concept:
                     keys.append(key)
                 display = coding.get("display")
                 if isinstance(display, str) and display:
-                    parts.append(display)
-    return Concept(tuple(keys), " | ".join(parts))
+                    parts.append(display[:_MAX_TEXT])
+    return Concept(tuple(keys), " | ".join(parts)[:_MAX_TEXT])
 
 
 def note_text(resource: dict) -> str:
     notes = resource.get("note")
     if not isinstance(notes, list):
         return ""
-    return " | ".join(n["text"] for n in notes if isinstance(n, dict) and isinstance(n.get("text"), str))
+    return " | ".join(n["text"][:_MAX_TEXT] for n in notes
+                      if isinstance(n, dict) and isinstance(n.get("text"), str))[:_MAX_TEXT]
 
 
 def mentions_kratom(*texts: str) -> bool:
     for text in texts:
+        text = text[:_MAX_TEXT]
         if text and terms.KRATOM.search(text) and not terms.NEGATED_KRATOM.search(text):
             return True
     return False
@@ -267,6 +272,15 @@ class Item:
         return self.resource["resourceType"]
 
 
+class RecordTooLarge(Exception):
+    """The record needs more work than one evaluation may do; `setting` names the bound passed
+    (an EngineSettings field). Nothing is advised from a record read in part."""
+
+    def __init__(self, message: str, setting: str):
+        super().__init__(message)
+        self.setting = setting
+
+
 @dataclass
 class Record:
     settings: EngineSettings = field(default_factory=EngineSettings)
@@ -277,6 +291,8 @@ class Record:
     medication_uses: list[tuple[dict, bool]] = field(default_factory=list)
     _valid: dict[int, bool] = field(default_factory=dict)
     _configured: dict[str, vs.Key | None] = field(default_factory=dict)
+    _validated: int = 0
+    _cpu_until: float = math.inf  # time.thread_time() past which the evaluation stops
 
     # --- building -------------------------------------------------------------------------
 
@@ -290,12 +306,15 @@ class Record:
         patient_id: str | None = None,
     ) -> Record:
         record = cls(settings=settings or EngineSettings(), patient_id=patient_id)
+        record._cpu_until = time.thread_time() + record.settings.max_cpu_seconds
         record._configured = {
             "cows_order": _key(record.settings.cows_assessment_code),
             "moud_referral": _key(record.settings.moud_referral_code),
         }
         indexers = cls._INDEXERS
-        for resource in resources:
+        for n, resource in enumerate(resources):
+            if not n & 255:
+                record._within_cpu_budget()
             if type(resource) is dict:
                 index = indexers.get(resource.get("resourceType"))
                 if index is not None:
@@ -483,6 +502,7 @@ class Record:
         model = MODELS.get(resource.get("resourceType"))
         try:
             if model is not None:
+                self._count_validation()
                 model.model_validate({k: v for k, v in resource.items() if k in READ_FIELDS})
             valid = True
         except ValidationError as error:
@@ -495,6 +515,18 @@ class Record:
             )
         self._valid[id(resource)] = valid
         return valid
+
+    def _count_validation(self) -> None:
+        self._validated += 1
+        if self._validated > self.settings.max_validated_resources:
+            raise RecordTooLarge(f"more than {self.settings.max_validated_resources} resources of the record match "
+                                 "the rules and would need validating", "max_validated_resources")
+        self._within_cpu_budget()
+
+    def _within_cpu_budget(self) -> None:
+        if time.thread_time() > self._cpu_until:
+            raise RecordTooLarge(f"evaluating the record took more than {self.settings.max_cpu_seconds} s of CPU",
+                                 "max_cpu_seconds")
 
     def tagged(self, tag: str, *types: str) -> Iterator[Item]:
         """Valid candidates that matched ``tag`` (optionally of the given resource types)."""

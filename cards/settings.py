@@ -70,6 +70,14 @@ class EngineSettings:
     # procedure, and is from a secondary source (withdrawal-codes.csv), so it does not belong in
     # ServiceRequest.code. The COWS order carries code.text unless a site configures its own.
     cows_assessment_code: Code | None = None
+    # Bounds on one evaluation, so that no record can buy unbounded CPU; a record past either is
+    # refused (RecordTooLarge names the setting), never half evaluated. Resources the rules match
+    # are validated with fhir.resources (about 0.1 ms each); a real chart needs a few hundred.
+    max_validated_resources: Count = 2000
+    # CPU time of the whole evaluation (thread time, so waiting for a busy machine does not count),
+    # checked as the record is read and validated. A 10,000-resource chart takes under 0.1 s; the
+    # largest body accepted (16 MB, some 25,000 small resources) about 0.5 s.
+    max_cpu_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> EngineSettings:

@@ -121,6 +121,10 @@ OBSERVATION_SCREEN = re.compile(
 
 REMEMBERED_TEXTS = 8192
 REMEMBERED_TEXT_LENGTH = 256
+# The most of one text (a display, a code's text, a note, a value) the rules read. Clinical
+# wording is far shorter; every pattern costs per character, so a record stuffed with text
+# cannot buy CPU with it (15 MB of keyword-rich text took seconds per resource).
+MAX_TEXT_CHARS = 4096
 
 
 def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
@@ -137,7 +141,7 @@ def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
             return memory[text]
         except KeyError:
             pass
-        result = classify(text)
+        result = classify(text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS])
         if len(text) <= REMEMBERED_TEXT_LENGTH:
             if len(memory) >= REMEMBERED_TEXTS:
                 memory.clear()

@@ -17,6 +17,8 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+import cards
+
 log = logging.getLogger("withdrawal_cds")
 
 
@@ -42,6 +44,12 @@ class Unauthorized(ApiError):
 class PreconditionFailed(ApiError):
     def __init__(self, message: str, missing: list[str]):
         super().__init__(412, "precondition-failed", message, missing=missing)
+
+
+def record_too_large(exc: cards.RecordTooLarge) -> ApiError:
+    """413: the record needs more work than one evaluation may do. Retrying cannot help, and no
+    partial answer is given: cards from part of a record could be wrong either way."""
+    return ApiError(413, "record-too-large", f"{exc}; the bound is clinical.{exc.setting}")
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -82,6 +90,11 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(cards.RecordTooLarge)
+    def _record_too_large(exc: cards.RecordTooLarge):
+        log.warning("413: the record passed clinical.%s", exc.setting)
+        return _api_error(record_too_large(exc))
 
     @app.errorhandler(DBAPIError)
     def _store_unavailable(exc: DBAPIError):

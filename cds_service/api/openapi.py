@@ -29,7 +29,9 @@ _ERRORS = {
     401: "No valid JWT (when trusted issuers are configured); the body says nothing more",
     404: "No CDS service with this id",
     412: "Data the rules need is neither in `prefetch` nor retrievable from `fhirServer`; `missing` names it",
-    413: "The request body is larger than the configured limit",
+    413: "The request body is larger than the configured limit, or the record needs more work than one "
+         "evaluation may do (`message` names the clinical.max_validated_resources or clinical.max_cpu_seconds "
+         "bound it passed)",
     415: "The request body is not sent as application/json",
     500: "A bug of ours; the body carries no detail",
     503: "The service's database is unavailable: cards are logged before they leave, so none are given",

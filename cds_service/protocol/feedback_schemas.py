@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from cds_service.protocol.base import Lenient
+from cds_service.protocol.base import BoundedList, Lenient
 
 ACCEPTED, OVERRIDDEN = "accepted", "overridden"
 # RFC 3339 section 5.6 date-time: a full date, a full time and an offset (no naive times).
@@ -48,7 +48,7 @@ class AcceptedSuggestionSchema(Lenient):
 class FeedbackItemSchema(Lenient):
     card = fields.String(required=True, validate=validate.Length(1, 64))
     outcome = fields.String(required=True, validate=validate.OneOf([ACCEPTED, OVERRIDDEN]))
-    acceptedSuggestions = fields.List(fields.Nested(AcceptedSuggestionSchema))
+    acceptedSuggestions = BoundedList(fields.Nested(AcceptedSuggestionSchema), max_items=100)
     overrideReason = fields.Nested(FeedbackOverrideReasonSchema)
     outcomeTimestamp = Rfc3339DateTime(required=True)
 
@@ -64,4 +64,6 @@ class FeedbackItemSchema(Lenient):
 
 
 class FeedbackRequestSchema(Lenient):
-    feedback = fields.List(fields.Nested(FeedbackItemSchema), required=True, validate=validate.Length(min=1))
+    # A batch (CDS Hooks 2.0 allows several cards, several hook instances) of at most this many.
+    feedback = BoundedList(fields.Nested(FeedbackItemSchema), required=True, validate=validate.Length(min=1),
+                           max_items=1000)
