@@ -39,6 +39,9 @@ class ConfigError(Exception):
 
 
 def _http_url(value: str) -> str:
+    # urlsplit drops tabs and line ends without a word, so they are looked for first.
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError("must be an http or https URL without spaces or control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an http or https URL")

@@ -161,9 +161,9 @@ def test_cards_and_feedback_answers_match_the_description(api_schema):
         cards = answer.json()["cards"]
         if not cards:
             continue
+        reason = cards[0]["overrideReasons"][0]
         feedback = {"feedback": [{"card": cards[0]["uuid"], "outcome": "overridden",
-                                  "overrideReason": {"reason": {"system": "http://example.org/reasons",
-                                                                "code": "patient-declined"}},
+                                  "overrideReason": {"reason": {"system": reason["system"], "code": reason["code"]}},
                                   "outcomeTimestamp": "2024-05-01T10:00:00Z"}]}
         post = api_schema.find_operation_by_label(f"POST /cds-services/{service.id}/feedback")
         stored = post.Case(body=feedback, media_type="application/json").call_and_validate(checks=CHECKS)

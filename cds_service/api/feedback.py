@@ -13,9 +13,13 @@ standard leaves them open:
   and resends cannot double-count. The Sandbox only sends feedback for cards we returned, and
   those are in the log before the response leaves. 400 rather than 404: 404 would read as
   "no such endpoint".
-- **Any override reason Coding is accepted** (the Sandbox sends only `system` and `code`);
-  the snooze length is looked up by code in `[snooze] by_reason`, else `default_days`.
-  `userComment` is accepted and not stored: free text may carry patient data.
+- **An override reason must be one the card offered** (its `overrideReasons`, compared by
+  `system` and `code`; the Sandbox sends just those two), else a 400 at
+  `feedback.N.overrideReason.reason`: what is stored and reported is then our own code, never
+  client text (a terminal escape, a name and MRN). A card logged before store revision 0003
+  recorded no reasons: it takes an override without one. The snooze length is looked up by
+  code in `[snooze] by_reason`, else `default_days`. `userComment` is accepted and not stored:
+  free text may carry patient data.
 - **A snooze starts when we receive the override**, not at `outcomeTimestamp`: a client's
   clock can neither stretch nor backdate it. Resending the same feedback does not restart it.
 - **Acceptance never snoozes**: accepted advice is settled by the accepted resource
@@ -58,7 +62,7 @@ def receive_feedback(service_id: str):
     caller = rt.store.source_ref(g.principal.source(None)) if g.principal.iss is not None else None
     problems = _unknown_references(items, issued, service.id, caller)
     if problems:
-        raise BadRequest("the feedback refers to cards or suggestions this service did not issue", problems)
+        raise BadRequest("the feedback refers to cards, suggestions or reasons this service did not issue", problems)
 
     received_at = rt.clock()
     rows = [_row(item, issued[item["card"]], rt.settings.snooze, received_at) for item in items]
@@ -79,6 +83,9 @@ def _unknown_references(items: list[dict], issued: dict[str, IssuedCard], servic
         for m, suggestion in enumerate(item.get("acceptedSuggestions") or ()):
             if suggestion["id"] not in card.suggestion_uuids:
                 problems[f"feedback.{n}.acceptedSuggestions.{m}.id"] = ["not a suggestion of this card"]
+        reason = (item.get("overrideReason") or {}).get("reason")
+        if reason and (reason["system"], reason["code"]) not in card.override_reasons:
+            problems[f"feedback.{n}.overrideReason.reason"] = ["not one of the overrideReasons this card offered"]
     return problems
 
 

@@ -167,7 +167,8 @@ class Authenticator:
             # The key cannot be used with this algorithm (e.g. an RSA key for ES384).
             raise Rejected("key does not fit the algorithm", issuer.iss, jti_hint) from None
         jti = claims.get("jti")
-        if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS:
+        # Printable only: it is stored (PostgreSQL text cannot hold NUL) and logged.
+        if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS or not jti.isprintable():
             raise Rejected("jti missing or malformed", issuer.iss, jti_hint)
         if not isinstance(claims.get("exp"), (int, float)) or not isinstance(claims.get("iat"), (int, float)):
             raise Rejected("exp or iat is not a number", issuer.iss, jti)

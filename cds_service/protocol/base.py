@@ -17,6 +17,8 @@ FHIR_ID = validate.Regexp(_ID, error="must be a FHIR id ([A-Za-z0-9-.], 1-64 cha
 RELATIVE_REFERENCE = validate.Regexp(r"[A-Za-z]+/" + _ID, error="must be a relative reference Type/id")
 UUID = validate.Regexp(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z",
                        error="must be a UUID")
+# No control characters (NUL among them, which PostgreSQL text cannot hold; line ends split log lines).
+PRINTABLE = validate.Regexp(r"[^\x00-\x1f\x7f]*\Z", error="must not contain control characters")
 
 
 class Lenient(Schema):

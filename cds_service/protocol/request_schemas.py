@@ -25,7 +25,10 @@ def _usable_base(value: str) -> None:
 
 
 class FhirAuthorizationSchema(Lenient):
-    access_token = fields.String(required=True, validate=validate.Length(min=1))
+    # RFC 6750 b64token, the form a bearer token takes in an Authorization header: anything else
+    # (a line end, a space) would be a header we must not send.
+    access_token = fields.String(required=True, validate=validate.Regexp(
+        r"[A-Za-z0-9\-._~+/]+=*\Z", error="must be a bearer token (RFC 6750 b64token)"))
     token_type = fields.String(required=True, validate=validate.Equal("Bearer", error="must be 'Bearer'"))
     expires_in = fields.Integer(required=True, strict=True)
     scope = fields.String(required=True)

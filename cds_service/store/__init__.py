@@ -59,6 +59,7 @@ class IssuedCard:
     suggestion_uuids: tuple[str, ...]
     issued_at: datetime
     source_ref: str
+    override_reasons: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class Store:
                     "hook_instance": hook_instance,
                     "topic": topic,
                     "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
+                    "override_reasons": [[r["system"], r["code"]] for r in card.get("overrideReasons") or ()],
                     "issued_at": issued_at,
                     "patient_ref": patient_ref,
                     "source_ref": source_ref,
@@ -166,7 +168,8 @@ class Store:
         query = select(issued_card).where(issued_card.c.card_uuid.in_(wanted))
         with self._reading() as conn:
             return {row.card_uuid: IssuedCard(row.card_uuid, row.service_id, row.topic, row.patient_ref,
-                                              tuple(row.suggestion_uuids), row.issued_at, row.source_ref)
+                                              tuple(row.suggestion_uuids), row.issued_at, row.source_ref,
+                                              tuple((system, code) for system, code in row.override_reasons))
                     for row in conn.execute(query)}
 
     # --- feedback ----------------------------------------------------------------------------

@@ -69,6 +69,9 @@ issued_card = Table(
     Column("hook_instance", String(100), nullable=False),
     Column("topic", String(64), nullable=False),
     Column("suggestion_uuids", JSON, nullable=False),
+    # [system, code] of each override reason the card offered: feedback may give only these.
+    # [] for cards logged before revision 0003.
+    Column("override_reasons", JSON, nullable=False),
     Column("issued_at", UtcDateTime, nullable=False),
     # Keyed hash of (source, patient id): the patient within its EHR (store/patient_key.py).
     Column("patient_ref", String(64), nullable=False),

@@ -109,6 +109,9 @@ def test_a_card_logged_before_revision_0002_takes_feedback_from_no_verified_call
 def test_in_open_mode_feedback_on_a_card_from_before_0002_is_kept_and_snoozes_nothing(database_url, make_app):
     card = _legacy_card(database_url)
     client = make_app(store={"database_url": database_url}).test_client()
+    # It recorded no override reasons (revision 0003), so it takes an override without one only.
+    with_reason = client.post(FEEDBACK, json={"feedback": [overridden(card, "patient-declined")]})
+    assert with_reason.status_code == 400 and "feedback.0.overrideReason.reason" in with_reason.get_json()["fields"]
     assert client.post(FEEDBACK, json={"feedback": [overridden(card)]}).status_code == 200
     response = client.post(PV, json=patient_view("123"))
     assert set(topics(response.get_json())) == ALL

@@ -95,6 +95,8 @@ BAD_TOKENS = {
     "tampered payload": (_tampered, "bad signature"),
     "missing jti": (lambda ehr, c: bearer(ehr.token(AUD, jti=DROP)), "MissingRequiredClaimError"),
     "empty jti": (lambda ehr, c: bearer(ehr.token(AUD, jti="")), "jti missing or malformed"),
+    "jti with a NUL": (lambda ehr, c: bearer(ehr.token(AUD, jti="abc\x00def")), "jti missing or malformed"),
+    "jti with a line end": (lambda ehr, c: bearer(ehr.token(AUD, jti="abc\ndef")), "jti missing or malformed"),
     "missing exp": (lambda ehr, c: bearer(ehr.token(AUD, exp=DROP)), "MissingRequiredClaimError"),
     "missing iat": (lambda ehr, c: bearer(ehr.token(AUD, iat=DROP)), "MissingRequiredClaimError"),
     "missing aud": (lambda ehr, c: bearer(ehr.token(AUD, aud=DROP)), "MissingRequiredClaimError"),
@@ -216,6 +218,13 @@ def test_issuers_without_a_public_base_url_refuse_to_start(make_settings, issuer
     with pytest.raises(ConfigError, match="public_base_urls") as refused:
         make_settings(issuers=[issuer_config()])
     assert "Host header" in str(refused.value)
+
+
+def test_a_jti_postgresql_cannot_store_is_a_401_not_a_store_outage(make_secured, ehr, database_url):
+    """Before: a NUL in jti reached the replay table and PostgreSQL refused it, as a 503."""
+    client = make_secured(store={"database_url": database_url}).test_client()
+    assert client.get(DISCOVERY, headers=bearer(ehr.token(AUD, jti="abc\x00def"))).status_code == 401
+    assert client.get(DISCOVERY, headers=bearer(ehr.token(AUD))).status_code == 200
 
 
 def test_tenant_allowlist(make_secured, issuer_config, ehr):

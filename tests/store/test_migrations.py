@@ -88,6 +88,7 @@ def test_rows_written_before_0002_keep_their_history_but_lose_their_snoozes(data
         assert migrate.current_revision(store.engine) == migrate.head_revision()
         card = store.issued_cards([old["uuid"]])[old["uuid"]]
         assert card.source_ref == "" and card.suggestion_uuids == (old["suggestion"],)
+        assert card.override_reasons == ()  # revision 0003: nothing recorded which reasons it offered
         with store.engine.connect() as conn:
             assert conn.execute(feedback.select()).mappings().one()["snoozed_until"] is None
         ehr = '["iss", "https://ehr.example.org", null]'
