@@ -15,6 +15,7 @@ import os
 from gunicorn.app.base import BaseApplication
 
 from cds_service.config import ENV_CONFIG, Settings
+from cds_service.worker import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
 
 class _Gunicorn(BaseApplication):
@@ -67,9 +68,10 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         "timeout": settings.server.timeout_seconds,
         "graceful_timeout": 10,
         "keepalive": 5,
-        # A request line or header block this large is an attack, not an EHR.
-        "limit_request_line": 8190,
-        "limit_request_fields": 100,
+        # Refused with a 414 or 431 (as JSON: worker.py).
+        "limit_request_line": LIMIT_REQUEST_LINE,
+        "limit_request_fields": LIMIT_REQUEST_FIELDS,
+        "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
         # gunicorn 27's control socket lives in ~/.gunicorn; two instances on a host would clash.
         "control_socket_disable": True,
         "accesslog": "-",

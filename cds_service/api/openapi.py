@@ -35,10 +35,16 @@ _ERRORS = {
     415: "The request body is not sent as application/json",
     500: "A bug of ours; the body carries no detail",
     503: "The service's database is unavailable: cards are logged before they leave, so none are given",
+    # Answered by the HTTP server before the app sees the request, in the same JSON (worker.py).
+    414: "The request line is longer than the server accepts",
+    431: "The request's header fields are too many or too large for the server",
 }
-_HOOK_ERRORS = (400, 401, 404, 412, 413, 415, 500, 503)
-_FEEDBACK_ERRORS = (400, 401, 404, 413, 415, 500, 503)
-_DISCOVERY_ERRORS = (401, 500)
+_SERVER_ERRORS = (414, 431)
+_HOOK_ERRORS = (400, 401, 404, 412, 413, 415, 500, 503, *_SERVER_ERRORS)
+_FEEDBACK_ERRORS = (400, 401, 404, 413, 415, 500, 503, *_SERVER_ERRORS)
+_DISCOVERY_ERRORS = (401, 500, 503, *_SERVER_ERRORS)
+_DISCOVERY_503 = ("The service's database is unavailable: with trusted issuers, a token's jti cannot be "
+                  "checked against replay without it")
 
 
 class HealthSchema(Schema):
@@ -71,17 +77,23 @@ def build_spec(auth_required: bool) -> dict:
     )
     _teach_custom_fields(plugin)
     spec.components.schema("Error", schema=ErrorSchema)
-    if auth_required:
-        spec.components.security_scheme("cdsHooksJwt", {
-            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-            "description": "CDS Hooks 2.0 client JWT: signed ES384 or RS384 by a trusted issuer, "
-                           "aud = the URL called, single-use jti"})
-    secured = {"security": [{"cdsHooksJwt": []}]} if auth_required else {}
+    # Declared either way, so a client reading an open instance's description still learns what a
+    # secured one asks; each operation then says whether this instance asks it.
+    spec.components.security_scheme("cdsHooksJwt", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "CDS Hooks 2.0 client JWT: signed ES384 or RS384 by a trusted issuer, aud = the URL "
+                       "called, single-use jti. " + (
+                           "Required by this instance on discovery, hooks and feedback." if auth_required else
+                           "Not required by this instance, which runs without authentication (open local "
+                           "mode); required wherever trusted issuers are configured.")})
+    secured = {"security": [{"cdsHooksJwt": []}] if auth_required else []}
+    discovery_errors = _errors(_DISCOVERY_ERRORS)
+    discovery_errors[503] = {**discovery_errors[503], "description": _DISCOVERY_503}
 
     spec.path(path="/cds-services", operations={"get": {
         "operationId": "discovery", "summary": "The CDS services offered, with their prefetch templates",
         **secured,
-        "responses": {200: _json("The services", DiscoveryResponseSchema), **_errors(_DISCOVERY_ERRORS)},
+        "responses": {200: _json("The services", DiscoveryResponseSchema), **discovery_errors},
     }})
     for service in SERVICES.values():
         spec.path(path=f"/cds-services/{service.id}", operations={"post": {
@@ -98,8 +110,9 @@ def build_spec(auth_required: bool) -> dict:
             "responses": {200: _json("Feedback stored", FeedbackResultSchema), **_errors(_FEEDBACK_ERRORS)},
         }})
     spec.path(path="/healthz", operations={"get": {
-        "operationId": "health", "summary": "Liveness and store reachability (always open)",
-        "responses": {200: _json("Up", HealthSchema), 503: _json("The store is unreachable", HealthSchema)},
+        "operationId": "health", "summary": "Liveness and store reachability (always open)", "security": [],
+        "responses": {200: _json("Up", HealthSchema), 503: _json("The store is unreachable", HealthSchema),
+                      **_errors(_SERVER_ERRORS)},
     }})
     return spec.to_dict()
 
