@@ -147,4 +147,3 @@ class FhirFetcher:
         if not isinstance(body, dict):
             raise FetchError("answer is not a FHIR resource")
         return body
-
