@@ -55,7 +55,8 @@ READ_FIELDS = frozenset({
     "medicationCodeableConcept", "ingredient", "contained", "birthDate", "deceasedBoolean",
     "deceasedDateTime",
 })
-KNOWN_MEDICATIONS = vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
+KNOWN_MEDICATIONS = (vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
+                     | vs.BENZODIAZEPINES.keys)
 
 
 def _raw_key_tags(tagged_sets: dict[str, frozenset[vs.Key]]) -> dict[tuple, frozenset[str]]:
@@ -74,11 +75,17 @@ def _raw_key_tags(tagged_sets: dict[str, frozenset[vs.Key]]) -> dict[tuple, froz
     return {key: frozenset(tags) for key, tags in found.items()}
 
 
+# An opioid urine test's tag names the class of drug it detects (uds_heroin, uds_fentanyl, ...).
+URINE_TEST_CLASSES = ("heroin", "fentanyl", "oxycodone", "other")
 OBSERVATION_KEY_TAGS = _raw_key_tags({
     "cows": vs.COWS_OBSERVABLES.keys,
     "kratom_test": vs.MITRAGYNINE_TESTS.keys,
     "withdrawal": vs.WITHDRAWAL_CONDITIONS.keys,
     "end_of_life": vs.END_OF_LIFE.keys,
+    "phq2": vs.PHQ2_TOTAL.keys,
+    "phq9": vs.PHQ9_TOTAL.keys,
+    "phq9_item9": vs.PHQ9_ITEM9.keys,
+    **{f"uds_{name}": vs.keep(name, vs.OPIOID_URINE_TESTS, "class", name).keys for name in URINE_TEST_CLASSES},
 })
 
 
@@ -128,30 +135,36 @@ def note_text(resource: dict) -> str:
 
 
 def mentions_kratom(*texts: str) -> bool:
-    for text in texts:
-        if text and terms.KRATOM.search(text) and not terms.NEGATED_KRATOM.search(text):
-            return True
-    return False
+    """Kratom named, and not negated ("denies kratom", "no kratom use")."""
+    return any(terms.affirmed(terms.KRATOM, text) for text in texts if text)
 
 
 def says_withdrawal(text: str) -> bool:
-    """Opioid, kratom or unspecified drug withdrawal; not alcohol or nicotine withdrawal."""
-    if not text or not terms.WITHDRAWAL.search(text):
+    """Opioid, kratom or unspecified drug withdrawal, not negated; not alcohol or nicotine withdrawal."""
+    if not text or not terms.affirmed(terms.WITHDRAWAL, text):
         return False
     if terms.OPIOID_WORD.search(text) or terms.KRATOM.search(text):
         return True
     return bool(terms.GENERIC_SUBSTANCE.search(text)) and not terms.NON_OPIOID_SUBSTANCE.search(text)
 
 
+_END_OF_LIFE = terms.re.compile(r"\bhospice\b|\bterminal\s+(?:illness|care|stage)\b|\bend[-\s]of[-\s]life\b"
+                                r"|\bpalliative\s+care\b", terms.I)
+
+
 def says_end_of_life(text: str) -> bool:
-    return bool(text) and bool(
-        terms.re.search(
-            r"\bhospice\b|\bterminal\s+(?:illness|care|stage)\b|\bend[-\s]of[-\s]life\b"
-            r"|\bpalliative\s+care\b",
-            text,
-            terms.I,
-        )
-    )
+    return terms.affirmed(_END_OF_LIFE, text)
+
+
+def urine_test_class(text: str) -> str | None:
+    """The class of drug a locally coded urine test names ("Fentanyl, urine screen"), if any."""
+    if not terms.DRUG_TEST.search(text):
+        return None
+    for name, pattern in (("heroin", terms.HEROIN), ("fentanyl", terms.FENTANYL), ("oxycodone", terms.OXYCODONE),
+                          ("other", terms.OTHER_OPIOID_TESTED)):
+        if pattern.search(text):
+            return name
+    return None
 
 
 def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
@@ -161,11 +174,22 @@ def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
 # Which value set earns which tag, per kind of resource: a clinical informaticist adding a value
 # set edits a table, not a branch. Text fallbacks are in the *_text_tags functions below.
 MEDICATION_CODE_TAGS = (("opioid", vs.OPIOID_MEDICATIONS), ("moud", vs.MOUD_PRODUCTS),
-                        ("naloxone", vs.NALOXONE_RESCUE))
-CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS),
-                       ("opioid_withdrawal", vs.OPIOID_WITHDRAWAL_CONDITIONS), ("end_of_life", vs.END_OF_LIFE))
+                        ("naloxone", vs.NALOXONE_RESCUE), ("benzodiazepine", vs.BENZODIAZEPINES),
+                        ("fentanyl_type", vs.FENTANYL_MEDICATIONS), ("oxycodone", vs.OXYCODONE_MEDICATIONS),
+                        ("methadone", vs.METHADONE_MEDICATIONS), ("buprenorphine_moud", vs.BUPRENORPHINE_MOUD))
+CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS), ("end_of_life", vs.END_OF_LIFE),
+                       ("oud_history", vs.OUD_HISTORY), ("agonist_therapy", vs.AGONIST_THERAPY),
+                       ("sud_any", vs.SUBSTANCE_USE_DISORDER), ("pregnancy", vs.PREGNANCY),
+                       ("major_depression", vs.MAJOR_DEPRESSION), ("suicide_attempt", vs.SUICIDE_ATTEMPT))
+# Codes read by a rule rather than listed (ICD-10-CM codes newer than an expansion, T40 overdoses).
+CONDITION_CODE_RULES: tuple[tuple[str, Callable[[vs.Key], object]], ...] = (
+    ("oud_current", vs.is_oud_current), ("oud_history", vs.is_oud_history), ("opioid_family", vs.is_opioid_family),
+    ("opioid_overdose", vs.opioid_overdose), ("other_substance_disorder", vs.is_other_substance_disorder),
+)
 ORDER_CODE_TAGS = (("cows_order", vs.COWS_OBSERVABLES), ("counseling", vs.COUNSELING),
                    ("end_of_life", vs.END_OF_LIFE))
+# Ingredient-level codes name the drug by their display ("Fentanyl"): read it as text.
+INGREDIENT_NAMES = {key: display for key, display in vs.OPIOID_INGREDIENTS.displays.items()}
 
 
 def code_tags(keys: tuple[vs.Key, ...], table: tuple[tuple[str, vs.ValueSet], ...]) -> set[str]:
@@ -178,8 +202,9 @@ def medication_tags(medication: Concept) -> set[str]:
     if any_in(keys, KNOWN_MEDICATIONS):
         return code_tags(keys, MEDICATION_CODE_TAGS)
     tags = set(medication_text_tags(text))
-    if any_in(keys, vs.OPIOID_INGREDIENTS.keys):
-        tags.add("opioid")
+    for key in keys:
+        if key in INGREDIENT_NAMES:
+            tags |= {"opioid"} | medication_text_tags(INGREDIENT_NAMES[key])
     return tags
 
 
@@ -189,28 +214,47 @@ def medication_tags(medication: Concept) -> set[str]:
 @terms.remember_short_texts
 def medication_text_tags(text: str) -> frozenset[str]:
     tags = set()
+    if not text:
+        return frozenset()
     if terms.OPIOID_DRUG.search(text):
         tags.add("opioid")
     if is_moud_text(text):
         tags.add("moud")
+        if terms.BUPRENORPHINE.search(text):
+            tags.add("buprenorphine_moud")
     if terms.NALOXONE.search(text) and not terms.NALOXONE_COMBINATION.search(text):
         tags.add("naloxone")
+    for tag, pattern in (("benzodiazepine", terms.BENZODIAZEPINE), ("fentanyl_type", terms.FENTANYL),
+                         ("oxycodone", terms.OXYCODONE), ("methadone", terms.METHADONE)):
+        if pattern.search(text):
+            tags.add(tag)
     return frozenset(tags)
+
+
+# Condition text, for local codes: each pattern earns its tag unless the mention is negated.
+CONDITION_TEXT_TAGS = (
+    ("kratom_disorder_text", terms.KRATOM_DISORDER), ("overdose_text", terms.OVERDOSE),
+    ("suicide_attempt", terms.SUICIDE_ATTEMPT), ("pregnancy", terms.PREGNANT),
+    ("major_depression", terms.MAJOR_DEPRESSION),
+)
 
 
 @terms.remember_short_texts
 def condition_text_tags(text: str) -> frozenset[str]:
     tags = set()
-    if text and terms.OUD_TEXT.search(text):
-        tags.add("oud")
+    if not text:
+        return frozenset()
+    if terms.affirmed(terms.OUD_TEXT, text) and not terms.OVERDOSE.search(text):
+        tags.add("oud_history" if terms.REMISSION.search(text) else "oud_current")
     if says_withdrawal(text):
         tags.add("withdrawal")
-        if terms.OPIOID_WORD.search(text):
-            tags.add("opioid_withdrawal")
     if mentions_kratom(text):
         tags.add("kratom")
     if says_end_of_life(text):
         tags.add("end_of_life")
+    tags.update(tag for tag, pattern in CONDITION_TEXT_TAGS if terms.affirmed(pattern, text))
+    if "overdose_text" in tags and terms.OPIOID_WORD.search(text):
+        tags.add("opioid_overdose")
     return frozenset(tags)
 
 
@@ -227,8 +271,36 @@ def order_text_tags(text: str) -> frozenset[str]:
         tags.add("moud_referral")
     if terms.COUNSELING_TEXT.search(text) and terms.SUBSTANCE_CONTEXT.search(text):
         tags.add("counseling")
+    if terms.PHQ9.search(text):
+        tags.add("phq9_order")
     if says_end_of_life(text):
         tags.add("end_of_life")
+    return frozenset(tags)
+
+
+@terms.remember_short_texts
+def observation_text_tags(text: str) -> frozenset[str]:
+    """What an Observation's code text says it is, for codes a site made up."""
+    tags: set[str] = set()
+    if terms.COWS.search(text):
+        tags.add("cows")
+    elif terms.SOWS.search(text):
+        tags.add("sows")
+    elif says_withdrawal(text):
+        tags.add("withdrawal")
+    if terms.KRATOM.search(text):
+        tags.add("kratom_code")
+    if says_end_of_life(text):
+        tags.add("end_of_life")
+    if terms.PHQ9.search(text) and terms.TOTAL.search(text):
+        tags.add("phq9")
+    elif terms.PHQ2.search(text) and terms.TOTAL.search(text):
+        tags.add("phq2")
+    elif terms.ITEM9.search(text):
+        tags.add("phq9_item9")
+    test_class = urine_test_class(text)
+    if test_class is not None:
+        tags.add(f"uds_{test_class}")
     return frozenset(tags)
 
 
@@ -251,12 +323,14 @@ def is_moud_text(text: str) -> bool:
 
 @dataclass
 class Item:
-    """A candidate resource, what it matched, and (for order hooks) whether it is a draft."""
+    """A candidate resource, what it matched, and whether it is a draft of this call and one
+    being selected or signed now."""
 
     resource: dict
     tags: frozenset[str]
     draft: bool = False
     concept: Concept = EMPTY
+    acted_on: bool = False
 
     @property
     def type(self) -> str:
@@ -273,6 +347,7 @@ class Record:
     medication_uses: list[tuple[dict, bool]] = field(default_factory=list)
     _valid: dict[int, bool] = field(default_factory=dict)
     _configured: dict[str, vs.Key | None] = field(default_factory=dict)
+    _acted_on: set[int] = field(default_factory=set)
 
     # --- building -------------------------------------------------------------------------
 
@@ -282,6 +357,7 @@ class Record:
         resources: Iterable[Any],
         *,
         drafts: Iterable[Any] = (),
+        acted_on: Iterable[Any] = (),
         settings: EngineSettings | None = None,
         patient_id: str | None = None,
     ) -> Record:
@@ -289,7 +365,9 @@ class Record:
         record._configured = {
             "cows_order": _key(record.settings.cows_assessment_code),
             "moud_referral": _key(record.settings.moud_referral_code),
+            "phq9_order": _key(record.settings.phq9_order_code),
         }
+        record._acted_on = {id(draft) for draft in acted_on}
         indexers = cls._INDEXERS
         for resource in resources:
             if type(resource) is dict:
@@ -315,7 +393,7 @@ class Record:
 
     def _put(self, resource: dict, tags: set[str], draft: bool, found: Concept = EMPTY) -> None:
         if tags:
-            item = Item(resource, frozenset(tags), draft, found)
+            item = Item(resource, frozenset(tags), draft, found, draft and id(resource) in self._acted_on)
             for tag in tags:
                 self.by_tag[tag].append(item)
 
@@ -368,26 +446,17 @@ class Record:
 
     @staticmethod
     def _observation_text_tags(text: str, coded: set[str]) -> set[str]:
-        tags: set[str] = set()
-        if terms.COWS.search(text):
-            tags.add("cows")
-        elif terms.SOWS.search(text):
-            tags.add("sows")
-        elif says_withdrawal(text):
-            tags.add("withdrawal")
-        if terms.KRATOM.search(text) and "kratom_test" not in coded:
+        tags: set[str] = set(observation_text_tags(text))
+        if "kratom_test" in coded:
             # A test named for mitragynine is read by its result, like the coded ones.
-            tags.add("kratom_code")
-        if says_end_of_life(text):
-            tags.add("end_of_life")
+            tags.discard("kratom_code")
         return tags
 
     def _condition(self, resource: dict, draft: bool) -> None:
         code = concept(resource.get("code"))
         keys, text = code.keys, code.text
         tags = code_tags(keys, CONDITION_CODE_TAGS) | condition_text_tags(text)
-        if any(vs.is_oud_code(key) for key in keys):
-            tags.add("oud")
+        tags.update(tag for tag, applies in CONDITION_CODE_RULES if any(applies(key) for key in keys))
         if "note" in resource and mentions_kratom(note_text(resource)):
             tags.add("kratom")
         if not keys and not text and "code" in resource:

@@ -37,7 +37,7 @@ def evaluate_document(document: Any, settings: Settings, now: datetime | None = 
                                 FhirFetcher(settings.fhir))
     advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]),
                              now or datetime.now(timezone.utc), settings.clinical)
-    return CardsResponseSchema().dump({"cards": [card_json.card(advice) for advice in advised]})
+    return CardsResponseSchema().dump({"cards": card_json.cards(advised)})
 
 
 def request_from_bundle(bundle: dict) -> dict:

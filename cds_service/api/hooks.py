@@ -52,7 +52,7 @@ def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, adv
     """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves."""
     return rt.store.issue_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
                                 patient_ref=rt.store.patient_ref(hook_request["context"]["patientId"]),
-                                cards=[(advice.topic, card_json.card(advice)) for advice in advised],
+                                advised=[(advice.topic, advice) for advice in advised], render=card_json.cards,
                                 issued_at=now)
 
 

@@ -4,12 +4,18 @@ actions, selection behaviour, and no empty value anywhere (2.0 forbids null and 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from cards import Advice, Suggestion
+from cards import Advice, Suggestion, compose
 
 TOPIC_SYSTEM = "urn:withdrawal-cds:card-topic"
 OVERRIDE_REASON_SYSTEM = "urn:withdrawal-cds:override-reason"
+
+
+def cards(advised: Sequence[Advice]) -> list[dict[str, Any]]:
+    """The cards of one response, worded together (cards.compose: a shared note is shown once)."""
+    return [card(advice) for advice in compose(advised)]
 
 
 def card(advice: Advice) -> dict[str, Any]:
@@ -30,7 +36,8 @@ def card(advice: Advice) -> dict[str, Any]:
         card["selectionBehavior"] = "at-most-one"
     card["overrideReasons"] = [{"system": OVERRIDE_REASON_SYSTEM, "code": reason.code, "display": reason.display}
                                for reason in advice.override_reasons]
-    card["links"] = [{"label": link.label, "url": link.url, "type": "absolute"} for link in advice.links]
+    if advice.links:
+        card["links"] = [{"label": link.label, "url": link.url, "type": "absolute"} for link in advice.links]
     return card
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,6 +35,7 @@ _SNOOZED_TOPICS = (select(feedback.c.topic).distinct()
                           feedback.c.snoozed_until > bindparam("now")))
 _LOG_CARD = insert(issued_card)
 
+T = TypeVar("T")
 # Expired jti rows are swept at most this often per process; they are harmless meanwhile.
 _JTI_PURGE_INTERVAL_SECONDS = 60.0
 
@@ -107,16 +108,19 @@ class Store:
             return _snoozed(conn, patient_ref, now)
 
     def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str,
-                    cards: Sequence[tuple[str, dict]], issued_at: datetime) -> list[dict]:
-        """Of ``cards`` ((topic, card JSON) pairs), the cards whose topic is not snoozed for this
-        patient, logged before this returns.
+                    advised: Sequence[tuple[str, T]], render: Callable[[list[T]], list[dict]],
+                    issued_at: datetime) -> list[dict]:
+        """The cards to show: of ``advised`` ((topic, advice) pairs), those whose topic is not
+        snoozed for this patient, rendered by ``render`` and logged before this returns.
 
         One transaction for the snooze lookup and the log: half the round trips of two, and
-        feedback cannot land between the two.
+        feedback cannot land between the two. Rendering comes after the lookup because what a
+        card says can depend on the cards shown beside it (a shared note is shown once).
         """
         with self.writing() as conn:
             snoozed = _snoozed(conn, patient_ref, issued_at)
-            shown = [(card, topic) for topic, card in cards if topic not in snoozed]
+            kept = [(topic, advice) for topic, advice in advised if topic not in snoozed]
+            shown = list(zip([topic for topic, _ in kept], render([advice for _, advice in kept]), strict=True))
             if shown:
                 conn.execute(_LOG_CARD, [{
                     "card_uuid": card["uuid"],
@@ -127,8 +131,8 @@ class Store:
                     "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
                     "issued_at": issued_at,
                     "patient_ref": patient_ref,
-                } for card, topic in shown])
-        return [card for card, _ in shown]
+                } for topic, card in shown])
+        return [card for _, card in shown]
 
     def issued_cards(self, card_uuids: Iterable[str]) -> dict[str, IssuedCard]:
         wanted = sorted(set(card_uuids))

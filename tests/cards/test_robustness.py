@@ -45,7 +45,8 @@ def test_condition_with_string_code_is_skipped_and_logged(caplog):
     bad["code"] = "F11.20 opioid dependence"
     with caplog.at_level(logging.WARNING, logger="cards"):
         assert topics(patient(), bad) == set()
-        assert topics(patient(), bad, condition(OUD)) == {"moud-referral", "counseling", "naloxone"}
+        assert topics(patient(), bad, condition(OUD)) == {"moud-referral", "counseling", "naloxone",
+                                                          "depression-screen"}
     messages = [r.getMessage() for r in caplog.records if r.name == "cards"]
     assert any("Condition/bad-cond" in m for m in messages)
     assert not any(NAME in m or "opioid dependence" in m for m in messages)
@@ -90,15 +91,14 @@ def test_only_candidates_are_validated(monkeypatch):
 
     monkeypatch.setattr(Record, "is_valid", counting)
     vitals = [observation(("http://loinc.org", "8867-4", "Heart rate"), value=70 + i % 30) for i in range(10_000)]
-    assert topics(patient(), med_request(OXYCODONE), cows(6), *vitals) == {
-        "withdrawal-assessment", "counseling", "naloxone"}
+    assert topics(patient(), med_request(OXYCODONE), cows(6), *vitals) == {"withdrawal-assessment", "naloxone"}
     assert len(calls) < 10
 
 
 def test_record_text_with_braces_and_markdown_is_shown_safely():
     weird = condition(None, text="Opioid use disorder {severe} *[see note]*")
     found = topics(patient(), weird)
-    assert found == {"moud-referral", "counseling", "naloxone"}
+    assert found == {"moud-referral", "counseling", "naloxone", "depression-screen"}
     detail = evaluate(patient(), weird)[0].detail
     assert "\\{severe\\}" in detail and "\\*\\[see note\\]\\*" in detail
 
@@ -109,7 +109,7 @@ def test_malformed_fields_no_rule_reads_do_not_sink_a_resource():
     broken_name = patient(name="not a list of HumanName", text={"div": 42})
     broken_note = condition(OUD, id="c-text")
     broken_note["text"] = {"status": "nonsense", "div": ["not", "xhtml"]}
-    assert topics(broken_name, broken_note) == {"moud-referral", "counseling", "naloxone"}
+    assert topics(broken_name, broken_note) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
     assert topics(patient(birth="the eighties"), condition(OUD)) == set()
 
 

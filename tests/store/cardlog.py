@@ -23,9 +23,9 @@ def card(topic: str, suggestions: int = 1) -> dict:
 
 def issue(store: Store, *topics: str, patient: str = "pat-1", at: datetime = T0,
           service_id: str = "withdrawal-patient-view") -> list[dict]:
-    cards = [(t, card(t)) for t in topics]
     return store.issue_cards(service_id=service_id, hook="patient-view", hook_instance=str(uuid.uuid4()),
-                             patient_ref=store.patient_ref(patient), cards=cards, issued_at=at)
+                             patient_ref=store.patient_ref(patient), advised=[(t, t) for t in topics],
+                             render=lambda kept: [card(t) for t in kept], issued_at=at)
 
 
 def feedback_row(store: Store, card_dict: dict, outcome: str, *, reason: str = "", at: datetime = T0,

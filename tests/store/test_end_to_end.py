@@ -21,7 +21,7 @@ def test_override_snoozes_and_report_counts_through_the_running_service(database
         server.wait_ready()
         url = f"{server.base_url}/cds-services/{PATIENT_VIEW}"
         first = topics(requests.post(url, json=patient_view("pat-1"), timeout=30).json())
-        assert set(first) == {"moud-referral", "counseling", "naloxone"}
+        assert set(first) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
 
         feedback = {"feedback": [overridden(first["moud-referral"], "patient-declined"),
                                  accepted(first["naloxone"])]}
@@ -32,8 +32,8 @@ def test_override_snoozes_and_report_counts_through_the_running_service(database
         other = topics(requests.post(url, json=patient_view("pat-2"), timeout=30).json())
         # Declined MOUD is not re-raised for this patient; accepting naloxone does not snooze it
         # (the accepted order, once saved in the record, is what settles that card).
-        assert set(again) == {"counseling", "naloxone"}
-        assert set(other) == {"moud-referral", "counseling", "naloxone"}
+        assert set(again) == {"counseling", "naloxone", "depression-screen"}
+        assert set(other) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
     finally:
         server.close()
 
