@@ -32,3 +32,25 @@ def test_ci_runs_the_readme_test_command():
     assert "<!-- test-command -->" in README and "test-command" in ci
     command = README.split("<!-- test-command -->", 1)[1].split("```sh\n", 1)[1].split("\n", 1)[0]
     assert "pytest" in command and command.startswith("python3 -m venv")
+
+
+def test_the_readme_lists_every_clinical_setting_with_its_default():
+    import dataclasses
+    import tomllib
+
+    from cards import EngineSettings
+
+    (block,) = [b for b in TOML_BLOCKS if "[clinical]" in b and "use_window_days" in b]
+    listed = tomllib.loads(block)["clinical"]
+    defaults = EngineSettings()
+    numeric = {f.name for f in dataclasses.fields(EngineSettings) if isinstance(f.default, int)}
+    assert listed == {name: getattr(defaults, name) for name in numeric}
+
+
+def test_the_readme_card_table_names_every_topic_once():
+    import cards
+
+    section = README.split("### Cards", 1)[1]
+    table = section[section.index("| topic |"):].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `([a-z-]+)` \|", table, flags=re.M)
+    assert rows == list(cards.TOPICS)
