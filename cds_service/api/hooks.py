@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 import orjson
 from flask import Blueprint, Response, g, request
 
 import cards
 from cds_service.api.body import read_json
+from cds_service.apps.links import CowsForm, card_links, cows_form
 from cds_service.fhir.assemble import FhirAccess, assemble_record
 from cds_service.protocol import card_json
 from cds_service.protocol.contexts import HOOKS
@@ -50,10 +52,19 @@ def call_service(service_id: str):
 def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, advised: list[cards.Advice],
                           now) -> list[dict]:
     """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves."""
+    form = cows_form(rt.settings)
     return rt.store.issue_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
                                 patient_ref=rt.store.patient_ref(hook_request["context"]["patientId"]),
-                                cards=[(advice.topic, card_json.card(advice)) for advice in advised],
+                                cards=[(advice.topic, _card(advice, hook_request, form, rt)) for advice in advised],
                                 issued_at=now)
+
+
+def _card(advice: cards.Advice, hook_request: dict, form: CowsForm | None, rt: Runtime) -> dict:
+    # The uuid comes first so that a link to an app can name the card it came from.
+    card_uuid = str(uuid.uuid4())
+    base_url = rt.settings.server.public_base_url or request.host_url
+    return card_json.card(advice, card_uuid=card_uuid,
+                          links=card_links(advice, hook_request, card_uuid, form, base_url))
 
 
 def _fhir_access(hook_request: dict) -> FhirAccess | None:

@@ -4,7 +4,7 @@ actions, selection behaviour, and no empty value anywhere (2.0 forbids null and 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Sequence
 
 from cards import Advice, Suggestion
 
@@ -12,9 +12,11 @@ TOPIC_SYSTEM = "urn:withdrawal-cds:card-topic"
 OVERRIDE_REASON_SYSTEM = "urn:withdrawal-cds:override-reason"
 
 
-def card(advice: Advice) -> dict[str, Any]:
+def card(advice: Advice, *, card_uuid: str | None = None, links: Sequence[dict] = ()) -> dict[str, Any]:
+    """`links` are wire-ready links the service adds (to an app it serves), listed first: they act on
+    the card. `card_uuid` lets such a link name its card."""
     card: dict[str, Any] = {
-        "uuid": str(uuid.uuid4()),
+        "uuid": card_uuid or str(uuid.uuid4()),
         "summary": advice.summary,
         "detail": advice.detail,
         "indicator": advice.indicator,
@@ -30,7 +32,7 @@ def card(advice: Advice) -> dict[str, Any]:
         card["selectionBehavior"] = "at-most-one"
     card["overrideReasons"] = [{"system": OVERRIDE_REASON_SYSTEM, "code": reason.code, "display": reason.display}
                                for reason in advice.override_reasons]
-    card["links"] = [{"label": link.label, "url": link.url, "type": "absolute"} for link in advice.links]
+    card["links"] = [*links, *({"label": link.label, "url": link.url, "type": "absolute"} for link in advice.links)]
     return card
 
 
