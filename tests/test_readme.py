@@ -32,3 +32,10 @@ def test_ci_runs_the_readme_test_command():
     assert "<!-- test-command -->" in README and "test-command" in ci
     command = README.split("<!-- test-command -->", 1)[1].split("```sh\n", 1)[1].split("\n", 1)[0]
     assert "pytest" in command and command.startswith("python3 -m venv")
+
+
+def test_the_pictures_the_readme_shows_are_in_the_repository():
+    # docs/cows-form.png is written by tests/apps/test_cows_form.py on every run.
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert "docs/cows-form.png" in pictures
+    assert all((Path(__file__).parent.parent / picture).is_file() for picture in pictures)
