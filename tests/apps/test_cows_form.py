@@ -86,7 +86,13 @@ def test_open_launch_from_the_card_scores_saves_once_and_settles_the_card(page, 
     assert total_text(page) == "Total 0 of 48: below the mild band (under 5). 0 of 11 items scored."
     choose(page, MODERATE[:3])
     assert total_text(page) == "Total 4 of 48: below the mild band (under 5). 3 of 11 items scored."
+    # Save before every item is scored: it says which are left, goes to the first, writes nothing.
+    page.get_by_role("button", name="Save").click()
+    unscored = ", ".join(name for name, _ in SCALE[3:])
+    assert page.get_by_role("alert").inner_text() == f"Score every item before saving: {unscored} are not scored yet."
+    assert page.evaluate("() => document.activeElement.name") == "pupil-size"
     choose(page, MODERATE)
+    assert page.get_by_role("alert").count() == 0  # scoring clears it
     assert total_text(page) == "Total 14 of 48: moderate withdrawal (13–24). All items scored."
     assert saved_cows(fhir) == [] and fhir_posts(fhir) == []  # scoring writes nothing
 
@@ -267,12 +273,17 @@ def test_open_launch_is_refused_by_a_service_that_trusts_issuers(page, live_serv
     assert page.locator("#cows").is_hidden()
 
 
-def test_open_launch_on_a_server_that_wants_a_token_says_to_use_the_ehr_launch(page, live_service,
-                                                                                 fhir_server_factory):
+@pytest.mark.parametrize("query, said", [
+    ("iss={fhir}&patient=" + PATIENT_ID, "This FHIR server asks for authorization, so it is not an open server"),
+    ("iss={fhir}&patient=..%2FObservation", "The patient parameter is not a FHIR resource id."),
+    ("", "The COWS form could not start: this address is the SMART launch URL"),
+], ids=["server-wants-a-token", "patient-not-an-id", "no-launch-parameters"])
+def test_a_launch_that_cannot_work_says_why_and_shows_no_form(page, live_service, fhir_server_factory, query, said):
     fhir = fhir_server_factory(token="secret")
     fhir.load(record())
     service = live_service()
-    page.goto(f"{service}/apps/cows/launch.html?iss={quote(fhir.base_url)}&patient={PATIENT_ID}")
+    page.goto(f"{service}/apps/cows/launch.html?{query.format(fhir=quote(fhir.base_url))}")
     page.get_by_role("alert").wait_for()
-    assert "asks for authorization" in page.get_by_role("alert").inner_text()
-    assert page.locator("#cows").is_hidden()
+    assert page.get_by_role("alert").inner_text().startswith(said)
+    assert page.locator("#cows").count() == 0 or page.locator("#cows").is_hidden()
+    assert fhir_posts(fhir) == []

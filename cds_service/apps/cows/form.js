@@ -7,13 +7,18 @@ import {connect} from "./session.js";
 const $ = (id) => document.getElementById(id);
 const scores = new Map();
 // One identifier per form: a Save retried after a lost answer is conditional on it (If-None-Exist).
-const identifier = `urn:uuid:${crypto.randomUUID()}`;
+let identifier = null;
 let session = null;
 let config = null;
 let state = "scoring";  // scoring -> saving -> (scoring again after a failure) -> saved
 
 async function main() {
   try {
+    if (!window.isSecureContext) {
+      throw new Error("The COWS form needs HTTPS (or localhost): browsers keep the cryptography a SMART " +
+                      "launch uses for secure pages.");
+    }
+    identifier = `urn:uuid:${crypto.randomUUID()}`;
     config = await (await fetch("config.json")).json();
     session = await connect(config);
     showLaunch(session);
@@ -119,7 +124,7 @@ function renderItems() {
 function onScore(event) {
   if (event.target.type !== "radio" || state === "saved") return;
   scores.set(event.target.name, Number(event.target.value));
-  $("problem").hidden = true;
+  $("save-problem").hidden = true;
   updateTotal();
 }
 
@@ -138,7 +143,7 @@ async function save() {
   const missing = unscored(scores);
   if (missing.length) {
     showProblem(`Score every item before saving: ${missing.map((item) => item.name).join(", ")} ` +
-                `${missing.length === 1 ? "is" : "are"} not scored yet.`);
+                `${missing.length === 1 ? "is" : "are"} not scored yet.`, "save-problem");
     document.querySelector(`input[name="${missing[0].code}"]`).focus();
     return;
   }
@@ -157,7 +162,7 @@ async function save() {
                "The cards reflect it the next time the EHR asks for them.");
   } catch (error) {
     setState("scoring");
-    showProblem(`Not saved: ${reasonOf(error)}. Your entries are kept: press Save to try again.`);
+    showProblem(`Not saved: ${reasonOf(error)}. Your entries are kept: press Save to try again.`, "save-problem");
   }
 }
 
@@ -172,14 +177,14 @@ function setState(next) {
   }
 }
 
-function showProblem(message) {
-  const problem = $("problem");
+function showProblem(message, where = "problem") {
+  const problem = $(where);
   problem.textContent = message;
   problem.hidden = false;
 }
 
 function showResult(message) {
-  $("problem").hidden = true;
+  $("save-problem").hidden = true;
   const result = $("result");
   result.textContent = message;
   result.hidden = false;

@@ -10,17 +10,23 @@
 
 export class LaunchError extends Error {}
 
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
 export async function connect(config, search = location.search) {
   const params = new URLSearchParams(search);
   if (params.has("iss") && params.has("patient") && !params.has("launch")) {
     if (!config.openLaunch) {
       throw new LaunchError("Open launch is turned off on this service. Open the COWS form from the card in your EHR.");
     }
-    const iss = params.get("iss");
+    const [iss, patient] = [params.get("iss"), params.get("patient")];
     if (!/^https?:\/\/[^/]/.test(iss)) {
       throw new LaunchError("The iss parameter is not an http(s) FHIR server address.");
     }
-    return {mode: "open", iss, client: FHIR.client({serverUrl: iss, tokenResponse: {patient: params.get("patient")}}),
+    // A FHIR id, so that it names one Patient and no other path on the server.
+    if (!FHIR_ID.test(patient)) {
+      throw new LaunchError("The patient parameter is not a FHIR resource id.");
+    }
+    return {mode: "open", iss, client: FHIR.client({serverUrl: iss, tokenResponse: {patient}}),
             performer: null, appContext: null};
   }
   let client;
@@ -52,7 +58,8 @@ export function performerOf(idToken) {
   // fhirUser may be absolute (https://ehr/fhir/Practitioner/1): the reference is its last two segments.
   const reference = typeof user === "string" ? user.split("/").slice(-2).join("/") : "";
   // COWS is clinician-administered: a patient or relative signed in is not its performer.
-  return /^(Practitioner|PractitionerRole)\/[A-Za-z0-9\-.]{1,64}$/.test(reference) ? reference : null;
+  const [type, id] = reference.split("/");
+  return ["Practitioner", "PractitionerRole"].includes(type) && FHIR_ID.test(id || "") ? reference : null;
 }
 
 /** The card that opened the form, as the service named it in the link's appContext. */
