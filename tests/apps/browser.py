@@ -18,7 +18,6 @@ served over HTTP so the browser can load the COWS form from it (a fixture plugin
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from typing import Iterator
 
@@ -30,7 +29,7 @@ from cds_service.runtime import EXTENSION
 
 __all__ = ["chromium", "page", "live_service", "CHROMIUM"]
 
-CHROMIUM = os.environ.get("WITHDRAWAL_CDS_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which our
 # closed network refuses; --no-sandbox because CI runs as root.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -38,7 +37,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 def _unavailable() -> str:
-    if not (shutil.which(CHROMIUM) or os.access(CHROMIUM, os.X_OK)):
+    if not os.access(CHROMIUM, os.X_OK):
         return f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)"
     try:
         import playwright.sync_api  # noqa: F401

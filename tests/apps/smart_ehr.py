@@ -114,7 +114,7 @@ class SmartEhr:
         if problems:
             return self._refuse(400, "authorize: " + "; ".join(problems))
         code = secrets.token_urlsafe(16)
-        self.codes[code] = {**query, "issued": time.monotonic()}
+        self.codes[code] = query
         location = f"{self.redirect_uri}?{urlencode({'code': code, 'state': query.get('state', '')})}"
         return 302, {"Location": location}, ""
 
