@@ -79,7 +79,8 @@ function nameOf(patient) {
   return name.text || [...(name.given || []), name.family].filter(Boolean).join(" ");
 }
 
-function ageOf(birthDate, today = new Date()) {
+function ageOf(birthDate) {
+  const today = new Date();
   const match = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(birthDate || "");
   if (!match) return "";
   const [year, month, day] = [Number(match[1]), Number(match[2] || 1), Number(match[3] || 1)];
