@@ -123,6 +123,19 @@ class SnoozeSettings:
 
 
 @dataclass(frozen=True, config=_FILE)
+class CowsAppSettings:
+    """The COWS form (cds_service/apps/), a SMART app the withdrawal-assessment card links to."""
+
+    # Unset: on when the service runs open (no [[issuers]]: a local sandbox); with trusted issuers,
+    # on once client_id is set, since an EHR launches only the apps registered with it.
+    enabled: bool | None = None
+    # The client id the EHR gave the app when the site registered it.
+    client_id: str = ""
+    # The code system of the local codes that name the 11 items in the Observation's components.
+    item_system: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")] = "urn:withdrawal-cds:cows-item"
+
+
+@dataclass(frozen=True, config=_FILE)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     fhir: FhirSettings = field(default_factory=FhirSettings)
@@ -132,6 +145,7 @@ class Settings:
     issuers: tuple[Issuer, ...] = ()
     # The clinical rules' windows, thresholds and site codes (cards.EngineSettings).
     clinical: EngineSettings = field(default_factory=EngineSettings)
+    cows_app: CowsAppSettings = field(default_factory=CowsAppSettings)
     data_dir: Path = Path("instance")
     patient_key: bytes | None = None
 
@@ -166,6 +180,7 @@ def load_settings(config_file: str | os.PathLike | None = None,
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid configuration{where}: {problems}") from None
     _check_issuer_keys(settings)
+    _check_cows_app(settings)
     return settings
 
 
@@ -217,6 +232,12 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path, data_dir_from_file: bool
         store = raw.setdefault("store", {})
         if isinstance(store, dict) and not store.get("database_url"):
             store["database_url"] = f"sqlite:///{data_dir / 'withdrawal-cds.db'}"
+
+
+def _check_cows_app(settings: Settings) -> None:
+    if settings.cows_app.enabled and settings.auth_required and not settings.cows_app.client_id:
+        raise ConfigError("cows_app.enabled is true but cows_app.client_id is empty: with trusted issuers the "
+                          "form is launched by an EHR, which needs the client id it registered the app under")
 
 
 def _check_issuer_keys(settings: Settings) -> None:

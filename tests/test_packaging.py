@@ -2,7 +2,7 @@
 
 No Docker engine runs on our CI machines, so the image itself is not built here; this builds
 the same wheel from the same files and checks it carries everything the service reads at run
-time: every module, the Alembic migrations and the value-set CSVs.
+time: every module, the Alembic migrations, the value-set CSVs and the COWS form's static files.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIME_FILES = ("cds_service/**/*.py", "cds_service/**/*.mako", "cards/**/*.py", "cards/**/*.csv")
+RUNTIME_FILES = ("cds_service/**/*.py", "cds_service/**/*.mako", "cards/**/*.py", "cards/**/*.csv",
+                 "cds_service/apps/cows/**/*")
 
 
 def _dockerfile_copies() -> list[str]:
@@ -40,6 +41,7 @@ def test_the_wheel_built_from_the_dockerfiles_copies_carries_every_runtime_file(
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     packed = set(zipfile.ZipFile(wheel).namelist())
     wanted = {str(p.relative_to(ROOT)) for pattern in RUNTIME_FILES for p in ROOT.glob(pattern)
-              if "__pycache__" not in p.parts}
+              if "__pycache__" not in p.parts and p.is_file()}
     assert any(name.endswith(".csv") for name in wanted) and any("migrations/versions" in n for n in wanted)
+    assert {"cds_service/apps/cows/index.html", "cds_service/apps/cows/vendor/fhir-client.pure.min.js"} <= wanted
     assert sorted(wanted - packed) == []

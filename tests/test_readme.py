@@ -54,3 +54,10 @@ def test_the_readme_card_table_names_every_topic_once():
     table = section[section.index("| topic |"):].split("\n\n", 1)[0]
     rows = re.findall(r"^\| `([a-z-]+)` \|", table, flags=re.M)
     assert rows == list(cards.TOPICS)
+
+
+def test_the_pictures_the_readme_shows_are_in_the_repository():
+    # docs/cows-form.png is written by tests/apps/test_cows_form.py on every run.
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert "docs/cows-form.png" in pictures
+    assert all((Path(__file__).parent.parent / picture).is_file() for picture in pictures)

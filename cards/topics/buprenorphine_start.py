@@ -48,4 +48,5 @@ TOPIC = Topic(
     links=("low-dose-start", "cows"),
     site_links=("buprenorphine_protocol",),
     suggest=suggest,
+    app="cows-form",
 )

@@ -46,4 +46,5 @@ TOPIC = Topic(
     links=("cows",),
     site_links=("withdrawal_order_set",),
     suggest=no_suggestion,
+    app="cows-form",
 )

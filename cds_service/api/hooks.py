@@ -15,6 +15,7 @@ from flask import Blueprint, Response, g, request
 
 import cards
 from cds_service.api.body import read_json
+from cds_service.apps.links import CowsForm, card_links, cows_form
 from cds_service.fhir.assemble import FhirAccess, assemble_record
 from cds_service.protocol import card_json
 from cds_service.protocol.contexts import HOOKS
@@ -50,10 +51,18 @@ def call_service(service_id: str):
 def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, advised: list[cards.Advice],
                           now) -> list[dict]:
     """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves."""
+    form = cows_form(rt.settings)
     return rt.store.issue_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
                                 patient_ref=rt.store.patient_ref(hook_request["context"]["patientId"]),
-                                advised=[(advice.topic, advice) for advice in advised], render=card_json.cards,
+                                advised=[(advice.topic, advice) for advice in advised],
+                                render=lambda kept: card_json.cards(kept, _app_links(hook_request, form, rt)),
                                 issued_at=now)
+
+
+def _app_links(hook_request: dict, form: CowsForm | None, rt: Runtime) -> card_json.ExtraLinks:
+    """Links from a card to the apps this service serves (the COWS form), naming the card."""
+    base_url = rt.settings.server.public_base_url or request.host_url
+    return lambda advice, card_uuid: card_links(advice, hook_request, card_uuid, form, base_url)
 
 
 def _fhir_access(hook_request: dict) -> FhirAccess | None:

@@ -4,7 +4,7 @@ actions, selection behaviour, and no empty value anywhere (2.0 forbids null and 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cards import Advice, Suggestion, compose
@@ -13,14 +13,25 @@ TOPIC_SYSTEM = "urn:withdrawal-cds:card-topic"
 OVERRIDE_REASON_SYSTEM = "urn:withdrawal-cds:override-reason"
 
 
-def cards(advised: Sequence[Advice]) -> list[dict[str, Any]]:
+# The links the service adds to a card (to an app it serves), given the advice and the card's uuid.
+ExtraLinks = Callable[[Advice, str], Sequence[dict]]
+
+
+def cards(advised: Sequence[Advice], extra_links: ExtraLinks | None = None) -> list[dict[str, Any]]:
     """The cards of one response, worded together (cards.compose: a shared note is shown once)."""
-    return [card(advice) for advice in compose(advised)]
+    response = []
+    for advice in compose(advised):
+        card_uuid = str(uuid.uuid4())
+        links = extra_links(advice, card_uuid) if extra_links else ()
+        response.append(card(advice, card_uuid=card_uuid, links=links))
+    return response
 
 
-def card(advice: Advice) -> dict[str, Any]:
+def card(advice: Advice, *, card_uuid: str | None = None, links: Sequence[dict] = ()) -> dict[str, Any]:
+    """`links` are wire-ready links the service adds (to an app it serves), listed first: they act on
+    the card. `card_uuid` lets such a link name its card."""
     card: dict[str, Any] = {
-        "uuid": str(uuid.uuid4()),
+        "uuid": card_uuid or str(uuid.uuid4()),
         "summary": advice.summary,
         "detail": advice.detail,
         "indicator": advice.indicator,
@@ -36,8 +47,8 @@ def card(advice: Advice) -> dict[str, Any]:
         card["selectionBehavior"] = "at-most-one"
     card["overrideReasons"] = [{"system": OVERRIDE_REASON_SYSTEM, "code": reason.code, "display": reason.display}
                                for reason in advice.override_reasons]
-    if advice.links:
-        card["links"] = [{"label": link.label, "url": link.url, "type": "absolute"} for link in advice.links]
+    if links or advice.links:
+        card["links"] = [*links, *({"label": link.label, "url": link.url, "type": "absolute"} for link in advice.links)]
     return card
 
 
