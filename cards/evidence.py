@@ -295,15 +295,15 @@ def medication_in_use(
 ) -> list[Evidence]:
     """Medication requests and statements that are active, or authored/taken within ``window``
     (drafts of this call count: they are being ordered now)."""
-    found = []
-    for item in record.tagged(tag, "MedicationRequest", "MedicationStatement"):
+    def counts(item: Item) -> bool:
         if exclude in item.tags or (not item.draft and not status_ok(item)):
-            continue
+            return False
         when = medication_when(item.resource)
         active = item.draft or item.resource.get("status") in ACTIVE_MEDICATION_STATUS[item.type]
-        if active or within(when, now, window) or (undated_counts and when is None):
-            found.append(evidence(kind or tag, item, when))
-    return found
+        return active or within(when, now, window) or (undated_counts and when is None)
+
+    return [evidence(kind or tag, item, medication_when(item.resource))
+            for item in record.tagged(tag, "MedicationRequest", "MedicationStatement", keep=counts)]
 
 
 def prescribed_opioid(q: Search) -> list[Evidence]:
@@ -343,11 +343,13 @@ def explained(q: Search, drug_class: str, when: datetime | None) -> bool:
 
 def positive_opioid_tests(q: Search, window: timedelta, classes=("heroin", "fentanyl", "oxycodone", "other")):
     """(class, item, when) of each positive or detected opioid urine test in the window."""
+    def positive(item: Item) -> bool:
+        return (status_ok(item) and within(observation_when(item.resource), q.now, window)
+                and result_polarity(item.resource) == "positive")
+
     for drug_class in classes:
-        for item in q.record.tagged(f"uds_{drug_class}", "Observation"):
-            when = observation_when(item.resource)
-            if status_ok(item) and within(when, q.now, window) and result_polarity(item.resource) == "positive":
-                yield drug_class, item, when
+        for item in q.record.tagged(f"uds_{drug_class}", "Observation", keep=positive):
+            yield drug_class, item, observation_when(item.resource)
 
 
 def unprescribed_opioid(q: Search) -> list[Evidence]:
@@ -411,18 +413,17 @@ def withdrawal_diagnosis(q: Search) -> list[Evidence]:
 def scores(record: Record, tag: str, now: datetime, window: timedelta, maximum: float | None = None) -> list[Evidence]:
     """A scale's scores in the window, latest first. A scale not done (cancelled, no score) is no
     score; one outside its range or dated after now is bad data, skipped and logged."""
-    found = []
-    for item in record.tagged(tag, "Observation"):
-        if not status_ok(item):
-            continue
+    def usable(item: Item) -> bool:
         when, score = observation_when(item.resource), scale_score(item.resource)
-        if score is None or when is None:
-            continue
+        if not status_ok(item) or score is None or when is None:
+            return False
         if score < 0 or (maximum is not None and score > maximum) or when > now:
             log.warning("skipped a %s score: %s", tag.upper(), "out of range" if when <= now else "dated in the future")
-            continue
-        if within(when, now, window):
-            found.append(evidence(tag, item, when, score))
+            return False
+        return within(when, now, window)
+
+    found = [evidence(tag, item, observation_when(item.resource), scale_score(item.resource))
+             for item in record.tagged(tag, "Observation", keep=usable)]
     return sorted(found, key=lambda e: e.when, reverse=True)
 
 
@@ -652,17 +653,17 @@ def settling_orders(record: Record, tag: str, now: datetime, window: timedelta) 
     without a date. Dated ones count only in the window, so a stale order does not silence advice
     about a new episode.
     """
-    found = []
-    for item in record.tagged(tag, "ServiceRequest", "Procedure"):
+    def open_(item: Item) -> bool:
         status = item.resource.get("status")
         if item.type == "ServiceRequest" and not (item.draft or status in SETTLING_ORDER_STATUS):
-            continue
+            return False
         if item.type == "Procedure" and not status_ok(item):
-            continue
+            return False
         when = order_when(item.resource)
-        if when is None or within(when, now, window):
-            found.append(evidence(tag, item, when))
-    return found
+        return when is None or within(when, now, window)
+
+    return [evidence(tag, item, order_when(item.resource))
+            for item in record.tagged(tag, "ServiceRequest", "Procedure", keep=open_)]
 
 
 def open_orders(tag: str, window: str) -> Callable[[Search], list[Evidence]]:

@@ -57,6 +57,8 @@ READ_FIELDS = frozenset({
 })
 KNOWN_MEDICATIONS = (vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
                      | vs.BENZODIAZEPINES.keys)
+# Listed codes the condition rules look up (the rules also read ICD-10-CM patterns).
+RULED_CONDITIONS = vs.OUD_CURRENT.keys | vs.OUD_HISTORY.keys | vs.OUD_CONDITIONS.keys | vs.OPIOID_POISONING.keys
 
 
 def _raw_key_tags(tagged_sets: dict[str, frozenset[vs.Key]]) -> dict[tuple, frozenset[str]]:
@@ -192,15 +194,44 @@ ORDER_CODE_TAGS = (("cows_order", vs.COWS_OBSERVABLES), ("counseling", vs.COUNSE
 INGREDIENT_NAMES = {key: display for key, display in vs.OPIOID_INGREDIENTS.displays.items()}
 
 
-def code_tags(keys: tuple[vs.Key, ...], table: tuple[tuple[str, vs.ValueSet], ...]) -> set[str]:
-    return {tag for tag, value_set in table if any_in(keys, value_set.keys)} if keys else set()
+def tags_by_code(table: tuple[tuple[str, vs.ValueSet], ...]) -> dict[vs.Key, frozenset[str]]:
+    """The table turned inside out, once at import: a code's tags are one dict lookup, not a
+    membership test per value set (a 10,000-resource chart has thousands of codings)."""
+    index: dict[vs.Key, set[str]] = {}
+    for tag, value_set in table:
+        for key in value_set.keys:
+            index.setdefault(key, set()).add(tag)
+    return {key: frozenset(tags) for key, tags in index.items()}
+
+
+MEDICATION_TAGS_BY_CODE = tags_by_code(MEDICATION_CODE_TAGS)
+CONDITION_TAGS_BY_CODE = tags_by_code(CONDITION_CODE_TAGS)
+ORDER_TAGS_BY_CODE = tags_by_code(ORDER_CODE_TAGS)
+# The rules read only ICD-10-CM codes of these categories (or listed codes, which the rules
+# themselves look up); every other code skips them.
+_RULED_ICD_CATEGORIES = ("F11", "F19", "T40")
+
+
+def code_tags(keys: tuple[vs.Key, ...], index: dict[vs.Key, frozenset[str]]) -> set[str]:
+    tags: set[str] = set()
+    for key in keys:
+        found = index.get(key)
+        if found:
+            tags |= found
+    return tags
+
+
+def condition_rule_tags(keys: tuple[vs.Key, ...]) -> set[str]:
+    ruled = [key for key in keys if key in RULED_CONDITIONS
+             or (key[0] == vs.ICD10CM and key[1].startswith(_RULED_ICD_CATEGORIES))]
+    return {tag for tag, applies in CONDITION_CODE_RULES if any(applies(key) for key in ruled)} if ruled else set()
 
 
 def medication_tags(medication: Concept) -> set[str]:
     """What a medication is. Known RxNorm codes decide; text decides only for local codes."""
     keys, text = medication.keys, medication.text
     if any_in(keys, KNOWN_MEDICATIONS):
-        return code_tags(keys, MEDICATION_CODE_TAGS)
+        return code_tags(keys, MEDICATION_TAGS_BY_CODE)
     tags = set(medication_text_tags(text))
     for key in keys:
         if key in INGREDIENT_NAMES:
@@ -455,8 +486,7 @@ class Record:
     def _condition(self, resource: dict, draft: bool) -> None:
         code = concept(resource.get("code"))
         keys, text = code.keys, code.text
-        tags = code_tags(keys, CONDITION_CODE_TAGS) | condition_text_tags(text)
-        tags.update(tag for tag, applies in CONDITION_CODE_RULES if any(applies(key) for key in keys))
+        tags = code_tags(keys, CONDITION_TAGS_BY_CODE) | condition_text_tags(text) | condition_rule_tags(keys)
         if "note" in resource and mentions_kratom(note_text(resource)):
             tags.add("kratom")
         if not keys and not text and "code" in resource:
@@ -476,7 +506,7 @@ class Record:
 
     def _order_tags(self, code: Concept) -> set[str]:
         keys = code.keys
-        tags = code_tags(keys, ORDER_CODE_TAGS) | order_text_tags(code.text)
+        tags = code_tags(keys, ORDER_TAGS_BY_CODE) | order_text_tags(code.text)
         # A site's own orderables for the two orders whose codes it configures.
         tags.update(tag for tag, key in self._configured.items() if key in keys)
         return tags
@@ -561,10 +591,17 @@ class Record:
         self._valid[id(resource)] = valid
         return valid
 
-    def tagged(self, tag: str, *types: str) -> Iterator[Item]:
-        """Valid candidates that matched ``tag`` (optionally of the given resource types)."""
+    def tagged(self, tag: str, *types: str, keep: Callable[[Item], bool] | None = None) -> Iterator[Item]:
+        """Valid candidates that matched ``tag`` (optionally of the given resource types).
+
+        ``keep`` decides first, on the raw JSON, whether a candidate would count (its status, its
+        date): validation costs far more, and a chart holds hundreds of old orders a rule only
+        skips. Whatever ``keep`` reads must be read defensively (the resource is not validated yet).
+        """
         for item in self.by_tag.get(tag, ()):
             if types and item.type not in types:
+                continue
+            if keep is not None and not keep(item):
                 continue
             if self.is_valid(item.resource):
                 yield item

@@ -57,7 +57,7 @@ def test_the_readme_card_table_names_every_topic_once():
 
 
 def test_the_pictures_the_readme_shows_are_in_the_repository():
-    # docs/cows-form.png is written by tests/apps/test_cows_form.py on every run.
+    # docs/cows-form.png is rewritten by tests/apps/test_cows_form.py with UPDATE_PICTURES=1.
     pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
     assert "docs/cows-form.png" in pictures
     assert all((Path(__file__).parent.parent / picture).is_file() for picture in pictures)

@@ -28,16 +28,28 @@ NAME = "Zebedee"
 
 
 def test_malformed_cows_is_skipped_logged_without_phi_and_others_count(caplog):
+    # A score the rules would read, in a resource that is not valid FHIR (a unit that is not a string).
     bad = observation(COWS_SNOMED, when=ago(hours=2), id="bad-cows")
-    bad["valueQuantity"] = {"value": "abc"}
+    bad["valueQuantity"] = {"value": 14, "unit": {"abc": 1}}
     with caplog.at_level(logging.WARNING, logger="cards"):
         found = topics(patient(), condition(OUD), med_request(OXYCODONE), bad, cows(6))
-    # The bad COWS (2 h ago) would have silenced the assessment card; skipped, it does not.
-    assert "withdrawal-assessment" in found and "moud-referral" in found
+    # The bad COWS (2 h ago) would have silenced the assessment card and raised severity; skipped, it does not.
+    assert "withdrawal-assessment" in found and "withdrawal-severity" not in found and "moud-referral" in found
     records = [r for r in caplog.records if r.name == "cards"]
     assert any("Observation/bad-cows" in r.getMessage() for r in records)
     for record in records:
         assert NAME not in record.getMessage() and "abc" not in record.getMessage()
+
+
+def test_a_cows_with_no_usable_score_is_no_cows_and_is_not_validated(monkeypatch):
+    """A value the rules cannot read as a score ("abc") is not a COWS: it neither counts nor costs a validation."""
+    from cards.record import Record
+    validated = []
+    original = Record.is_valid
+    monkeypatch.setattr(Record, "is_valid", lambda self, r: validated.append(r.get("id")) or original(self, r))
+    unreadable = observation(COWS_SNOMED, when=ago(hours=2), id="no-score") | {"valueQuantity": {"value": "abc"}}
+    assert topics(patient(), med_request(OXYCODONE), unreadable, cows(6)) == {"withdrawal-assessment", "naloxone"}
+    assert "no-score" not in validated
 
 
 def test_condition_with_string_code_is_skipped_and_logged(caplog):
