@@ -29,8 +29,9 @@ ENV_DATABASE_URL = "WITHDRAWAL_CDS_DATABASE_URL"
 ENV_DATA_DIR = "WITHDRAWAL_CDS_DATA_DIR"
 ENV_PATIENT_KEY = "WITHDRAWAL_CDS_PATIENT_KEY"
 ENV_PUBLIC_BASE_URL = "WITHDRAWAL_CDS_PUBLIC_BASE_URL"
+ENV_METRICS_TOKEN = "WITHDRAWAL_CDS_METRICS_TOKEN"
 # Never read from a file: a secret in a config file ends up committed.
-SECRETS = {"patient_key": ENV_PATIENT_KEY}
+SECRETS = {"patient_key": ENV_PATIENT_KEY, "metrics_token": ENV_METRICS_TOKEN}
 
 
 class ConfigError(Exception):
@@ -148,6 +149,8 @@ class Settings:
     cows_app: CowsAppSettings = field(default_factory=CowsAppSettings)
     data_dir: Path = Path("instance")
     patient_key: bytes | None = None
+    # The bearer token a Prometheus server presents for GET /metrics when issuers are configured.
+    metrics_token: Annotated[str, Field(min_length=16)] | None = None
 
     @property
     def auth_required(self) -> bool:
@@ -208,6 +211,8 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         found["data_dir"] = environ[ENV_DATA_DIR]
     if environ.get(ENV_PATIENT_KEY):
         found["patient_key"] = environ[ENV_PATIENT_KEY].encode()
+    if environ.get(ENV_METRICS_TOKEN):
+        found["metrics_token"] = environ[ENV_METRICS_TOKEN]
     return found
 
 

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
+import tempfile
 
 from gunicorn.app.base import BaseApplication
 
 from cds_service.config import ENV_CONFIG, Settings
+
+PROMETHEUS_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class _Gunicorn(BaseApplication):
@@ -58,6 +62,7 @@ def prepare_process(app) -> None:
 def run_server(settings: Settings, config_file: str | None) -> None:
     if config_file:
         os.environ[ENV_CONFIG] = str(config_file)
+    metrics_dir = _metrics_dir()
     _Gunicorn({
         "bind": f"{settings.server.host}:{settings.server.port}",
         "workers": settings.server.workers,
@@ -75,4 +80,31 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         "accesslog": "-",
         # No query strings in the access log: a FHIR id must not land there.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+        "on_exit": lambda _arbiter: metrics_dir.cleanup(),
     }).run()
+
+
+class _MetricsDir:
+    def __init__(self, path: str, ours: bool):
+        self.path, self.ours = path, ours
+
+    def cleanup(self) -> None:
+        if self.ours:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _metrics_dir() -> _MetricsDir:
+    """Where the workers keep their metric values (cds_service/metrics.py), chosen before they
+    fork. prometheus_client picks its mode once, when first imported, from this variable: so
+    it is set here, and nothing the master imports may import prometheus_client
+    (tests/test_metrics.py checks). An operator's own directory is used and emptied (files of an
+    earlier run would add to this run's counters); otherwise a private temporary one is made and
+    removed when the server stops."""
+    given = os.environ.get(PROMETHEUS_MULTIPROC_DIR)
+    path = given or tempfile.mkdtemp(prefix="withdrawal-cds-metrics-")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+    os.environ[PROMETHEUS_MULTIPROC_DIR] = path
+    return _MetricsDir(path, ours=not given)

@@ -95,7 +95,7 @@ def document(make_app):
 
 def test_is_openapi_3_1_with_every_endpoint(document):
     assert document["openapi"] == "3.1.0"
-    expected = {"/cds-services", "/healthz"}
+    expected = {"/cds-services", "/healthz", "/metrics"}
     for service_id in SERVICES:
         expected |= {f"/cds-services/{service_id}", f"/cds-services/{service_id}/feedback"}
     assert set(document["paths"]) == expected
@@ -135,6 +135,7 @@ def test_security_scheme_only_when_issuers_are_configured(document, make_app, tm
     assert response.status_code == 200
     secured_doc = response.get_json()
     assert secured_doc["components"]["securitySchemes"]["cdsHooksJwt"]["bearerFormat"] == "JWT"
+    assert secured_doc["paths"]["/metrics"]["get"]["security"] == [{"cdsHooksJwt": []}, {"metricsScrapeToken": []}]
     for path, operations in secured_doc["paths"].items():
         for operation in operations.values():
             assert ("security" in operation) == (path != "/healthz"), path

@@ -42,6 +42,7 @@ def call_service(service_id: str):
     # Most charts raise nothing: then there is nothing to snooze or to log.
     shown = _unsnoozed_and_logged(rt, service, hook_request, advised, now) if advised else []
     body = _RESPONSE.dump({"cards": shown})
+    rt.metrics.cards_returned(service.id, body["cards"])
     log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d ms=%.1f", service.id,
              hook_request["hookInstance"], len(resources), len(shown), len(advised) - len(shown),
              (time.perf_counter() - started) * 1000)

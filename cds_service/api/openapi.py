@@ -74,6 +74,9 @@ def build_spec(auth_required: bool) -> dict:
             "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
             "description": "CDS Hooks 2.0 client JWT: signed ES384 or RS384 by a trusted issuer, "
                            "aud = the URL called, single-use jti"})
+        spec.components.security_scheme("metricsScrapeToken", {
+            "type": "http", "scheme": "bearer",
+            "description": "GET /metrics only: the fixed token set in WITHDRAWAL_CDS_METRICS_TOKEN"})
     secured = {"security": [{"cdsHooksJwt": []}]} if auth_required else {}
 
     spec.path(path="/cds-services", operations={"get": {
@@ -95,6 +98,13 @@ def build_spec(auth_required: bool) -> dict:
             "requestBody": {"required": True, "content": {JSON: {"schema": FeedbackRequestSchema}}},
             "responses": {200: _json("Feedback stored", FeedbackResultSchema), **_errors(_FEEDBACK_ERRORS)},
         }})
+    spec.path(path="/metrics", operations={"get": {
+        "operationId": "metrics", "summary": "Prometheus metrics: latency, cards, feedback, fetches, errors",
+        **({"security": [{"cdsHooksJwt": []}, {"metricsScrapeToken": []}]} if auth_required else {}),
+        "responses": {200: {"description": "Prometheus text exposition format 0.0.4",
+                            "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      **_errors((401,) if auth_required else ())},
+    }})
     spec.path(path="/healthz", operations={"get": {
         "operationId": "health", "summary": "Liveness and store reachability (always open)",
         "responses": {200: _json("Up", HealthSchema), 503: _json("The store is unreachable", HealthSchema)},

@@ -146,21 +146,22 @@ class Store:
 
     # --- feedback ----------------------------------------------------------------------------
 
-    def record_feedback(self, rows: Sequence[FeedbackRow], received_at: datetime) -> tuple[int, int]:
-        """Store feedback in one transaction; returns (stored, duplicates).
+    def record_feedback(self, rows: Sequence[FeedbackRow], received_at: datetime) -> list[FeedbackRow]:
+        """Store feedback in one transaction; returns the rows stored, duplicates left out.
 
         A duplicate (same card, outcome, outcome timestamp and reason) is left as it was, so
         resending an override does not move its snooze.
         """
-        stored = 0
+        stored = []
         with self.writing() as conn:
             for row in rows:
                 values = {**asdict(row), "accepted_suggestions": list(row.accepted_suggestions),
                           "received_at": received_at}
                 inserted = conn.execute(_insert_ignoring_duplicates(conn, feedback).values(**values)
                                         .returning(feedback.c.id)).first()
-                stored += inserted is not None
-        return stored, len(rows) - stored
+                if inserted is not None:
+                    stored.append(row)
+        return stored
 
     # --- JWT replay protection ---------------------------------------------------------------
 
