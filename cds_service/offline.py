@@ -19,7 +19,6 @@ from cds_service.fhir.prefetch import bundle_resources
 from cds_service.protocol import card_json
 from cds_service.protocol.contexts import HOOKS
 from cds_service.protocol.request_schemas import validate_request
-from cds_service.protocol.response_schemas import CardsResponseSchema
 from cds_service.protocol.services import PREFETCH_KEY_OF, SERVICES
 
 
@@ -37,7 +36,7 @@ def evaluate_document(document: Any, settings: Settings, now: datetime | None = 
                                 FhirFetcher(settings.fhir))
     advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]),
                              now or datetime.now(timezone.utc), settings.clinical)
-    return CardsResponseSchema().dump({"cards": card_json.cards(advised)})
+    return card_json.response(card_json.cards(advised))
 
 
 def request_from_bundle(bundle: dict) -> dict:

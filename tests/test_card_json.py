@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cards import Moment
 from cds_service.protocol import card_json
 from cds_service.protocol.response_schemas import CardsResponseSchema
 from tests.cards.chart import (
@@ -51,6 +53,20 @@ def test_cards_follow_the_card_contract():
         for suggestion in card.get("suggestions", ()):
             assert suggestion["uuid"] and suggestion["isRecommended"] is True and suggestion["label"]
             assert all(a["type"] == "create" and a["description"] and a["resource"] for a in suggestion["actions"])
+
+
+@pytest.mark.parametrize("base", range(len(BASES)))
+@pytest.mark.parametrize("moment", [Moment.CHART, Moment.DISCHARGE])
+def test_the_wire_body_is_what_the_response_schema_would_dump(base, moment):
+    """The hook answers with card_json.response, not a schema dump: the cards must already be in
+    the schema's shape, or a field the 2.0 model lacks would leave unnoticed."""
+    def app_link(advice, card_uuid):
+        return [{"label": "Open the COWS form", "url": "https://cds.example.org/apps/cows/", "type": "smart",
+                 "appContext": card_uuid}] if advice.app else []
+    body = card_json.response(card_json.cards(evaluate(*BASES[base], moment=moment), app_link))
+    assert body["cards"]
+    assert CardsResponseSchema().dump(body) == body
+    CardsResponseSchema().load(body)  # raises on any 2.0 model violation
 
 
 def test_uuids_are_fresh():

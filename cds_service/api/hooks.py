@@ -20,13 +20,11 @@ from cds_service.fhir.assemble import FhirAccess, assemble_record
 from cds_service.protocol import card_json
 from cds_service.protocol.contexts import HOOKS
 from cds_service.protocol.request_schemas import validate_request
-from cds_service.protocol.response_schemas import CardsResponseSchema
 from cds_service.protocol.services import Service, find_service
 from cds_service.runtime import Runtime, runtime
 
 log = logging.getLogger("withdrawal_cds.hooks")
 bp = Blueprint("hooks", __name__)
-_RESPONSE = CardsResponseSchema()
 
 
 @bp.post("/cds-services/<service_id>")
@@ -41,7 +39,7 @@ def call_service(service_id: str):
                              rt.settings.clinical)
     # Most charts raise nothing: then there is nothing to snooze or to log.
     shown = _unsnoozed_and_logged(rt, service, hook_request, advised, now) if advised else []
-    body = _RESPONSE.dump({"cards": shown})
+    body = card_json.response(shown)
     rt.metrics.cards_returned(service.id, body["cards"])
     log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d ms=%.1f", service.id,
              hook_request["hookInstance"], len(resources), len(shown), len(advised) - len(shown),
