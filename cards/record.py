@@ -630,3 +630,34 @@ def warm_up() -> None:
             model.model_validate({"resourceType": name})
         except ValidationError:  # a minimal resource may be invalid; the validator is built either way
             pass
+
+
+class Sieve:
+    """Which resources `Record.build` would keep, judged from a few of their fields: a caller can
+    then read only those fields of the rest (cds_service decodes a hook request this way; most of a
+    record is vital signs and labs that earn no tag).
+
+    Exact by construction: it runs the record's own indexers on the fields, so a rule change
+    cannot leave the sieve behind. `FIELDS` must hold every field those indexers read
+    (tests/cards/test_sieve.py records what they touch).
+    """
+
+    # The resource types whose indexers look at a few fields and keep a resource only when a
+    # value set or a text matched. Every other type the record indexes is always kept.
+    SIEVED = frozenset({"Observation", "Condition", "ServiceRequest", "Procedure"})
+    FIELDS = ("resourceType", "code", "valueString", "valueCodeableConcept", "note")
+
+    def __init__(self, settings: EngineSettings | None = None):
+        self._probe = Record.build((), settings=settings)
+
+    def keeps(self, fields: dict) -> bool:
+        """`fields`: a resource's FIELDS (those it has), as plain JSON values."""
+        resource_type = fields.get("resourceType")
+        if resource_type not in self.SIEVED:
+            return resource_type in Record._INDEXERS
+        probe = self._probe
+        Record._INDEXERS[resource_type](probe, fields, False)
+        if not probe.by_tag:
+            return False
+        probe.by_tag.clear()
+        return True

@@ -14,11 +14,12 @@ import orjson
 from flask import Blueprint, Response, g, request
 
 import cards
-from cds_service.api.body import read_json
+from cds_service.api.body import parse_json, read_body
 from cds_service.apps.links import CowsForm, card_links, cows_form
 from cds_service.fhir.assemble import FhirAccess, assemble_record
 from cds_service.protocol import card_json
 from cds_service.protocol.contexts import HOOKS
+from cds_service.protocol.decode import decode_hook_request
 from cds_service.protocol.request_schemas import validate_request
 from cds_service.protocol.services import Service, find_service
 from cds_service.runtime import Runtime, runtime
@@ -32,19 +33,23 @@ def call_service(service_id: str):
     service = find_service(service_id)
     rt = runtime()
     started = time.perf_counter()
-    hook_request = validate_request(service.hook, read_json(request))
+    body = read_body(request)
+    # Only the resources the rules would keep are decoded whole; a body of another shape is
+    # parsed whole, and refused or accepted exactly as before.
+    document = decode_hook_request(body, cards.Sieve(rt.settings.clinical))
+    hook_request = validate_request(service.hook, document if document is not None else parse_json(body))
     resources = assemble_record(service.prefetch, hook_request, _fhir_access(hook_request), rt.fetcher)
     now = rt.clock()
     advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]), now,
                              rt.settings.clinical)
     # Most charts raise nothing: then there is nothing to snooze or to log.
     shown = _unsnoozed_and_logged(rt, service, hook_request, advised, now) if advised else []
-    body = card_json.response(shown)
-    rt.metrics.cards_returned(service.id, body["cards"])
+    answer = card_json.response(shown)
+    rt.metrics.cards_returned(service.id, answer["cards"])
     log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d ms=%.1f", service.id,
              hook_request["hookInstance"], len(resources), len(shown), len(advised) - len(shown),
              (time.perf_counter() - started) * 1000)
-    return Response(orjson.dumps(body), mimetype="application/json")
+    return Response(orjson.dumps(answer), mimetype="application/json")
 
 
 def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, advised: list[cards.Advice],
