@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -311,8 +312,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # SIGTERM (a timeout, a kill) ends the run through the finally blocks, which stop every server.
+    # Once: `timeout` signals the process and then its group, and a second SystemExit raised inside
+    # a finally block would cut the clean-up short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if args.floor_freeze:
         os.environ[FREEZE_ENV] = "1"  # every floor process started from here inherits it
     if args.profile:

@@ -17,6 +17,7 @@ status and card count checked. What it costs is measured and printed.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -40,6 +41,16 @@ from benchmarks.report import Target, median, ms, percentile, table, verdict
 
 # Issue 14, "new target": at 100 resources and 8 clients, service throughput / floor throughput.
 TARGETS = {(100, 8): Target(0.5, higher_is_better=True)}
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """Run in the server's process before exec: the kernel sends it SIGTERM if the benchmark dies,
+    even by SIGKILL, so no gunicorn outlives the run (it has a session of its own, see start())."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port() -> int:
@@ -69,8 +80,9 @@ class Server:
 
     def start(self) -> Server:
         self.log = open(Path(self.tmp, f"{self.name}.log"), "wb")  # noqa: SIM115 - closed in stop()
+        # A session of its own, so stop() can kill master and workers together if it must.
         self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=self.tmp, start_new_session=True)
+                                     cwd=self.tmp, start_new_session=True, preexec_fn=_die_with_parent)
         return self
 
     def wait_ready(self, timeout: float) -> None:
