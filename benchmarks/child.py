@@ -22,6 +22,7 @@ This module is imported by the floor child, so its top level imports stay light.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import os
@@ -45,10 +46,27 @@ REPO = Path(__file__).resolve().parent.parent
 # the wire
 # --------------------------------------------------------------------------------------------
 
-def _write(stream, message) -> None:
+def _frame(message) -> bytes:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def _write(stream, message) -> None:
+    stream.write(_frame(message))
     stream.flush()
+
+
+def _send(fd: int, message, deadline: float) -> None:
+    """The parent's write, bounded in time: a child that stopped reading must not hang the run."""
+    data = memoryview(_frame(message))
+    while data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+            raise TimeoutError("the child took no request in time")
+        try:
+            data = data[os.write(fd, data[:1 << 20]):]
+        except BlockingIOError:
+            continue
 
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
@@ -86,14 +104,17 @@ class Child:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.child", kind, data_dir],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=data_dir)
+        self.stdin = self.proc.stdin.fileno()
+        os.set_blocking(self.stdin, False)  # writes are bounded by select (_send)
         self.info = self.ask("info")  # waits for the app to be built
 
     def ask(self, *message):
+        deadline = time.monotonic() + self.timeout
         try:
-            _write(self.proc.stdin, message)
-            answer = _read(self.proc.stdout.fileno(), time.monotonic() + self.timeout)
+            _send(self.stdin, message, deadline)
+            answer = _read(self.proc.stdout.fileno(), deadline)
         except (OSError, EOFError, TimeoutError) as exc:
-            self.close()
+            self.kill()  # a half-written frame may be in the pipe: nothing more can be said to it
             raise RuntimeError(f"{self.kind} child: {exc} (its stderr is above)") from None
         if isinstance(answer, dict) and "error" in answer:
             raise RuntimeError(f"{self.kind} child failed:\n{answer['error']}")
@@ -112,14 +133,20 @@ class Child:
     def close(self) -> None:
         if self.proc.poll() is None:
             try:
-                _write(self.proc.stdin, ("quit",))
+                _send(self.stdin, ("quit",), time.monotonic() + 5)
                 self.proc.wait(10)
-            except (OSError, subprocess.TimeoutExpired):
+            except (OSError, TimeoutError, subprocess.TimeoutExpired):
                 self.proc.kill()
-                self.proc.wait(5)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(5)
         for stream in (self.proc.stdin, self.proc.stdout):
-            if stream:
-                stream.close()
+            if stream and not stream.closed:
+                with contextlib.suppress(OSError):
+                    stream.close()
 
     def __enter__(self) -> Child:
         return self
