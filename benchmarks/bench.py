@@ -1,6 +1,6 @@
 """The performance benchmark (design section 7, issue 14). A benchmark, never a timed test: it prints figures.
 
-    python -m benchmarks.bench                       # every part, about 1.5-2 minutes
+    python -m benchmarks.bench                       # every part, about 1.5-2.5 minutes
     python -m benchmarks.bench --only direct,memory --sizes 100,1000 --rounds 100
     python -m benchmarks.bench --json run1.json      # all figures, for benchmarks/summarize.py
     python -m benchmarks.bench --quick               # a few seconds' worth of everything (the smoke test)

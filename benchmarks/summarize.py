@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(json.load(f))
     if len({len(run["headline"]) for run in runs}) != 1:
         raise SystemExit("the runs come from different versions of the benchmark")
-    commands = sorted({run["command"] for run in runs})
+    # Where each run wrote its JSON is no difference between runs.
+    commands = sorted({re.sub(r"\s--json(=|\s+)\S+", "", run["command"]) for run in runs})
     print(f"# {len(runs)} benchmark runs, {min(r['started'] for r in runs)} to {max(r['started'] for r in runs)}\n")
     print(f"Machine: {'; '.join(sorted({run['machine'] for run in runs}))}  ")
     print("Commands: " + "; ".join(f"`{c}`" for c in commands) + ("  (they differ!)" if len(commands) > 1 else ""))
