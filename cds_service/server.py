@@ -13,8 +13,10 @@ import gc
 import os
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from cds_service.config import ENV_CONFIG, Settings
+from cds_service.logs import JsonFormatter
 
 
 class _Gunicorn(BaseApplication):
@@ -34,6 +36,17 @@ class _Gunicorn(BaseApplication):
         app = create_app(load_settings())
         prepare_process(app)
         return app
+
+
+class JsonLogger(Logger):
+    """gunicorn's error and access logs as JSON objects, like ours, when `[logging] format = "json"`.
+    The access line's message stays as access_log_format writes it below."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                handler.setFormatter(JsonFormatter())
 
 
 # A parsed record is a tree of dicts and lists with no cycles, freed by reference counting;
@@ -75,4 +88,5 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         "accesslog": "-",
         # No query strings in the access log: a FHIR id must not land there.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+        **({"logger_class": JsonLogger} if settings.logging.format == "json" else {}),
     }).run()
