@@ -64,6 +64,9 @@ class ServerSettings:
     public_base_url: HttpUrl | None = None
     cors_origins: tuple[str, ...] = ("*",)
     allow_unauthenticated: bool = False
+    # For a config meant for one machine (examples/sandbox.toml trusts a key anyone can sign with):
+    # `serve` then refuses every address but loopback, whatever else is configured.
+    loopback_only: bool = False
     # gunicorn: a slow client cannot hold a worker longer than this.
     timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
 
@@ -137,6 +140,12 @@ class CowsAppSettings:
 
 
 @dataclass(frozen=True, config=_FILE)
+class LoggingSettings:
+    # "json": one JSON object a line (the text format's fields), for log shippers (cds_service/logs.py).
+    format: Literal["text", "json"] = "text"
+
+
+@dataclass(frozen=True, config=_FILE)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     fhir: FhirSettings = field(default_factory=FhirSettings)
@@ -147,6 +156,7 @@ class Settings:
     # The clinical rules' windows, thresholds and site codes (cards.EngineSettings).
     clinical: EngineSettings = field(default_factory=EngineSettings)
     cows_app: CowsAppSettings = field(default_factory=CowsAppSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
     data_dir: Path = Path("instance")
     patient_key: bytes | None = None
     # The bearer token a Prometheus server presents for GET /metrics when issuers are configured.

@@ -27,6 +27,10 @@ def evaluate_document(document: Any, settings: Settings, now: datetime | None = 
         document = request_from_bundle(document)
     if not isinstance(document, dict):
         raise BadRequest("expected a CDS Hooks request or a FHIR Bundle")
+    if "hook" not in document:
+        what = f"a {document['resourceType']} resource" if isinstance(document.get("resourceType"), str) else "it"
+        raise BadRequest(f"no hook: {what} is neither a CDS Hooks request nor a FHIR Bundle",
+                         {"hook": ["Missing data for required field."]})
     service = next((s for s in SERVICES.values() if s.hook == document.get("hook")), None)
     if service is None:
         hooks = sorted({s.hook for s in SERVICES.values()})

@@ -15,8 +15,10 @@ import shutil
 import tempfile
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from cds_service.config import ENV_CONFIG, Settings
+from cds_service.logs import JsonFormatter
 
 PROMETHEUS_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -38,6 +40,17 @@ class _Gunicorn(BaseApplication):
         app = create_app(load_settings())
         prepare_process(app)
         return app
+
+
+class JsonLogger(Logger):
+    """gunicorn's error and access logs as JSON objects, like ours, when `[logging] format = "json"`.
+    The access line's message stays as access_log_format writes it below."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                handler.setFormatter(JsonFormatter())
 
 
 # A parsed record is a tree of dicts and lists with no cycles, freed by reference counting;
@@ -81,6 +94,7 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         # No query strings in the access log: a FHIR id must not land there.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
         "on_exit": lambda _arbiter: metrics_dir.cleanup(),
+        **({"logger_class": JsonLogger} if settings.logging.format == "json" else {}),
     }).run()
 
 

@@ -117,13 +117,17 @@ def test_no_patient_or_user_data_reaches_the_exposition(client):
 
 # --- under gunicorn: every worker's values, added up ------------------------------------------
 
-def test_the_server_master_imports_no_prometheus_client_before_it_chooses_multiprocess_mode():
+def test_the_server_master_imports_no_prometheus_client_before_it_chooses_multiprocess_mode(tmp_path):
     # prometheus_client picks its mode when first imported; the master forks workers from what it
-    # has imported, so an early import would leave every worker counting only for itself.
-    code = ("import sys, cds_service.cli, cds_service.auth, cds_service.server; "
-            "print('prometheus_client' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    # has imported, so an early import would leave every worker counting only for itself. This runs
+    # `serve` up to the moment gunicorn would start.
+    code = ("import sys, cds_service.server as server\n"
+            "server.run_server = lambda settings, config: print('prometheus_client' in sys.modules)\n"
+            "from cds_service.cli import main\n"
+            "main(['serve', '--port', '0'])\n")
+    env = {**os.environ, "WITHDRAWAL_CDS_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.stdout.strip().splitlines()[-1:] == ["False"], result.stdout + result.stderr
 
 
 def test_metrics_add_up_every_workers_calls(database_url, tmp_path, monkeypatch):

@@ -61,3 +61,20 @@ def test_the_pictures_the_readme_shows_are_in_the_repository():
     pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
     assert "docs/cows-form.png" in pictures
     assert all((Path(__file__).parent.parent / picture).is_file() for picture in pictures)
+
+
+def test_every_command_the_readme_gives_works_in_a_fresh_shell():
+    """`withdrawal-cds` alone is `command not found` until the venv is activated: every invocation in a
+    code span or block names .venv/bin/, except inside the image (after `docker run ... IMAGE`)."""
+    code = re.findall(r"```sh\n(.*?)```", README, flags=re.S) + re.findall(r"`([^`\n]+)`", README)
+    bare = [line for text in code for line in text.splitlines()
+            if re.search(r"(?<![\w/.-])withdrawal-cds (serve|evaluate|report|purge)\b", line)
+            and not line.lstrip().startswith("docker ")]
+    assert bare == []
+
+
+def test_the_readme_says_how_the_tests_find_postgresql():
+    source = (Path(__file__).parent / "store" / "databases.py").read_text()
+    (default,) = re.findall(r'"WITHDRAWAL_CDS_TEST_PG_URL", "([^"]+)"', source)
+    assert "WITHDRAWAL_CDS_TEST_PG_URL" in README and f"`{default}`" in README
+    assert "skipped with a message" in README and "`CI=true` they fail" in README

@@ -45,8 +45,8 @@ def test_override_snoozes_and_report_counts_through_the_running_service(database
     assert report.returncode == 0, report.stderr
     rows = {line.split()[0]: line.split() for line in report.stdout.splitlines()
             if line.split() and line.split()[0] in {"moud-referral", "counseling", "naloxone"}}
-    # topic, issued, accepted, overridden, no feedback, ...
-    assert rows["moud-referral"][1:5] == ["2", "0", "1", "1"]
-    assert rows["naloxone"][1:5] == ["3", "1", "0", "2"]
-    assert rows["counseling"][1:5] == ["3", "0", "0", "3"]
+    # topic, issued, accepted, overridden, both, no feedback, ...
+    assert rows["moud-referral"][1:6] == ["2", "0", "1", "0", "1"]
+    assert rows["naloxone"][1:6] == ["3", "1", "0", "0", "2"]
+    assert rows["counseling"][1:6] == ["3", "0", "0", "0", "3"]
     assert "patient-declined" in " ".join(rows["moud-referral"])

@@ -17,22 +17,25 @@ def _by_topic(rows):
     return {row["topic"]: row for row in rows}
 
 
-def test_report_counts_each_card_once_under_its_latest_outcome(store):
-    moud = issue(store, "moud-referral", "moud-referral", "moud-referral", "moud-referral")
+def test_report_counts_a_card_under_each_outcome_it_received(store):
+    moud = issue(store, "moud-referral", "moud-referral", "moud-referral", "moud-referral", "moud-referral")
     (naloxone,) = issue(store, "naloxone")
     override(store, moud[0], reason="patient-declined")
     override(store, moud[1], reason="managed-elsewhere")
     override(store, moud[1], reason="managed-elsewhere")            # resent: stored once
     accept(store, moud[2])
-    override(store, moud[2], at=T0 + timedelta(minutes=5))           # later override wins
+    override(store, moud[2], at=T0 + timedelta(minutes=5))           # accepted, then overridden: both
+    override(store, moud[3], reason="patient-declined")
+    override(store, moud[3], reason="not-indicated", at=T0 + timedelta(minutes=5))  # its latest reason counts
     accept(store, naloxone)
 
     rows = _by_topic(report(store))
     assert rows["moud-referral"] == {
-        "topic": "moud-referral", "issued": 4, "accepted": 0, "overridden": 3, "no_feedback": 1,
-        "override_rate": 0.75,
-        "overridden_by_reason": {"(none)": 1, "managed-elsewhere": 1, "patient-declined": 1}}
-    assert rows["naloxone"]["accepted"] == 1 and rows["naloxone"]["override_rate"] == 0.0
+        "topic": "moud-referral", "issued": 5, "accepted": 1, "overridden": 4, "both": 1, "no_feedback": 1,
+        "override_rate": 0.8,
+        "overridden_by_reason": {"(none)": 1, "managed-elsewhere": 1, "not-indicated": 1, "patient-declined": 1}}
+    assert rows["naloxone"]["accepted"] == 1 and rows["naloxone"]["both"] == 0
+    assert rows["naloxone"]["override_rate"] == 0.0
     assert rows["counseling"]["issued"] == 0 and rows["counseling"]["override_rate"] is None
     assert [r["topic"] for r in report(store)][:len(cards.TOPICS)] == list(cards.TOPICS)
 
@@ -48,16 +51,20 @@ def test_report_since_counts_only_cards_issued_from_then(store):
 def test_format_report_is_an_aligned_table_with_a_total(store):
     moud = issue(store, "moud-referral", "moud-referral")
     override(store, moud[0], reason="patient-declined")
+    accept(store, moud[0])
     text = format_report(report(store), since=T0)
     lines = text.splitlines()
     assert lines[0] == "Cards issued since 2025-03-01 12:00 UTC"
     header = lines[2]
     moud_line = next(line for line in lines if line.startswith("moud-referral"))
-    total_line = lines[-1]
+    total_line = next(line for line in lines if line.startswith("all "))
+    # the output itself says how a card with both outcomes is counted
+    assert lines[-1].startswith("A card both accepted and overridden counts in accepted, in overridden")
+    assert moud_line.split()[:5] == ["moud-referral", "2", "1", "1", "1"]
     # numbers right-aligned under their headings
     assert moud_line.index("50.0%") + len("50.0%") == header.index("override rate") + len("override rate")
     assert "patient-declined 1" in moud_line
-    assert total_line.split()[:3] == ["all", "2", "0"]
+    assert total_line.split()[:5] == ["all", "2", "1", "1", "1"]
 
 
 def test_parse_since():
