@@ -455,7 +455,9 @@ class Record:
         elif type(code) is str:
             screened = True
         kratom = False
-        if "valueString" in resource or "valueCodeableConcept" in resource or "note" in resource:
+        # `is not None`, not `in`: a null member reads as an absent one (the sieve passes nulls).
+        if (resource.get("valueString") is not None or resource.get("valueCodeableConcept") is not None
+                or resource.get("note") is not None):
             value = resource.get("valueString")
             kratom = mentions_kratom(
                 value if isinstance(value, str) else "",
@@ -487,9 +489,9 @@ class Record:
         code = concept(resource.get("code"))
         keys, text = code.keys, code.text
         tags = code_tags(keys, CONDITION_TAGS_BY_CODE) | condition_text_tags(text) | condition_rule_tags(keys)
-        if "note" in resource and mentions_kratom(note_text(resource)):
+        if resource.get("note") is not None and mentions_kratom(note_text(resource)):
             tags.add("kratom")
-        if not keys and not text and "code" in resource:
+        if not keys and not text and resource.get("code") is not None:
             # Unreadable code (e.g. a bare number): validate it so the failure is logged.
             tags.add("unreadable")
         self._put(resource, tags, draft, code)
@@ -638,8 +640,8 @@ class Sieve:
     record is vital signs and labs that earn no tag).
 
     Exact by construction: it runs the record's own indexers on the fields, so a rule change
-    cannot leave the sieve behind. `FIELDS` must hold every field those indexers read
-    (tests/cards/test_sieve.py records what they touch).
+    cannot leave the sieve behind. `FIELDS` must hold every field those indexers read, and the
+    indexers must read an absent field and a null one alike (tests/cards/test_sieve.py checks both).
     """
 
     # The resource types whose indexers look at a few fields and keep a resource only when a
@@ -651,7 +653,7 @@ class Sieve:
         self._probe = Record.build((), settings=settings)
 
     def keeps(self, fields: dict) -> bool:
-        """`fields`: a resource's FIELDS (those it has), as plain JSON values."""
+        """`fields`: a resource's FIELDS as plain JSON values; an absent one may be missing or None."""
         resource_type = fields.get("resourceType")
         if resource_type not in self.SIEVED:
             return resource_type in Record._INDEXERS

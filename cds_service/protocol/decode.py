@@ -20,7 +20,7 @@ the whole body the ordinary way, which gives the errors and the tolerance it alw
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
@@ -41,34 +41,43 @@ class _Request(Struct):
     prefetch: dict[str, Raw] | UnsetType = UNSET
 
 
-class _Kind(Struct):
-    resourceType: Any = UNSET
+# What the sieve judges a resource by; an absent field is None, which the sieve reads as absent.
+_Fields = msgspec.defstruct("_Fields", [(name, Any, None) for name in Sieve.FIELDS])
 
 
-class _Entry(Struct):
-    resource: Raw | UnsetType = UNSET
-    search: Any = UNSET
+_FieldsEntry = msgspec.defstruct("_FieldsEntry", [("resource", Optional[_Fields], None)])
 
 
 class _Bundle(Struct):
+    """A Bundle as prefetch handling reads it, each entry's resource as the sieve's fields only."""
     resourceType: Any = UNSET
     type: Any = UNSET
     total: Any = UNSET
     link: Any = UNSET
-    entry: list[_Entry] | UnsetType = UNSET
+    entry: list[_FieldsEntry] | UnsetType = UNSET  # type: ignore[valid-type]
 
 
-# The fields the sieve judges by, as a struct: msgspec skips every other member unread.
-_Fields = msgspec.defstruct("_Fields", [(name, Any, UNSET) for name in Sieve.FIELDS])
+class _RawEntry(Struct):
+    resource: Raw | UnsetType = UNSET  # only read for entries whose resource is an object
+    search: Any = UNSET
+
+
+class _RawEntries(Struct):
+    entry: list[_RawEntry] = []
+
+
+class _Kind(Struct):
+    resourceType: Any = UNSET
+
 
 _REQUEST = msgspec.json.Decoder(_Request)
 _KIND = msgspec.json.Decoder(_Kind)
 _BUNDLE_DECODER = msgspec.json.Decoder(_Bundle)
-_FIELDS = msgspec.json.Decoder(_Fields)
+_RAW_ENTRIES = msgspec.json.Decoder(_RawEntries)
 _WHOLE = msgspec.json.Decoder()
+_OBJECT = ord("{")
 # A body that decodes as JSON but not to these shapes is read the ordinary way. RecursionError:
 # msgspec decodes `Any` members recursively, and a nesting bomb must become the ordinary 400.
-_OBJECT = ord("{")
 _NOT_THIS_SHAPE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
@@ -92,17 +101,23 @@ def _prefetch_value(raw: Raw, sieve: Sieve) -> Any:
     bundle = _BUNDLE_DECODER.decode(raw)
     decoded = {name: value for name in _BUNDLE if (value := getattr(bundle, name)) is not UNSET}
     if bundle.entry is not UNSET:
-        decoded["entry"] = [entry for item in bundle.entry if (entry := _entry(item, sieve)) is not None]
+        decoded["entry"] = _kept_entries(raw, bundle.entry, sieve)
     return decoded
 
 
-def _entry(item: _Entry, sieve: Sieve) -> dict | None:
-    if item.resource is UNSET:
-        return None  # an entry without a resource holds nothing the record reads
-    fields = _FIELDS.decode(item.resource)
-    if not sieve.keeps({name: value for name in Sieve.FIELDS if (value := getattr(fields, name)) is not UNSET}):
-        return None
-    entry: dict[str, Any] = {"resource": _WHOLE.decode(item.resource)}
-    if item.search is not UNSET:
-        entry["search"] = item.search
-    return entry
+def _kept_entries(raw: Raw, entries: list, sieve: Sieve) -> list[dict]:
+    """The entries the sieve keeps, decoded whole: the Bundle is read a second time, as raw
+    entries, only when one is kept (most Bundles of vital signs keep none or a few)."""
+    keeps, fields_of = sieve.keeps, msgspec.structs.asdict
+    kept = [n for n, entry in enumerate(entries) if entry.resource is not None and keeps(fields_of(entry.resource))]
+    if not kept:
+        return []
+    raw_entries = _RAW_ENTRIES.decode(raw).entry
+    whole = []
+    for n in kept:
+        item = raw_entries[n]
+        entry: dict[str, Any] = {"resource": _WHOLE.decode(item.resource)}
+        if item.search is not UNSET:
+            entry["search"] = item.search
+        whole.append(entry)
+    return whole
