@@ -1,19 +1,56 @@
-# withdrawal-cds: production image. Secure by default: bound to 0.0.0.0 it refuses to
-# start until trusted issuers are configured (mount a config and set WITHDRAWAL_CDS_CONFIG).
-FROM python:3.11-slim
+# syntax=docker/dockerfile:1
+# withdrawal-cds: the production image. Secure by default: bound to 0.0.0.0 it refuses to start
+# until trusted issuers are configured (mount a config over /etc/withdrawal-cds/config.toml).
+#
+# The base image is pinned by digest: the multi-platform index of python:3.11-slim (Python 3.11.15,
+# Debian trixie, built 2026-08-05) as recorded by docker-library/repo-info, commit
+# 2477d553d2fdfa57b4ec11f63c8376eca8b7a253, file repos/python/remote/3.11-slim.md. It was read there,
+# not pulled: the machines this was written on run no Docker engine, so that the registry still
+# serves it is unchecked. To refresh it, take the digest the registry gives today and replace it here:
+#   docker buildx imagetools inspect python:3.11-slim      (the "Digest:" line)
+# or the repo-info file above, then build and run the tests against the new image. The tag stays for
+# the reader; Docker pulls by the digest alone. --build-arg PYTHON_IMAGE=... builds on another base.
+ARG PYTHON_IMAGE=python:3.11-slim@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    WITHDRAWAL_CDS_DATA_DIR=/var/lib/withdrawal-cds
-
-WORKDIR /app
+# --- the wheel: built from the source with the pinned build backend, no network beyond the lock ---
+FROM ${PYTHON_IMAGE} AS wheel
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY requirements/build.txt requirements/build.txt
+RUN pip install --require-hashes -r requirements/build.txt
 COPY pyproject.toml README.md ./
 COPY cds_service ./cds_service
 COPY cards ./cards
-RUN pip install . \
- && useradd --system --uid 10001 --home /var/lib/withdrawal-cds --create-home cds
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /dist .
+
+# --- the image: dependencies, then our wheel, as a non-root user ---
+FROM ${PYTHON_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    WITHDRAWAL_CDS_DATA_DIR=/var/lib/withdrawal-cds \
+    WITHDRAWAL_CDS_CONFIG=/etc/withdrawal-cds/config.toml
+
+# The data directory belongs to the service's user before it becomes a volume, so a named volume
+# starts out writable by it. (A host directory mounted there must be writable by uid 10001; if it is
+# not, the service stops with a line naming the directory and the cause.)
+RUN useradd --system --uid 10001 --home-dir /var/lib/withdrawal-cds --create-home cds
+COPY deploy/image.toml /etc/withdrawal-cds/config.toml
+
+# Dependencies in their own layer, exactly as locked (hashes checked): a change to our source does
+# not reinstall them.
+COPY requirements/service.txt /tmp/service.txt
+RUN pip install --require-hashes -r /tmp/service.txt && rm /tmp/service.txt
+
+# Our code: the wheel, not an editable source tree, and nothing else from the build.
+COPY --from=wheel /dist/ /tmp/dist/
+RUN pip install --no-deps /tmp/dist/*.whl && rm -r /tmp/dist
 
 USER cds
+WORKDIR /var/lib/withdrawal-cds
+# The SQLite store and the generated patient key (local mode) live here, outside the container's layer.
+VOLUME ["/var/lib/withdrawal-cds"]
 EXPOSE 8080
+# Reads the same config as the server, so it probes the configured port (cds_service/healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status == 200 else 1)"
-CMD ["withdrawal-cds", "serve", "--host", "0.0.0.0", "--port", "8080"]
+  CMD ["python", "-m", "cds_service.healthcheck"]
+# No --host or --port here: they would outrank the config file (command line > environment > file).
+CMD ["withdrawal-cds", "serve"]

@@ -26,6 +26,14 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Background several cards could give (what kratom is): a response shows it once."""
+
+    text: str
+    link: Link
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """A draft FHIR resource the clinician may accept; saving it settles the card."""
 
@@ -50,3 +58,7 @@ class Advice:
     # An app the clinician can open from the card to act on it (e.g. "cows-form"); the service
     # links it only if it serves that app.
     app: str | None = None
+    # Shared background this card would carry (cards.compose shows it on the first card of a
+    # response that has it), and the detail to use on that card: the note within the same budget.
+    notes: tuple[Note, ...] = ()
+    noted_detail: str = ""

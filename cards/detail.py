@@ -1,53 +1,86 @@
-"""A card's detail: the evidence that made it fire, one line per record, with dates."""
+"""A card's detail: the evidence that made it fire (newest first, one line per record), then the
+reasoning, within a budget of characters (design 4.2: under 600 in every variant)."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime, timedelta, timezone
 
 from cards import content
 from cards.evidence import Evidence, Facts
+from cards.rules import AllOf, AnyOf, Expr, Not, holds
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|])")
-MAX_WHAT = 90
+MAX_DETAIL = 599
+MAX_WHAT = 60
+# Evidence this recent is dated to the hour: in withdrawal the hours matter.
+RECENT = timedelta(hours=72)
 
 
-def when_text(when: datetime | None) -> str:
-    if when is None:
+def when_text(item: Evidence, now: datetime) -> str:
+    if item.draft:
+        return "draft order"
+    if item.when is None:
         return content.UNDATED
-    if when.timetz().replace(tzinfo=None) == time(0, 0):
-        return when.strftime("%Y-%m-%d")
-    return when.strftime("%Y-%m-%d %H:%M %Z").strip()
+    if now - RECENT <= item.when <= now + RECENT:
+        return item.when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return item.when.strftime("%Y-%m-%d")
 
 
-def evidence_label(kind: str, item: Evidence) -> str:
-    label = content.EVIDENCE_LABELS.get(item.kind) or content.EVIDENCE_LABELS.get(kind, kind)
-    return label + (f" {item.score:g}" if item.score is not None else "")
+def fired_evidence(expr: Expr, facts: Facts) -> list[Evidence]:
+    """The evidence behind the parts of a rule that hold: only what made this card fire."""
+    if isinstance(expr, str):
+        return list(facts.evidence[expr])
+    if isinstance(expr, Not):
+        return []
+    parts = expr.parts if isinstance(expr, AllOf) else [p for p in expr.parts if holds(p, facts)]
+    assert isinstance(expr, (AllOf, AnyOf))
+    return [item for part in parts for item in fired_evidence(part, facts)]
 
 
-def evidence_line(labels: list[str], item: Evidence) -> str:
+def label(item: Evidence) -> str:
+    text = content.EVIDENCE_LABELS.get(item.kind, item.kind.replace("_", " ").capitalize())
+    return text + (f" {item.score:g}" if item.score is not None else "")
+
+
+def by_record(items: list[Evidence]) -> list[tuple[Evidence, list[str]]]:
+    """One entry per record, with every label it earns, newest first (drafts first, undated last).
+
+    An opioid withdrawal diagnosis is one record that is evidence of two things: it is shown
+    once as "Opioid use disorder; Withdrawal diagnosis", not twice.
+    """
+    records: dict[tuple, tuple[Evidence, list[str], set[str]]] = {}
+    for item in items:
+        _, labels, kinds = records.setdefault((item.what, item.when, item.source, item.draft), (item, [], set()))
+        if kinds & content.SUBSUMED_BY.get(item.kind, set()):
+            continue
+        kinds.add(item.kind)
+        if label(item) not in labels:
+            labels.append(label(item))
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    entries = [(item, labels) for item, labels, _ in records.values()]
+    return sorted(entries, key=lambda entry: (entry[0].draft, entry[0].when or epoch), reverse=True)
+
+
+def evidence_line(item: Evidence, labels: list[str], now: datetime) -> str:
     # The text is the record's own: shortened, and escaped so it cannot restyle the card.
     what = item.what if len(item.what) <= MAX_WHAT else item.what[: MAX_WHAT - 1] + "…"
     what = _MARKDOWN_SPECIAL.sub(r"\\\1", what)
-    return f"- {'; '.join(labels)}: {what} ({item.source}, {when_text(item.when)})"
+    return f"- {'; '.join(labels)}: {what} ({when_text(item, now)})"
 
 
-def shown_evidence(shows: tuple[str, ...], facts: Facts) -> dict[tuple, tuple[Evidence, list[str]]]:
-    """The records behind the facts ``shows`` names, each with every label it earns, in order.
-
-    An opioid withdrawal diagnosis is one record that is evidence of two things: it is shown
-    once as "Opioid use disorder; Withdrawal", not twice.
-    """
-    shown: dict[tuple, tuple[Evidence, list[str]]] = {}
-    for kind in shows:
-        for item in facts.evidence[kind]:
-            _, labels = shown.setdefault((item.what, item.when, item.source), (item, []))
-            label = evidence_label(kind, item)
-            if label not in labels:
-                labels.append(label)
-    return shown
-
-
-def evidence_lines(shown: dict[tuple, tuple[Evidence, list[str]]]) -> list[str]:
-    lines = [evidence_line(labels, item) for item, labels in shown.values()]
-    return lines[: content.MAX_EVIDENCE_LINES]
+def detail(items: list[Evidence], paragraphs: list[str], now: datetime) -> str:
+    """The evidence lines, then ``paragraphs``, in at most MAX_DETAIL characters: lines that do
+    not fit become "and N more"."""
+    fixed = sum(len(p) + 2 for p in paragraphs) + len(content.EVIDENCE_HEADING) + 1
+    lines: list[str] = []
+    entries = by_record(items)
+    for n, (item, labels) in enumerate(entries):
+        line = evidence_line(item, labels, now)
+        rest = len(entries) - n - 1
+        more = len(content.MORE_EVIDENCE.format(n=rest)) + 1 if rest else 0
+        if fixed + sum(len(x) + 1 for x in lines) + len(line) + more > MAX_DETAIL:
+            lines.append(content.MORE_EVIDENCE.format(n=len(entries) - n))
+            break
+        lines.append(line)
+    return "\n\n".join([content.EVIDENCE_HEADING + "\n" + "\n".join(lines), *paragraphs])

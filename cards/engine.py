@@ -14,6 +14,7 @@ from cards.topics import TOPICS
 
 # A draft of one of these makes the order moment relevant; ordering an antibiotic does not.
 TRIGGERING_MEDICATIONS = frozenset({"opioid", "moud", "naloxone"})
+SEVERITY = ("critical", "warning", "info")
 
 
 def evaluate(
@@ -29,13 +30,15 @@ def evaluate(
     """
     settings = settings or EngineSettings()
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-    record = Record.build(resources if resources is not None else (), drafts=inputs.drafts, settings=settings,
-                          patient_id=inputs.patient_id)
+    record = Record.build(resources if resources is not None else (), drafts=inputs.drafts,
+                          acted_on=inputs.acted_on, settings=settings, patient_id=inputs.patient_id)
     if inputs.moment is Moment.ORDER and not any(triggers(record, draft) for draft in inputs.acted_on):
         return []
     facts = find_facts(record, settings, now)
-    return [topic.advise(facts, inputs, settings) for topic in TOPICS
-            if topic.applies(inputs.moment, facts, settings)]
+    advised = [topic.advise(facts, inputs, settings, now) for topic in TOPICS
+               if topic.applies(inputs.moment, facts, settings)]
+    # Critical first, then warning, then info (design 4.2); the registry orders within each.
+    return sorted(advised, key=lambda advice: SEVERITY.index(advice.indicator))
 
 
 def triggers(record: Record, draft: dict) -> bool:

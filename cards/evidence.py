@@ -1,19 +1,24 @@
-"""Evidence finders: one per definition in design section 4.
+"""Evidence finders: one per fact of design section 4.1 (v2).
 
 Each finder reads the indexed record and returns the evidence it found (what, when, from which
 resource), so a card can say why it fired. "Now" is the request time; windows and thresholds come
-from ``EngineSettings``. Entered-in-error, refuted and cancelled records never count.
+from ``EngineSettings``. Entered-in-error, refuted and cancelled records never count; negated
+mentions were dropped when the record was indexed.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cards import dates, terms
+from cards import valuesets as vs
 from cards.record import Concept, Item, Record, concept
 from cards.settings import EngineSettings
+
+log = logging.getLogger("cards")
 
 EXCLUDED_STATUS = {
     "Condition": frozenset(),  # Condition has no status; verificationStatus is checked instead
@@ -39,11 +44,14 @@ NEGATIVE_INTERPRETATION = frozenset({"NEG", "ND", "N", "<"})
 
 @dataclass(frozen=True)
 class Evidence:
+    # What it is evidence of (a fact's name, or a narrower kind such as "cows"); labels the line.
     kind: str
     what: str
     when: datetime | None
     source: str
     score: float | None = None
+    # A draft order of this call, not yet in the record.
+    draft: bool = False
 
 
 @dataclass
@@ -103,10 +111,15 @@ def condition_state(resource: dict) -> str | None:
     return None
 
 
+ASSERTED_DATE = "http://hl7.org/fhir/StructureDefinition/condition-assertedDate"
+
+
 def condition_when(resource: dict) -> datetime | None:
-    return dates.latest(
-        resource.get("recordedDate"), resource.get("onsetDateTime")
-    ) or dates.period_latest(resource.get("onsetPeriod"))
+    """The latest of a Condition's onset, recorded and asserted dates (design 4.1)."""
+    asserted = next((e.get("valueDateTime") for e in resource.get("extension") or ()
+                     if isinstance(e, dict) and e.get("url") == ASSERTED_DATE), None)
+    return dates.latest(resource.get("recordedDate"), resource.get("onsetDateTime"), asserted,
+                        dates.period_latest(resource.get("onsetPeriod")))
 
 
 def observation_when(resource: dict) -> datetime | None:
@@ -139,17 +152,57 @@ def within(when: datetime | None, now: datetime, window: timedelta) -> bool:
     return when is not None and when >= now - window
 
 
-def numeric_value(resource: dict) -> float | None:
-    quantity = resource.get("valueQuantity")
-    raw = quantity.get("value") if isinstance(quantity, dict) else resource.get("valueInteger")
-    if raw is None and isinstance(resource.get("valueString"), str):
-        raw = resource["valueString"]
+def numeric_value(value_holder: dict) -> float | None:
+    """valueInteger, valueQuantity.value, or a number written as valueString (US Core's PHQ-9
+    example writes its total so)."""
+    quantity = value_holder.get("valueQuantity")
+    raw = quantity.get("value") if isinstance(quantity, dict) else value_holder.get("valueInteger")
+    if raw is None and isinstance(value_holder.get("valueString"), str):
+        raw = value_holder["valueString"]
     if isinstance(raw, bool):
         return None
     try:
         return float(raw) if raw is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def scale_score(resource: dict) -> float | None:
+    """A scale's total: the value, or a component that says it is the total. None when the
+    scale was not done (a dataAbsentReason, or no score at all)."""
+    if "dataAbsentReason" in resource:
+        return None
+    score = numeric_value(resource)
+    if score is not None:
+        return score
+    for component in resource.get("component") or ():
+        if isinstance(component, dict) and "dataAbsentReason" not in component:
+            code = concept(component.get("code"))
+            if (terms.TOTAL.search(code.text) or any(key in vs.COWS_OBSERVABLES for key in code.keys)):
+                return numeric_value(component)
+    return None
+
+
+def answer_score(resource: dict) -> float | None:
+    """A questionnaire item's answer as its score: a number, or a LOINC answer code (PHQ-9's
+    LA6568-5 "Not at all" is 0)."""
+    score = numeric_value(resource)
+    if score is not None:
+        return score
+    for key in concept(resource.get("valueCodeableConcept")).keys:
+        if key in vs.PHQ_ANSWER_SCORES:
+            return float(vs.PHQ_ANSWER_SCORES[key])
+    return None
+
+
+def affirms(resource: dict) -> bool:
+    """An observation of a finding ("opioid withdrawal signs") affirms it: no value, true, or
+    words that are not a negative. A number is not a yes (a checklist item, an unknown scale)."""
+    if "dataAbsentReason" in resource or any(k in resource for k in ("valueQuantity", "valueInteger")):
+        return False
+    words = resource.get("valueString") if isinstance(resource.get("valueString"), str) else ""
+    words += " " + concept(resource.get("valueCodeableConcept")).text
+    return result_polarity(resource) != "negative" and not terms.says_no(words)
 
 
 def result_polarity(resource: dict) -> str:
@@ -202,12 +255,30 @@ def _reference_high(resource: dict) -> float | None:
 
 def evidence(kind: str, item: Item, when: datetime | None, score: float | None = None) -> Evidence:
     what = item.concept.label if isinstance(item.concept, Concept) and item.concept.text else ""
-    return Evidence(kind, what or item.type, when, item.type, score)
+    return Evidence(kind, what or item.type, when, item.type, score, item.draft)
+
+
+def condition_counts(item: Item, now: datetime, window: timedelta) -> bool:
+    """An active Condition, or one with no clinical status dated within ``window``."""
+    state = condition_state(item.resource)
+    return state == "active" or (state is None and within(condition_when(item.resource), now, window))
 
 
 # --- finders ---------------------------------------------------------------------------------
 # Each reads one Search (the record, the settings, "now", and the facts found so far) and returns
 # the evidence for one fact. FINDERS below lists them in the order they run.
+
+# What explains a positive opioid test or an opioid overdose: a prescription, in the window before
+# it, of a product that earns this tag (design 4.1). None: nothing explains it (heroin).
+EXPLAINED_BY: dict[str, str | None] = {
+    "heroin": None,
+    "fentanyl": "fentanyl_type",
+    "oxycodone": "oxycodone",
+    "methadone": "methadone",
+    "other": "opioid",
+}
+# A COWS total is 0-48 (11 items; Wesson & Ling 2003): anything else is bad data.
+COWS_MAX = 48
 
 
 @dataclass(frozen=True)
@@ -219,46 +290,73 @@ class Search:
 
 
 def medication_in_use(
-    record: Record, tag: str, now: datetime, window: timedelta, *, undated_counts: bool = False
+    record: Record, tag: str, now: datetime, window: timedelta, *, kind: str | None = None,
+    undated_counts: bool = False, exclude: str | None = None,
 ) -> list[Evidence]:
-    """Medication requests and statements that are active, or authored/taken within ``window``."""
-    found = []
-    for item in record.tagged(tag, "MedicationRequest", "MedicationStatement"):
-        if not item.draft and not status_ok(item):
-            continue
+    """Medication requests and statements that are active, or authored/taken within ``window``
+    (drafts of this call count: they are being ordered now)."""
+    def counts(item: Item) -> bool:
+        if exclude in item.tags or (not item.draft and not status_ok(item)):
+            return False
         when = medication_when(item.resource)
         active = item.draft or item.resource.get("status") in ACTIVE_MEDICATION_STATUS[item.type]
-        if active or within(when, now, window) or (undated_counts and when is None):
-            found.append(evidence(tag, item, when))
-    return found
+        return active or within(when, now, window) or (undated_counts and when is None)
+
+    return [evidence(kind or tag, item, medication_when(item.resource))
+            for item in record.tagged(tag, "MedicationRequest", "MedicationStatement", keep=counts)]
 
 
-def opioid_use(q: Search) -> list[Evidence]:
-    return medication_in_use(q.record, "opioid", q.now, q.s.use_window)
+def prescribed_opioid(q: Search) -> list[Evidence]:
+    """An opioid analgesic (MOUD products are not), active or used within the use window."""
+    return medication_in_use(q.record, "opioid", q.now, q.s.use_window, kind="prescribed_opioid", exclude="moud")
 
 
-def on_moud(q: Search) -> list[Evidence]:
+def moud_products(q: Search) -> list[Evidence]:
     return medication_in_use(q.record, "moud", q.now, q.s.use_window)
 
 
-def naloxone_on_hand(q: Search) -> list[Evidence]:
-    # Undated counts: the card's own suggestion, saved without a date, must settle it.
-    return medication_in_use(q.record, "naloxone", q.now, q.s.naloxone_window, undated_counts=True)
+def agonist_therapy(q: Search) -> list[Evidence]:
+    """SNOMED 1081000119105 "Opioid dependence, on agonist therapy": MOUD given elsewhere."""
+    return [evidence("agonist_therapy", item, condition_when(item.resource))
+            for item in q.record.tagged("agonist_therapy", "Condition")
+            if condition_counts(item, q.now, q.s.oud_window)]
 
 
-def opioid_use_disorder(q: Search) -> list[Evidence]:
-    """Active OUD conditions; an opioid withdrawal condition is OUD evidence too."""
-    found, seen = [], set()
-    for tag in ("oud", "opioid_withdrawal"):
-        for item in q.record.tagged(tag, "Condition"):
-            if id(item) in seen:
-                continue
-            seen.add(id(item))
-            state = condition_state(item.resource)
-            when = condition_when(item.resource)
-            if state == "active" or (state is None and within(when, q.now, q.s.use_window)):
-                found.append(evidence("oud", item, when))
-    return found
+def explained(q: Search, drug_class: str, when: datetime | None) -> bool:
+    """Whether a prescription on record explains exposure to ``drug_class`` at ``when``: one
+    authored, taken or effective in the window before it, or active and undated."""
+    tag = EXPLAINED_BY[drug_class]
+    if tag is None:
+        return False
+    when = when or q.now
+    for item in q.record.tagged(tag, "MedicationRequest", "MedicationStatement"):
+        if item.draft or not status_ok(item):
+            continue
+        given = medication_when(item.resource)
+        if given is None:
+            if item.resource.get("status") in ACTIVE_MEDICATION_STATUS[item.type]:
+                return True
+        elif when - q.s.explaining_window <= given <= when:
+            return True
+    return False
+
+
+def positive_opioid_tests(q: Search, window: timedelta, classes=("heroin", "fentanyl", "oxycodone", "other")):
+    """(class, item, when) of each positive or detected opioid urine test in the window."""
+    def positive(item: Item) -> bool:
+        return (status_ok(item) and within(observation_when(item.resource), q.now, window)
+                and result_polarity(item.resource) == "positive")
+
+    for drug_class in classes:
+        for item in q.record.tagged(f"uds_{drug_class}", "Observation", keep=positive):
+            yield drug_class, item, observation_when(item.resource)
+
+
+def unprescribed_opioid(q: Search) -> list[Evidence]:
+    """A positive opioid urine test that no prescription explains (design 4.1)."""
+    return _unique([evidence("unprescribed_opioid", item, when)
+                    for drug_class, item, when in positive_opioid_tests(q, q.s.use_window)
+                    if not explained(q, drug_class, when)])
 
 
 def kratom_use(q: Search) -> list[Evidence]:
@@ -269,16 +367,13 @@ def kratom_use(q: Search) -> list[Evidence]:
     evidence as written (negated mentions such as "denies kratom" were dropped when indexing).
     """
     record, now, window = q.record, q.now, q.s.use_window
-    found = []
-    for item in record.tagged("kratom", "Condition"):
-        state, when = condition_state(item.resource), condition_when(item.resource)
-        if state == "active" or (state is None and within(when, now, window)):
-            found.append(evidence("kratom", item, when))
+    found = [evidence("kratom_use", item, condition_when(item.resource))
+             for item in record.tagged("kratom", "Condition") if condition_counts(item, now, window)]
     for item in record.tagged("kratom", "MedicationStatement"):
         if status_ok(item):
             when = medication_when(item.resource)
             if item.resource.get("status") == "active" or within(when, now, window):
-                found.append(evidence("kratom", item, when))
+                found.append(evidence("kratom_use", item, when))
     for tag in ("kratom", "kratom_test", "kratom_code"):
         for item in record.tagged(tag, "Observation"):
             when = observation_when(item.resource)
@@ -289,81 +384,265 @@ def kratom_use(q: Search) -> list[Evidence]:
                 continue
             if tag == "kratom_code" and polarity == "negative":
                 continue
-            found.append(evidence("kratom", item, when))
+            found.append(evidence("kratom_use", item, when))
     return _unique(found)
 
 
-def kratom_only(q: Search) -> list[Evidence]:
-    """Kratom is the only use on record: the cards then speak of kratom, not of opioids."""
-    facts = q.facts
-    return facts.evidence["kratom"] if not facts["opioid_use"] and not facts["oud"] else []
+def kratom_disorder(q: Search) -> list[Evidence]:
+    """Kratom use with an active F19.1x/F19.2x disorder, or a Condition that names kratom use
+    disorder (DSM-5 records kratom use disorder as "other substance" with the substance named)."""
+    if not q.facts["kratom_use"]:
+        return []
+    disorders = [evidence("kratom_disorder", item, condition_when(item.resource))
+                 for tag in ("other_substance_disorder", "kratom_disorder_text")
+                 for item in q.record.tagged(tag, "Condition") if condition_counts(item, q.now, q.s.oud_window)]
+    return [*q.facts.evidence["kratom_use"], *_unique(disorders)] if disorders else []
 
 
-def withdrawal_conditions(q: Search) -> list[Evidence]:
+# --- withdrawal ---
+
+def withdrawal_diagnosis(q: Search) -> list[Evidence]:
     found = []
     for item in q.record.tagged("withdrawal", "Condition"):
         state, when = condition_state(item.resource), condition_when(item.resource)
         if state in ("active", None) and within(when, q.now, q.s.withdrawal_window):
-            found.append(evidence("withdrawal", item, when))
+            found.append(evidence("withdrawal_diagnosis", item, when))
     return found
 
 
-def scores(record: Record, tag: str, now: datetime, window: timedelta) -> list[Evidence]:
-    """Scored instruments (COWS, SOWS) in the window, latest first."""
-    found = []
-    for item in record.tagged(tag, "Observation"):
-        when = observation_when(item.resource)
-        score = numeric_value(item.resource)
-        if status_ok(item) and score is not None and within(when, now, window):
-            found.append(evidence(tag, item, when, score))
+def scores(record: Record, tag: str, now: datetime, window: timedelta, maximum: float | None = None) -> list[Evidence]:
+    """A scale's scores in the window, latest first. A scale not done (cancelled, no score) is no
+    score; one outside its range or dated after now is bad data, skipped and logged."""
+    def usable(item: Item) -> bool:
+        when, score = observation_when(item.resource), scale_score(item.resource)
+        if not status_ok(item) or score is None or when is None:
+            return False
+        if score < 0 or (maximum is not None and score > maximum) or when > now:
+            log.warning("skipped a %s score: %s", tag.upper(), "out of range" if when <= now else "dated in the future")
+            return False
+        return within(when, now, window)
+
+    found = [evidence(tag, item, observation_when(item.resource), scale_score(item.resource))
+             for item in record.tagged(tag, "Observation", keep=usable)]
     return sorted(found, key=lambda e: e.when, reverse=True)
 
 
 def cows_scores(q: Search) -> list[Evidence]:
-    """Every COWS the COWS facts look at: the withdrawal window or the recency window, the longer."""
-    return scores(q.record, "cows", q.now, max(q.s.withdrawal_window, q.s.cows_recency))
-
-
-def cows_in_withdrawal_window(q: Search) -> list[Evidence]:
-    return [e for e in q.facts.evidence["cows"] if within(e.when, q.now, q.s.withdrawal_window)]
+    """Every COWS the COWS facts look at: the longest of their windows."""
+    window = max(q.s.withdrawal_window, q.s.cows_recency, q.s.cows_current)
+    return scores(q.record, "cows", q.now, window, COWS_MAX)
 
 
 def latest_cows(q: Search) -> list[Evidence]:
-    return q.facts.evidence["cows_window"][:1]
+    return q.facts.evidence["cows"][:1]
 
 
-def cows_recent(q: Search) -> list[Evidence]:
-    return [e for e in q.facts.evidence["cows"] if within(e.when, q.now, q.s.cows_recency)]
-
-
-def cows_at_least(setting: str) -> Callable[[Search], list[Evidence]]:
-    """COWS scores in the withdrawal window at or over the threshold the setting names."""
+def cows_within(window: str) -> Callable[[Search], list[Evidence]]:
     def finder(q: Search) -> list[Evidence]:
-        threshold = getattr(q.s, setting)
-        return [e for e in q.facts.evidence["cows_window"] if e.score >= threshold]
+        return [e for e in q.facts.evidence["cows"] if within(e.when, q.now, getattr(q.s, window))]
     return finder
 
 
-def cows_critical(q: Search) -> list[Evidence]:
-    """The latest COWS, if it is at the critical threshold: the newest score decides, not the highest."""
-    return [e for e in q.facts.evidence["latest_cows"] if e.score >= q.s.cows_critical_threshold]
+def current_cows_at_least(setting: str) -> Callable[[Search], list[Evidence]]:
+    """The latest COWS, if it is from the last cows_current_hours and at or over the threshold the
+    setting names: the newest score decides, not the highest."""
+    def finder(q: Search) -> list[Evidence]:
+        return [e for e in q.facts.evidence["cows_current"][:1] if e.score >= getattr(q.s, setting)]
+    return finder
 
 
-def sows_withdrawal(q: Search) -> list[Evidence]:
-    sows = scores(q.record, "sows", q.now, q.s.withdrawal_window)
-    return [e for e in sows if e.score >= q.s.sows_withdrawal_threshold]
+def current_cows_below(setting: str) -> Callable[[Search], list[Evidence]]:
+    def finder(q: Search) -> list[Evidence]:
+        return [e for e in q.facts.evidence["cows_current"][:1] if e.score < getattr(q.s, setting)]
+    return finder
 
 
-def withdrawal_observations(q: Search) -> list[Evidence]:
+def withdrawal_score(q: Search) -> list[Evidence]:
+    cows = [e for e in q.facts.evidence["cows"]
+            if within(e.when, q.now, q.s.withdrawal_window) and e.score >= q.s.cows_withdrawal_threshold]
+    sows = [e for e in scores(q.record, "sows", q.now, q.s.withdrawal_window)
+            if e.score >= q.s.sows_withdrawal_threshold]
+    return cows + sows
+
+
+def withdrawal_noted(q: Search) -> list[Evidence]:
+    return [evidence("withdrawal_noted", item, when)
+            for item in q.record.tagged("withdrawal", "Observation")
+            if status_ok(item) and within(when := observation_when(item.resource), q.now, q.s.withdrawal_window)
+            and affirms(item.resource)]
+
+
+# --- disorder, overdose ---
+
+def _oud_candidates(q: Search) -> list[tuple[Item, datetime | None]]:
+    """Current-OUD Conditions that are active (no clinical status reads as active here)."""
+    return [(item, condition_when(item.resource)) for item in q.record.tagged("oud_current", "Condition")
+            if condition_state(item.resource) in ("active", None)]
+
+
+def _oud_corroborated(q: Search) -> bool:
+    """Opioid exposure, withdrawal or an overdose in the last 90 days: an old OUD diagnosis is current."""
+    return any(q.facts[name] for name in ("prescribed_opioid", "unprescribed_opioid", "moud_products",
+                                          "withdrawal", "overdose_recent"))
+
+
+def oud_active(q: Search) -> list[Evidence]:
+    """A current-OUD Condition recorded, with onset or asserted in the OUD window, or older but
+    corroborated in the last 90 days by opioid exposure, withdrawal or an overdose (design 4.1)."""
+    corroborated = _oud_corroborated(q)
+    return [evidence("oud_active", item, when) for item, when in _oud_candidates(q)
+            if corroborated or within(when, q.now, q.s.oud_window)]
+
+
+def oud_history(q: Search) -> list[Evidence]:
+    """OUD in remission or on agonist therapy, an OUD diagnosis no longer active, or an active one
+    too old with nothing corroborating it: never a disorder signal, a naloxone indication."""
+    corroborated = _oud_corroborated(q)
+    found = [evidence("oud_history", item, condition_when(item.resource))
+             for item in q.record.tagged("oud_history", "Condition") if condition_state(item.resource) != "excluded"]
+    for item in q.record.tagged("oud_current", "Condition"):
+        state, when = condition_state(item.resource), condition_when(item.resource)
+        if state == "inactive" or (state in ("active", None) and not corroborated
+                                   and not within(when, q.now, q.s.oud_window)):
+            found.append(evidence("oud_history", item, when))
+    return _unique(found)
+
+
+def opioid_overdoses(q: Search, window: timedelta) -> list[tuple[Item, datetime | None, str, str]]:
+    """(item, when, substance, intent) of opioid poisonings and overdoses in the window."""
     found = []
-    for item in q.record.tagged("withdrawal", "Observation"):
-        when = observation_when(item.resource)
-        if (
-            status_ok(item)
-            and within(when, q.now, q.s.withdrawal_window)
-            and result_polarity(item.resource) != "negative"
-        ):
-            found.append(evidence("withdrawal", item, when))
+    for item in q.record.tagged("opioid_overdose", "Condition"):
+        when = condition_when(item.resource)
+        if condition_state(item.resource) == "excluded" or not within(when, q.now, window):
+            continue
+        coded = next((o for key in item.concept.keys if (o := vs.opioid_overdose(key)) is not None), None)
+        found.append((item, when, *(coded or overdose_from_text(item.concept.text))))
+    return found
+
+
+def overdose_from_text(text: str) -> tuple[str, str]:
+    substance = next((name for name, pattern in (("heroin", terms.HEROIN), ("fentanyl", terms.FENTANYL),
+                                                 ("methadone", terms.METHADONE)) if pattern.search(text)), "other")
+    intent = ("intentional" if terms.INTENTIONAL.search(text) else
+              "accidental" if terms.ACCIDENTAL.search(text) else "undetermined")
+    return substance, intent
+
+
+def overdose(q: Search) -> list[Evidence]:
+    return [evidence("overdose", item, when) for item, when, _, _ in opioid_overdoses(q, q.s.overdose_window)]
+
+
+def overdose_recent(q: Search) -> list[Evidence]:
+    return [e for e in q.facts.evidence["overdose"] if within(e.when, q.now, q.s.overdose_signal_window)]
+
+
+def intentional_overdose(q: Search) -> list[Evidence]:
+    return [evidence("intentional_overdose", item, when)
+            for item, when, _, intent in opioid_overdoses(q, q.s.overdose_window) if intent == "intentional"]
+
+
+def unexplained_overdose(q: Search) -> list[Evidence]:
+    """An overdose in the disorder window whose substance no prescription explains. An accidental
+    overdose on the patient's own opioid is explained: a naloxone indication, not a disorder."""
+    return [evidence("unexplained_overdose", item, when)
+            for item, when, substance, _ in opioid_overdoses(q, q.s.overdose_signal_window)
+            if not explained(q, substance, when)]
+
+
+def overdose_any(q: Search) -> list[Evidence]:
+    """An opioid overdose, or a Condition that says overdose or poisoning of any substance."""
+    texts = [evidence("overdose_any", item, when) for item in q.record.tagged("overdose_text", "Condition")
+             if condition_state(item.resource) != "excluded"
+             and within(when := condition_when(item.resource), q.now, q.s.overdose_window)]
+    return _unique([*q.facts.evidence["overdose"], *texts])
+
+
+# --- treatment and context ---
+
+def buprenorphine_started_recently(q: Search) -> list[Evidence]:
+    """The earliest buprenorphine MOUD product on record (not a draft of this call) is recent."""
+    dated = [(when, item) for item in q.record.tagged("buprenorphine_moud", "MedicationRequest", "MedicationStatement")
+             if not item.draft and status_ok(item) and (when := medication_when(item.resource)) is not None]
+    if not dated:
+        return []
+    when, item = min(dated, key=lambda pair: pair[0])
+    return [evidence("buprenorphine_start", item, when)] if within(when, q.now, q.s.buprenorphine_start_window) else []
+
+
+def buprenorphine_ordered(q: Search) -> list[Evidence]:
+    """A buprenorphine MOUD product among the drafts being selected or signed."""
+    return [evidence("buprenorphine_order", item, None)
+            for item in q.record.tagged("buprenorphine_moud", "MedicationRequest", "MedicationStatement")
+            if item.acted_on]
+
+
+def naloxone_on_hand(q: Search) -> list[Evidence]:
+    # Undated counts: the card's own suggestion, saved without a date, must settle it.
+    return medication_in_use(q.record, "naloxone", q.now, q.s.naloxone_window, undated_counts=True)
+
+
+def benzodiazepine(q: Search) -> list[Evidence]:
+    return medication_in_use(q.record, "benzodiazepine", q.now, q.s.use_window)
+
+
+def recent_fentanyl_or_methadone(q: Search) -> list[Evidence]:
+    window = q.s.recent_fentanyl_methadone
+    products = [e for tag in ("fentanyl_type", "methadone")
+                for e in medication_in_use(q.record, tag, q.now, window, kind="fentanyl_or_methadone")]
+    tests = [evidence("fentanyl_test", item, when) for _, item, when in positive_opioid_tests(q, window, ("fentanyl",))]
+    return _unique(products + tests)
+
+
+def conditions_in(tag: str, window: str, *, any_status: bool = False) -> Callable[[Search], list[Evidence]]:
+    """Conditions tagged ``tag``, dated in the window the settings property ``window`` names:
+    active ones, or (``any_status``) whatever their clinical status."""
+    def finder(q: Search) -> list[Evidence]:
+        span = getattr(q.s, window)
+        found = []
+        for item in q.record.tagged(tag, "Condition"):
+            state, when = condition_state(item.resource), condition_when(item.resource)
+            if state == "excluded" or not within(when, q.now, span):
+                continue
+            if any_status or state in ("active", None):
+                found.append(evidence(tag, item, when))
+        return found
+    return finder
+
+
+def active_conditions(tag: str) -> Callable[[Search], list[Evidence]]:
+    """Conditions tagged ``tag`` that are active (or, with no status, recorded in the OUD window)."""
+    def finder(q: Search) -> list[Evidence]:
+        return [e for e, _ in _active_with_items(q, tag)]
+    return finder
+
+
+def substance_use_disorder(q: Search) -> list[Evidence]:
+    """An active substance use disorder of any substance (VSAC). Codes of the opioid family are
+    judged by the OUD rules instead: F11.93, withdrawal on a prescribed opioid, is in the VSAC set
+    but is not a use disorder."""
+    return [e for e, item in _active_with_items(q, "sud_any") if "opioid_family" not in item.tags]
+
+
+def _active_with_items(q: Search, tag: str) -> list[tuple[Evidence, Item]]:
+    return [(evidence(tag, item, condition_when(item.resource)), item) for item in q.record.tagged(tag, "Condition")
+            if condition_counts(item, q.now, q.s.oud_window)]
+
+
+def scale_scores(tag: str, window: str, *, at_least: str | None = None) -> Callable[[Search], list[Evidence]]:
+    """A questionnaire's totals in a window; ``at_least`` names the setting of a positive score."""
+    def finder(q: Search) -> list[Evidence]:
+        found = scores(q.record, tag, q.now, getattr(q.s, window))
+        return [e for e in found if e.score >= getattr(q.s, at_least)] if at_least else found
+    return finder
+
+
+def suicidal_thoughts(q: Search) -> list[Evidence]:
+    """PHQ-9 item 9 answered above 0 ("several days" or more) in the item-9 window."""
+    found = []
+    for item in q.record.tagged("phq9_item9", "Observation"):
+        when, score = observation_when(item.resource), answer_score(item.resource)
+        if status_ok(item) and score is not None and score > 0 and within(when, q.now, q.s.item9_window):
+            found.append(evidence("phq9_item9", item, when, score))
     return found
 
 
@@ -374,17 +653,17 @@ def settling_orders(record: Record, tag: str, now: datetime, window: timedelta) 
     without a date. Dated ones count only in the window, so a stale order does not silence advice
     about a new episode.
     """
-    found = []
-    for item in record.tagged(tag, "ServiceRequest", "Procedure"):
+    def open_(item: Item) -> bool:
         status = item.resource.get("status")
         if item.type == "ServiceRequest" and not (item.draft or status in SETTLING_ORDER_STATUS):
-            continue
+            return False
         if item.type == "Procedure" and not status_ok(item):
-            continue
+            return False
         when = order_when(item.resource)
-        if when is None or within(when, now, window):
-            found.append(evidence(tag, item, when))
-    return found
+        return when is None or within(when, now, window)
+
+    return [evidence(tag, item, order_when(item.resource))
+            for item in record.tagged(tag, "ServiceRequest", "Procedure", keep=open_)]
 
 
 def open_orders(tag: str, window: str) -> Callable[[Search], list[Evidence]]:
@@ -406,11 +685,30 @@ def end_of_life(q: Search) -> list[Evidence]:
     return found
 
 
+# --- combinations ---
+
 def any_of(*names: str) -> Callable[[Search], list[Evidence]]:
-    """A fact that holds when any of the named facts (found earlier) holds, with their evidence."""
+    """Holds when any of the named facts (found earlier) holds, with their evidence."""
     def finder(q: Search) -> list[Evidence]:
-        return q.facts.items(*names)
+        return _unique(q.facts.items(*names))
     return finder
+
+
+def all_of(*names: str, unless: str | None = None) -> Callable[[Search], list[Evidence]]:
+    """Holds when every named fact holds (and ``unless`` does not), with all their evidence."""
+    def finder(q: Search) -> list[Evidence]:
+        facts = q.facts
+        if not all(facts[name] for name in names) or (unless is not None and facts[unless]):
+            return []
+        return _unique(facts.items(*names))
+    return finder
+
+
+def kratom_only(q: Search) -> list[Evidence]:
+    """Kratom is the only use on record: the cards then speak of kratom, not of opioids."""
+    facts = q.facts
+    other_use = any(facts[name] for name in ("prescribed_opioid", "unprescribed_opioid", "oud_active"))
+    return facts.evidence["kratom_use"] if not other_use else []
 
 
 def patient_age(record: Record, now: datetime) -> int | None:
@@ -430,31 +728,70 @@ def _unique(found: list[Evidence]) -> list[Evidence]:
 
 
 # --- all of it --------------------------------------------------------------------------------
-# Every fact, in the order it is found: a fact may read only the facts above it.
+# Every fact of design 4.1, in the order it is found: a fact may read only the facts above it.
 
 FINDERS: tuple[tuple[str, Callable[[Search], list[Evidence]]], ...] = (
-    ("opioid_use", opioid_use),
-    ("oud", opioid_use_disorder),
-    ("kratom", kratom_use),
-    ("use", any_of("opioid_use", "oud", "kratom")),
-    ("kratom_only", kratom_only),
+    # opioid exposure
+    ("prescribed_opioid", prescribed_opioid),
+    ("moud_products", moud_products),
+    ("unprescribed_opioid", unprescribed_opioid),
+    ("kratom_use", kratom_use),
+    ("kratom_disorder", kratom_disorder),
+    # withdrawal (the last 72 hours)
+    ("withdrawal_diagnosis", withdrawal_diagnosis),
     ("cows", cows_scores),
-    ("cows_window", cows_in_withdrawal_window),
     ("latest_cows", latest_cows),
-    ("cows_recent", cows_recent),
-    ("cows_withdrawal", cows_at_least("cows_withdrawal_threshold")),
-    ("cows_moud", cows_at_least("cows_moud_threshold")),
-    ("cows_critical", cows_critical),
-    ("sows_withdrawal", sows_withdrawal),
-    ("withdrawal_condition", withdrawal_conditions),
-    ("withdrawal_observation", withdrawal_observations),
-    ("withdrawal", any_of("withdrawal_condition", "cows_withdrawal", "sows_withdrawal", "withdrawal_observation")),
-    ("on_moud", on_moud),
+    ("cows_recent", cows_within("cows_recency")),
+    ("cows_current", cows_within("cows_current")),
+    ("cows_moderate", current_cows_at_least("cows_severity_threshold")),
+    ("cows_severe", current_cows_at_least("cows_critical_threshold")),
+    ("cows_below_start", current_cows_below("cows_buprenorphine_threshold")),
+    ("withdrawal_score", withdrawal_score),
+    ("withdrawal_noted", withdrawal_noted),
+    ("withdrawal", any_of("withdrawal_diagnosis", "withdrawal_score", "withdrawal_noted")),
+    # overdose
+    ("overdose", overdose),
+    ("overdose_recent", overdose_recent),
+    ("intentional_overdose", intentional_overdose),
+    ("unexplained_overdose", unexplained_overdose),
+    ("overdose_any", overdose_any),
+    # disorder
+    ("oud_active", oud_active),
+    ("oud_history", oud_history),
+    ("agonist_therapy", agonist_therapy),
+    # treatment and context
+    ("on_moud", any_of("moud_products", "agonist_therapy")),
+    ("buprenorphine_started_recently", buprenorphine_started_recently),
+    ("buprenorphine_ordered", buprenorphine_ordered),
     ("naloxone_on_hand", naloxone_on_hand),
+    ("benzodiazepine", benzodiazepine),
+    ("sud_any", substance_use_disorder),
+    ("rec8_condition", any_of("benzodiazepine", "sud_any", "overdose_any")),
+    ("pregnant", conditions_in("pregnancy", "pregnancy_window")),
+    ("major_depression", active_conditions("major_depression")),
+    ("phq2_scores", scale_scores("phq2", "depression_window")),
+    ("phq9_scores", scale_scores("phq9", "depression_window")),
+    ("phq9_positive", scale_scores("phq9", "depression_window", at_least="phq9_depression_threshold")),
+    ("depression", any_of("phq9_positive", "major_depression")),
+    ("depression_screened", any_of("phq2_scores", "phq9_scores")),
+    ("suicidal_thoughts", suicidal_thoughts),
+    ("suicide_attempt", conditions_in("suicide_attempt", "suicide_attempt_window", any_status=True)),
+    ("suicide_risk", any_of("suicidal_thoughts", "suicide_attempt", "intentional_overdose")),
+    ("recent_fentanyl_or_methadone", recent_fentanyl_or_methadone),
+    ("recent_counseling", open_orders("counseling", "counseling_window")),
     ("open_cows_order", open_orders("cows_order", "withdrawal_window")),
     ("open_moud_referral", open_orders("moud_referral", "use_window")),
-    ("recent_counseling", open_orders("counseling", "counseling_window")),
+    ("open_phq9_order", open_orders("phq9_order", "use_window")),
     ("end_of_life", end_of_life),
+    # derived (design 4.1, "Derived")
+    ("use", any_of("prescribed_opioid", "unprescribed_opioid", "kratom_use", "oud_active")),
+    ("kratom_withdrawal", all_of("kratom_use", "withdrawal")),
+    ("disorder_signal", any_of("oud_active", "unprescribed_opioid", "kratom_withdrawal", "kratom_disorder",
+                               "unexplained_overdose")),
+    ("dependence_only", all_of("prescribed_opioid", "withdrawal", unless="disorder_signal")),
+    ("use_with_withdrawal", all_of("use", "withdrawal")),
+    ("rec8_risk", all_of("prescribed_opioid", "rec8_condition")),
+    ("kratom_only", kratom_only),
 )
 FACT_NAMES = frozenset(name for name, _ in FINDERS)
 

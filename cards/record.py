@@ -62,7 +62,10 @@ READ_FIELDS = frozenset({
     "medicationCodeableConcept", "ingredient", "contained", "birthDate", "deceasedBoolean",
     "deceasedDateTime",
 })
-KNOWN_MEDICATIONS = vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
+KNOWN_MEDICATIONS = (vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
+                     | vs.BENZODIAZEPINES.keys)
+# Listed codes the condition rules look up (the rules also read ICD-10-CM patterns).
+RULED_CONDITIONS = vs.OUD_CURRENT.keys | vs.OUD_HISTORY.keys | vs.OUD_CONDITIONS.keys | vs.OPIOID_POISONING.keys
 
 
 def _raw_key_tags(tagged_sets: dict[str, frozenset[vs.Key]]) -> dict[tuple, frozenset[str]]:
@@ -81,11 +84,17 @@ def _raw_key_tags(tagged_sets: dict[str, frozenset[vs.Key]]) -> dict[tuple, froz
     return {key: frozenset(tags) for key, tags in found.items()}
 
 
+# An opioid urine test's tag names the class of drug it detects (uds_heroin, uds_fentanyl, ...).
+URINE_TEST_CLASSES = ("heroin", "fentanyl", "oxycodone", "other")
 OBSERVATION_KEY_TAGS = _raw_key_tags({
     "cows": vs.COWS_OBSERVABLES.keys,
     "kratom_test": vs.MITRAGYNINE_TESTS.keys,
     "withdrawal": vs.WITHDRAWAL_CONDITIONS.keys,
     "end_of_life": vs.END_OF_LIFE.keys,
+    "phq2": vs.PHQ2_TOTAL.keys,
+    "phq9": vs.PHQ9_TOTAL.keys,
+    "phq9_item9": vs.PHQ9_ITEM9.keys,
+    **{f"uds_{name}": vs.keep(name, vs.OPIOID_URINE_TESTS, "class", name).keys for name in URINE_TEST_CLASSES},
 })
 
 
@@ -136,31 +145,36 @@ def note_text(resource: dict) -> str:
 
 
 def mentions_kratom(*texts: str) -> bool:
-    for text in texts:
-        text = text[:_MAX_TEXT]
-        if text and terms.KRATOM.search(text) and not terms.NEGATED_KRATOM.search(text):
-            return True
-    return False
+    """Kratom named, and not negated ("denies kratom", "no kratom use")."""
+    return any(terms.affirmed(terms.KRATOM, text[:_MAX_TEXT]) for text in texts if text)
 
 
 def says_withdrawal(text: str) -> bool:
-    """Opioid, kratom or unspecified drug withdrawal; not alcohol or nicotine withdrawal."""
-    if not text or not terms.WITHDRAWAL.search(text):
+    """Opioid, kratom or unspecified drug withdrawal, not negated; not alcohol or nicotine withdrawal."""
+    if not text or not terms.affirmed(terms.WITHDRAWAL, text):
         return False
     if terms.OPIOID_WORD.search(text) or terms.KRATOM.search(text):
         return True
     return bool(terms.GENERIC_SUBSTANCE.search(text)) and not terms.NON_OPIOID_SUBSTANCE.search(text)
 
 
+_END_OF_LIFE = terms.re.compile(r"\bhospice\b|\bterminal\s+(?:illness|care|stage)\b|\bend[-\s]of[-\s]life\b"
+                                r"|\bpalliative\s+care\b", terms.I)
+
+
 def says_end_of_life(text: str) -> bool:
-    return bool(text) and bool(
-        terms.re.search(
-            r"\bhospice\b|\bterminal\s+(?:illness|care|stage)\b|\bend[-\s]of[-\s]life\b"
-            r"|\bpalliative\s+care\b",
-            text,
-            terms.I,
-        )
-    )
+    return terms.affirmed(_END_OF_LIFE, text)
+
+
+def urine_test_class(text: str) -> str | None:
+    """The class of drug a locally coded urine test names ("Fentanyl, urine screen"), if any."""
+    if not terms.DRUG_TEST.search(text):
+        return None
+    for name, pattern in (("heroin", terms.HEROIN), ("fentanyl", terms.FENTANYL), ("oxycodone", terms.OXYCODONE),
+                          ("other", terms.OTHER_OPIOID_TESTED)):
+        if pattern.search(text):
+            return name
+    return None
 
 
 def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
@@ -170,25 +184,66 @@ def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
 # Which value set earns which tag, per kind of resource: a clinical informaticist adding a value
 # set edits a table, not a branch. Text fallbacks are in the *_text_tags functions below.
 MEDICATION_CODE_TAGS = (("opioid", vs.OPIOID_MEDICATIONS), ("moud", vs.MOUD_PRODUCTS),
-                        ("naloxone", vs.NALOXONE_RESCUE))
-CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS),
-                       ("opioid_withdrawal", vs.OPIOID_WITHDRAWAL_CONDITIONS), ("end_of_life", vs.END_OF_LIFE))
+                        ("naloxone", vs.NALOXONE_RESCUE), ("benzodiazepine", vs.BENZODIAZEPINES),
+                        ("fentanyl_type", vs.FENTANYL_MEDICATIONS), ("oxycodone", vs.OXYCODONE_MEDICATIONS),
+                        ("methadone", vs.METHADONE_MEDICATIONS), ("buprenorphine_moud", vs.BUPRENORPHINE_MOUD))
+CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS), ("end_of_life", vs.END_OF_LIFE),
+                       ("oud_history", vs.OUD_HISTORY), ("agonist_therapy", vs.AGONIST_THERAPY),
+                       ("sud_any", vs.SUBSTANCE_USE_DISORDER), ("pregnancy", vs.PREGNANCY),
+                       ("major_depression", vs.MAJOR_DEPRESSION), ("suicide_attempt", vs.SUICIDE_ATTEMPT))
+# Codes read by a rule rather than listed (ICD-10-CM codes newer than an expansion, T40 overdoses).
+CONDITION_CODE_RULES: tuple[tuple[str, Callable[[vs.Key], object]], ...] = (
+    ("oud_current", vs.is_oud_current), ("oud_history", vs.is_oud_history), ("opioid_family", vs.is_opioid_family),
+    ("opioid_overdose", vs.opioid_overdose), ("other_substance_disorder", vs.is_other_substance_disorder),
+)
 ORDER_CODE_TAGS = (("cows_order", vs.COWS_OBSERVABLES), ("counseling", vs.COUNSELING),
                    ("end_of_life", vs.END_OF_LIFE))
+# Ingredient-level codes name the drug by their display ("Fentanyl"): read it as text.
+INGREDIENT_NAMES = {key: display for key, display in vs.OPIOID_INGREDIENTS.displays.items()}
 
 
-def code_tags(keys: tuple[vs.Key, ...], table: tuple[tuple[str, vs.ValueSet], ...]) -> set[str]:
-    return {tag for tag, value_set in table if any_in(keys, value_set.keys)} if keys else set()
+def tags_by_code(table: tuple[tuple[str, vs.ValueSet], ...]) -> dict[vs.Key, frozenset[str]]:
+    """The table turned inside out, once at import: a code's tags are one dict lookup, not a
+    membership test per value set (a 10,000-resource chart has thousands of codings)."""
+    index: dict[vs.Key, set[str]] = {}
+    for tag, value_set in table:
+        for key in value_set.keys:
+            index.setdefault(key, set()).add(tag)
+    return {key: frozenset(tags) for key, tags in index.items()}
+
+
+MEDICATION_TAGS_BY_CODE = tags_by_code(MEDICATION_CODE_TAGS)
+CONDITION_TAGS_BY_CODE = tags_by_code(CONDITION_CODE_TAGS)
+ORDER_TAGS_BY_CODE = tags_by_code(ORDER_CODE_TAGS)
+# The rules read only ICD-10-CM codes of these categories (or listed codes, which the rules
+# themselves look up); every other code skips them.
+_RULED_ICD_CATEGORIES = ("F11", "F19", "T40")
+
+
+def code_tags(keys: tuple[vs.Key, ...], index: dict[vs.Key, frozenset[str]]) -> set[str]:
+    tags: set[str] = set()
+    for key in keys:
+        found = index.get(key)
+        if found:
+            tags |= found
+    return tags
+
+
+def condition_rule_tags(keys: tuple[vs.Key, ...]) -> set[str]:
+    ruled = [key for key in keys if key in RULED_CONDITIONS
+             or (key[0] == vs.ICD10CM and key[1].startswith(_RULED_ICD_CATEGORIES))]
+    return {tag for tag, applies in CONDITION_CODE_RULES if any(applies(key) for key in ruled)} if ruled else set()
 
 
 def medication_tags(medication: Concept) -> set[str]:
     """What a medication is. Known RxNorm codes decide; text decides only for local codes."""
     keys, text = medication.keys, medication.text
     if any_in(keys, KNOWN_MEDICATIONS):
-        return code_tags(keys, MEDICATION_CODE_TAGS)
+        return code_tags(keys, MEDICATION_TAGS_BY_CODE)
     tags = set(medication_text_tags(text))
-    if any_in(keys, vs.OPIOID_INGREDIENTS.keys):
-        tags.add("opioid")
+    for key in keys:
+        if key in INGREDIENT_NAMES:
+            tags |= {"opioid"} | medication_text_tags(INGREDIENT_NAMES[key])
     return tags
 
 
@@ -198,28 +253,47 @@ def medication_tags(medication: Concept) -> set[str]:
 @terms.remember_short_texts
 def medication_text_tags(text: str) -> frozenset[str]:
     tags = set()
+    if not text:
+        return frozenset()
     if terms.OPIOID_DRUG.search(text):
         tags.add("opioid")
     if is_moud_text(text):
         tags.add("moud")
+        if terms.BUPRENORPHINE.search(text):
+            tags.add("buprenorphine_moud")
     if terms.NALOXONE.search(text) and not terms.NALOXONE_COMBINATION.search(text):
         tags.add("naloxone")
+    for tag, pattern in (("benzodiazepine", terms.BENZODIAZEPINE), ("fentanyl_type", terms.FENTANYL),
+                         ("oxycodone", terms.OXYCODONE), ("methadone", terms.METHADONE)):
+        if pattern.search(text):
+            tags.add(tag)
     return frozenset(tags)
+
+
+# Condition text, for local codes: each pattern earns its tag unless the mention is negated.
+CONDITION_TEXT_TAGS = (
+    ("kratom_disorder_text", terms.KRATOM_DISORDER), ("overdose_text", terms.OVERDOSE),
+    ("suicide_attempt", terms.SUICIDE_ATTEMPT), ("pregnancy", terms.PREGNANT),
+    ("major_depression", terms.MAJOR_DEPRESSION),
+)
 
 
 @terms.remember_short_texts
 def condition_text_tags(text: str) -> frozenset[str]:
     tags = set()
-    if text and terms.OUD_TEXT.search(text):
-        tags.add("oud")
+    if not text:
+        return frozenset()
+    if terms.affirmed(terms.OUD_TEXT, text) and not terms.OVERDOSE.search(text):
+        tags.add("oud_history" if terms.REMISSION.search(text) else "oud_current")
     if says_withdrawal(text):
         tags.add("withdrawal")
-        if terms.OPIOID_WORD.search(text):
-            tags.add("opioid_withdrawal")
     if mentions_kratom(text):
         tags.add("kratom")
     if says_end_of_life(text):
         tags.add("end_of_life")
+    tags.update(tag for tag, pattern in CONDITION_TEXT_TAGS if terms.affirmed(pattern, text))
+    if "overdose_text" in tags and terms.OPIOID_WORD.search(text):
+        tags.add("opioid_overdose")
     return frozenset(tags)
 
 
@@ -236,8 +310,36 @@ def order_text_tags(text: str) -> frozenset[str]:
         tags.add("moud_referral")
     if terms.COUNSELING_TEXT.search(text) and terms.SUBSTANCE_CONTEXT.search(text):
         tags.add("counseling")
+    if terms.PHQ9.search(text):
+        tags.add("phq9_order")
     if says_end_of_life(text):
         tags.add("end_of_life")
+    return frozenset(tags)
+
+
+@terms.remember_short_texts
+def observation_text_tags(text: str) -> frozenset[str]:
+    """What an Observation's code text says it is, for codes a site made up."""
+    tags: set[str] = set()
+    if terms.COWS.search(text):
+        tags.add("cows")
+    elif terms.SOWS.search(text):
+        tags.add("sows")
+    elif says_withdrawal(text):
+        tags.add("withdrawal")
+    if terms.KRATOM.search(text):
+        tags.add("kratom_code")
+    if says_end_of_life(text):
+        tags.add("end_of_life")
+    if terms.PHQ9.search(text) and terms.TOTAL.search(text):
+        tags.add("phq9")
+    elif terms.PHQ2.search(text) and terms.TOTAL.search(text):
+        tags.add("phq2")
+    elif terms.ITEM9.search(text):
+        tags.add("phq9_item9")
+    test_class = urine_test_class(text)
+    if test_class is not None:
+        tags.add(f"uds_{test_class}")
     return frozenset(tags)
 
 
@@ -260,12 +362,14 @@ def is_moud_text(text: str) -> bool:
 
 @dataclass
 class Item:
-    """A candidate resource, what it matched, and (for order hooks) whether it is a draft."""
+    """A candidate resource, what it matched, and whether it is a draft of this call and one
+    being selected or signed now."""
 
     resource: dict
     tags: frozenset[str]
     draft: bool = False
     concept: Concept = EMPTY
+    acted_on: bool = False
 
     @property
     def type(self) -> str:
@@ -293,6 +397,7 @@ class Record:
     _configured: dict[str, vs.Key | None] = field(default_factory=dict)
     _validated: int = 0
     _cpu_until: float = math.inf  # time.thread_time() past which the evaluation stops
+    _acted_on: set[int] = field(default_factory=set)
 
     # --- building -------------------------------------------------------------------------
 
@@ -302,6 +407,7 @@ class Record:
         resources: Iterable[Any],
         *,
         drafts: Iterable[Any] = (),
+        acted_on: Iterable[Any] = (),
         settings: EngineSettings | None = None,
         patient_id: str | None = None,
     ) -> Record:
@@ -310,10 +416,12 @@ class Record:
         record._configured = {
             "cows_order": _key(record.settings.cows_assessment_code),
             "moud_referral": _key(record.settings.moud_referral_code),
+            "phq9_order": _key(record.settings.phq9_order_code),
         }
+        record._acted_on = {id(draft) for draft in acted_on}
         indexers = cls._INDEXERS
         for n, resource in enumerate(resources):
-            if not n & 255:
+            if not n & 31:
                 record._within_cpu_budget()
             if type(resource) is dict:
                 index = indexers.get(resource.get("resourceType"))
@@ -338,7 +446,7 @@ class Record:
 
     def _put(self, resource: dict, tags: set[str], draft: bool, found: Concept = EMPTY) -> None:
         if tags:
-            item = Item(resource, frozenset(tags), draft, found)
+            item = Item(resource, frozenset(tags), draft, found, draft and id(resource) in self._acted_on)
             for tag in tags:
                 self.by_tag[tag].append(item)
 
@@ -369,7 +477,9 @@ class Record:
         elif type(code) is str:
             screened = True
         kratom = False
-        if "valueString" in resource or "valueCodeableConcept" in resource or "note" in resource:
+        # `is not None`, not `in`: a null member reads as an absent one (the sieve passes nulls).
+        if (resource.get("valueString") is not None or resource.get("valueCodeableConcept") is not None
+                or resource.get("note") is not None):
             value = resource.get("valueString")
             kratom = mentions_kratom(
                 value if isinstance(value, str) else "",
@@ -391,29 +501,19 @@ class Record:
 
     @staticmethod
     def _observation_text_tags(text: str, coded: set[str]) -> set[str]:
-        tags: set[str] = set()
-        if terms.COWS.search(text):
-            tags.add("cows")
-        elif terms.SOWS.search(text):
-            tags.add("sows")
-        elif says_withdrawal(text):
-            tags.add("withdrawal")
-        if terms.KRATOM.search(text) and "kratom_test" not in coded:
+        tags: set[str] = set(observation_text_tags(text))
+        if "kratom_test" in coded:
             # A test named for mitragynine is read by its result, like the coded ones.
-            tags.add("kratom_code")
-        if says_end_of_life(text):
-            tags.add("end_of_life")
+            tags.discard("kratom_code")
         return tags
 
     def _condition(self, resource: dict, draft: bool) -> None:
         code = concept(resource.get("code"))
         keys, text = code.keys, code.text
-        tags = code_tags(keys, CONDITION_CODE_TAGS) | condition_text_tags(text)
-        if any(vs.is_oud_code(key) for key in keys):
-            tags.add("oud")
-        if "note" in resource and mentions_kratom(note_text(resource)):
+        tags = code_tags(keys, CONDITION_TAGS_BY_CODE) | condition_text_tags(text) | condition_rule_tags(keys)
+        if resource.get("note") is not None and mentions_kratom(note_text(resource)):
             tags.add("kratom")
-        if not keys and not text and "code" in resource:
+        if not keys and not text and resource.get("code") is not None:
             # Unreadable code (e.g. a bare number): validate it so the failure is logged.
             tags.add("unreadable")
         self._put(resource, tags, draft, code)
@@ -430,7 +530,7 @@ class Record:
 
     def _order_tags(self, code: Concept) -> set[str]:
         keys = code.keys
-        tags = code_tags(keys, ORDER_CODE_TAGS) | order_text_tags(code.text)
+        tags = code_tags(keys, ORDER_TAGS_BY_CODE) | order_text_tags(code.text)
         # A site's own orderables for the two orders whose codes it configures.
         tags.update(tag for tag, key in self._configured.items() if key in keys)
         return tags
@@ -528,10 +628,17 @@ class Record:
             raise RecordTooLarge(f"evaluating the record took more than {self.settings.max_cpu_seconds} s of CPU",
                                  "max_cpu_seconds")
 
-    def tagged(self, tag: str, *types: str) -> Iterator[Item]:
-        """Valid candidates that matched ``tag`` (optionally of the given resource types)."""
+    def tagged(self, tag: str, *types: str, keep: Callable[[Item], bool] | None = None) -> Iterator[Item]:
+        """Valid candidates that matched ``tag`` (optionally of the given resource types).
+
+        ``keep`` decides first, on the raw JSON, whether a candidate would count (its status, its
+        date): validation costs far more, and a chart holds hundreds of old orders a rule only
+        skips. Whatever ``keep`` reads must be read defensively (the resource is not validated yet).
+        """
         for item in self.by_tag.get(tag, ()):
             if types and item.type not in types:
+                continue
+            if keep is not None and not keep(item):
                 continue
             if self.is_valid(item.resource):
                 yield item
@@ -568,3 +675,41 @@ def warm_up() -> None:
             model.model_validate({"resourceType": name})
         except ValidationError:  # a minimal resource may be invalid; the validator is built either way
             pass
+
+
+class Sieve:
+    """Which resources `Record.build` would keep, judged from a few of their fields: a caller can
+    then read only those fields of the rest (cds_service decodes a hook request this way; most of a
+    record is vital signs and labs that earn no tag).
+
+    Exact by construction: it runs the record's own indexers on the fields, so a rule change
+    cannot leave the sieve behind. `FIELDS` must hold every field those indexers read, and the
+    indexers must read an absent field and a null one alike (tests/cards/test_sieve.py checks both).
+    """
+
+    # The resource types whose indexers look at a few fields and keep a resource only when a
+    # value set or a text matched. Every other type the record indexes is always kept.
+    SIEVED = frozenset({"Observation", "Condition", "ServiceRequest", "Procedure"})
+    FIELDS = ("resourceType", "code", "valueString", "valueCodeableConcept", "note")
+
+    def __init__(self, settings: EngineSettings | None = None):
+        # The probe's CPU budget (max_cpu_seconds) starts now and bounds the sieving too: it runs
+        # the same text rules over every resource of the request.
+        self._probe = Record.build((), settings=settings)
+        self._judged = 0
+
+    def keeps(self, fields: dict) -> bool:
+        """`fields`: a resource's FIELDS as plain JSON values; an absent one may be missing or None.
+        RecordTooLarge once the sieving has used the CPU budget of one evaluation."""
+        resource_type = fields.get("resourceType")
+        if resource_type not in self.SIEVED:
+            return resource_type in Record._INDEXERS
+        probe = self._probe
+        self._judged += 1
+        if not self._judged & 31:
+            probe._within_cpu_budget()
+        Record._INDEXERS[resource_type](probe, fields, False)
+        if not probe.by_tag:
+            return False
+        probe.by_tag.clear()
+        return True

@@ -40,27 +40,64 @@ class Code:
 
 
 @dataclass(frozen=True, config=_FORBID)
+class SiteLink:
+    """A page of the site's own (an order set, a protocol) that a card links where configured."""
+
+    label: Required
+    url: Annotated[str, Field(strict=True, pattern=r"^https?://\S+$")]
+
+
+@dataclass(frozen=True, config=_FORBID)
 class EngineSettings:
-    # Opioid use, kratom use, MOUD and an open MOUD referral look back this far.
+    # --- windows (design v2 section 4.1) ---
+    # Prescribed and unprescribed opioid, kratom use, MOUD, benzodiazepines, an open MOUD referral.
     use_window_days: Count = 90
+    # An OUD diagnosis recorded (onset, asserted) this recently is current without corroboration.
+    oud_window_days: Count = 365
+    # Overdoses count for naloxone and suicide risk this long; for the disorder signal, the shorter.
+    overdose_window_days: Count = 365
+    overdose_signal_window_days: Count = 90
+    # A prescription this long before a positive test or an overdose explains it.
+    explaining_window_days: Count = 90
     withdrawal_window_hours: Count = 72
     # A COWS this recent means severity was just assessed: no withdrawal-assessment card.
     cows_recency_hours: Count = 24
+    # The latest COWS, if this recent, says how severe withdrawal is now (withdrawal-severity,
+    # buprenorphine-start).
+    cows_current_hours: Count = 12
+    # "Buprenorphine started recently": its first product on record is this recent.
+    buprenorphine_start_window_hours: Count = 72
+    # Fentanyl or methadone this recent makes precipitated withdrawal likelier at a buprenorphine start.
+    recent_fentanyl_methadone_days: Count = 7
     counseling_window_days: Count = 90
-    # The design gives no window for "naloxone on hand". A rescue product ordered or taken in the
-    # last year (or still active) counts, so an accepted naloxone suggestion settles the card
-    # for at least that long; after that, offering a refill is reasonable advice.
+    # The design gives no window for "naloxone on hand" beyond a year. A rescue product ordered or
+    # taken in the last year (or still active) counts, so an accepted naloxone suggestion settles
+    # the card for at least that long; after that, offering a refill is reasonable advice.
     naloxone_window_days: Count = 365
+    pregnancy_window_days: Count = 300
+    # PHQ-2/PHQ-9 screens and a positive PHQ-9 count this long.
+    depression_window_days: Count = 365
+    item9_window_days: Count = 30
+    suicide_attempt_window_days: Count = 365
+    # --- thresholds ---
     cows_withdrawal_threshold: Count = 5
-    cows_moud_threshold: Count = 13
+    # Moderate withdrawal (COWS 13-24) or worse: withdrawal-severity; critical from moderately severe.
+    cows_severity_threshold: Count = 13
     cows_critical_threshold: Count = 25
+    # Standard buprenorphine starts wait for objective withdrawal (CA Bridge: COWS 8 or more).
+    cows_buprenorphine_threshold: Count = 8
     # SOWS (Handelsman 1987, 16 items scored 0-4, total 0-64) has no verified severity bands
     # (clinical-content.md section 3). 10 is a project default pending clinical review, chosen
     # below the mean of 13.5 reported in a symptomatic kratom cohort (Rogers 2024). Sites using
     # the 10-item Short Opiate Withdrawal Scale (Gossop, 0-30), also abbreviated SOWS, should
     # set their own value.
     sows_withdrawal_threshold: Count = 10
+    # PHQ-9 of 10 or more: moderate depression or worse (Kroenke 2001), design 4.1.
+    phq9_depression_threshold: Count = 10
+    # --- age bands: each topic names one ---
     min_age_years: Count = 18
+    adolescent_min_age_years: Count = 12
+    # --- site codes and pages ---
     # Sites order an MOUD referral with a local orderable, so there is no default coding: no code
     # in the reference value sets means "referral for MOUD", and SNOMED's "Referral to substance
     # misuse service" (201521000000104) is a UK-extension concept US EHRs will not know. Without
@@ -70,6 +107,11 @@ class EngineSettings:
     # procedure, and is from a secondary source (withdrawal-codes.csv), so it does not belong in
     # ServiceRequest.code. The COWS order carries code.text unless a site configures its own.
     cows_assessment_code: Code | None = None
+    # No verified national orderable for "administer a PHQ-9" either (44261-6 is the total score,
+    # an observation): text unless a site configures its own.
+    phq9_order_code: Code | None = None
+    withdrawal_order_set: SiteLink | None = None
+    buprenorphine_protocol: SiteLink | None = None
     # Bounds on one evaluation, so that no record can buy unbounded CPU; a record past either is
     # refused (RecordTooLarge names the setting), never half evaluated. Resources the rules match
     # are validated with fhir.resources (about 0.1 ms each); a real chart needs a few hundred.
@@ -97,12 +139,40 @@ class EngineSettings:
         return timedelta(days=self.use_window_days)
 
     @property
+    def oud_window(self) -> timedelta:
+        return timedelta(days=self.oud_window_days)
+
+    @property
+    def overdose_window(self) -> timedelta:
+        return timedelta(days=self.overdose_window_days)
+
+    @property
+    def overdose_signal_window(self) -> timedelta:
+        return timedelta(days=self.overdose_signal_window_days)
+
+    @property
+    def explaining_window(self) -> timedelta:
+        return timedelta(days=self.explaining_window_days)
+
+    @property
     def withdrawal_window(self) -> timedelta:
         return timedelta(hours=self.withdrawal_window_hours)
 
     @property
     def cows_recency(self) -> timedelta:
         return timedelta(hours=self.cows_recency_hours)
+
+    @property
+    def cows_current(self) -> timedelta:
+        return timedelta(hours=self.cows_current_hours)
+
+    @property
+    def buprenorphine_start_window(self) -> timedelta:
+        return timedelta(hours=self.buprenorphine_start_window_hours)
+
+    @property
+    def recent_fentanyl_methadone(self) -> timedelta:
+        return timedelta(days=self.recent_fentanyl_methadone_days)
 
     @property
     def counseling_window(self) -> timedelta:
@@ -112,6 +182,21 @@ class EngineSettings:
     def naloxone_window(self) -> timedelta:
         return timedelta(days=self.naloxone_window_days)
 
+    @property
+    def pregnancy_window(self) -> timedelta:
+        return timedelta(days=self.pregnancy_window_days)
+
+    @property
+    def depression_window(self) -> timedelta:
+        return timedelta(days=self.depression_window_days)
+
+    @property
+    def item9_window(self) -> timedelta:
+        return timedelta(days=self.item9_window_days)
+
+    @property
+    def suicide_attempt_window(self) -> timedelta:
+        return timedelta(days=self.suicide_attempt_window_days)
 
 # Names a card text may quote: every numeric setting (the codes are not text).
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(EngineSettings) if isinstance(f.default, int))

@@ -11,7 +11,7 @@ import re
 from functools import wraps
 from typing import Callable, TypeVar
 
-from cards.valuesets import MOUD_PRODUCTS, NALOXONE_RESCUE, OPIOID_INGREDIENTS
+from cards.valuesets import BENZODIAZEPINES, MOUD_PRODUCTS, NALOXONE_RESCUE, OPIOID_INGREDIENTS
 
 T = TypeVar("T")
 
@@ -26,17 +26,51 @@ def _brands(displays: list[str]) -> list[str]:
     return [m.group(1) for d in displays for m in re.finditer(r"\[([^\]]+)\]", d)]
 
 
-# Kratom: the plant, its species name, and its two alkaloids. "mitragynine" must also catch
-# "7-hydroxymitragynine" and "7-OH-mitragynine", where no word boundary precedes it.
+# --- negation (design section 4: a negated mention never counts) ----------------------------------
+# A cue governs a term when it stands before it in the same clause, at most NEGATION_WORDS words
+# away ("denies any kratom use", "no signs of withdrawal"), or right after it for the cues that
+# follow what they negate ("withdrawal absent", "fentanyl negative", "overdose ruled out").
+NEGATION_CUES = ("denies", "denied", "deny", "no", "not", "never", "negative", "without", "absent",
+                 "ruled out", "none")
+NEGATION_WORDS = 5
+_CUE_BEFORE = re.compile(r"\b(?:denies|denied|deny|no|not|never|negative(?:\s+for)?|without|absent|ruled\s+out"
+                         r"|none)\b", I)
+_CUE_AFTER = re.compile(r"^\W*(?:\w+\W+)?(?:absent|negative|ruled\s+out|denied|none|not\s+(?:present|seen|detected"
+                        r"|observed|reported))\b", I)
+# A clause ends at these; a cue beyond one does not govern the term.
+_CLAUSE_END = re.compile(r"[.;!?|\n]|\b(?:but|however|although|though)\b", I)
+
+
+def negated(text: str, start: int, end: int) -> bool:
+    """Whether the term at text[start:end] is negated in its clause."""
+    before = text[:start]
+    ends = list(_CLAUSE_END.finditer(before))
+    clause = before[ends[-1].end():] if ends else before
+    window = " ".join(clause.split()[-NEGATION_WORDS:])
+    if _CUE_BEFORE.search(window):
+        return True
+    after = text[end:]
+    stop = _CLAUSE_END.search(after)
+    return _CUE_AFTER.search(after[: stop.start()] if stop else after) is not None
+
+
+def says_no(text: str) -> bool:
+    """Whether a value written in words denies or negates ("Patient denies symptoms", "None")."""
+    return _CUE_BEFORE.search(text) is not None
+
+
+def affirmed(pattern: re.Pattern, text: str) -> bool:
+    """Whether ``text`` mentions ``pattern`` at least once without negating it."""
+    return any(not negated(text, m.start(), m.end()) for m in pattern.finditer(text)) if text else False
+
+
+# Kratom: the plant, its species name, and its two alkaloids ("7-OH" alone names the second on
+# product labels). "mitragynine" must also catch "7-hydroxymitragynine" and "7-OH-mitragynine",
+# where no word boundary precedes it.
 KRATOM = re.compile(
-    r"\b(?:kratom|mitragyna\s+speciosa|(?:7-?(?:oh|hydroxy)-?)?mitragynines?)\b", I
+    r"\b(?:kratom|mitragyna\s+speciosa|(?:7-?(?:oh|hydroxy)-?)?mitragynines?|7-OH)\b", I
 )
-# "denies kratom use", "no kratom": a mention that says the opposite is not evidence.
-NEGATED_KRATOM = re.compile(
-    r"\b(?:denies|denied|deny|no|not|never|without|negative\s+for)\b(?:\W+\w+){0,2}?\W+"
-    + KRATOM.pattern,
-    I,
-)
+KRATOM_DISORDER = re.compile(r"\bkratom\s+(?:use\s+disorder|dependence|addiction|abuse)\b", I)
 
 # COWS is recognised by SNOMED 763699005 or by name, since sites often code it locally. The
 # acronym is matched in capitals only (lower-case "cows" is ordinary English).
@@ -56,11 +90,21 @@ NON_OPIOID_SUBSTANCE = re.compile(
     I,
 )
 
-# Opioid use disorder written out, for conditions coded locally.
+# Opioid use disorder written out, for conditions coded locally; "in remission" makes it history.
 OUD_TEXT = re.compile(
     r"\bOUD\b|(?i:\b(?:opioid|opiate|heroin|fentanyl|narcotic)s?\s+"
     r"(?:use\s+disorder|dependence|addiction|abuse)\b)"
 )
+REMISSION = re.compile(r"\bin\s+(?:early\s+|sustained\s+)?remission\b|\bon\s+agonist\s+therapy\b", I)
+OVERDOSE = re.compile(r"\b(?:overdose[sd]?|poisoning|poisoned)\b", I)
+INTENTIONAL = re.compile(r"\b(?:intentional|deliberate|suicid\w*|self[-\s]harm)\b", I)
+ACCIDENTAL = re.compile(r"\baccidental\b", I)
+HEROIN = re.compile(r"\b(?:heroin|diamorphine|6-?acetylmorphine|6-?MAM)\b", I)
+FENTANYL = re.compile(r"\b(?:\w*fentan[iy]l)\b", I)
+OXYCODONE = re.compile(r"\boxycodone\b", I)
+SUICIDE_ATTEMPT = re.compile(r"\bsuicid(?:e|al)\s+attempts?\b|\battempted\s+suicide\b", I)
+PREGNANT = re.compile(r"\bpregnan(?:t|cy)\b", I)
+MAJOR_DEPRESSION = re.compile(r"\bmajor\s+depressi(?:on|ve)\b|\bMDD\b")
 
 COUNSELING_TEXT = re.compile(
     r"\b(?:counsel(?:l)?ing|behaviou?ral\s+therapy|cognitive\s+behaviou?ral|contingency\s+management)\b",
@@ -106,6 +150,22 @@ NALOXONE_COMBINATION = re.compile(
     r"\b(?:buprenorphine|pentazocine|suboxone|zubsolv|bunavail)\b", I
 )
 
+# Benzodiazepine names, from the displays of the IG set ("alprazolam 0.25 MG Oral Tablet").
+BENZODIAZEPINE = re.compile(_words([m.group(0) for row in BENZODIAZEPINES.rows for m in re.finditer(
+    r"\b[a-z]+(?:azepam|azolam|azepate|azepoxide|bazam)\b", row["display"])]), I)
+
+# --- tests and scales ---------------------------------------------------------------------------
+
+# A locally coded urine drug test names a drug and says it is a test.
+DRUG_TEST = re.compile(r"\b(?:urine|UDS|screen(?:ing)?|drug\s+test|tox(?:icology)?|confirm(?:ation|atory)?"
+                       r"|presence|immunoassay|LC-?MS|GC-?MS)\b", I)
+OTHER_OPIOID_TESTED = re.compile(r"\b(?:opiates?|opioids?|morphine|codeine|hydrocodone|hydromorphone|oxymorphone"
+                                 r"|tramadol|tapentadol|meperidine)\b", I)
+PHQ9 = re.compile(r"\bPHQ-?9\b", I)
+PHQ2 = re.compile(r"\bPHQ-?2\b", I)
+ITEM9 = re.compile(r"\bbetter\s+off\s+dead\b|\bhurting\s+yourself\b", I)
+TOTAL = re.compile(r"\btotal\b|\bscore\b", I)
+
 # Result words for tests and yes/no observations.
 POSITIVE = re.compile(r"\b(?:positive|detected|present|yes|confirmed)\b", I)
 NEGATIVE = re.compile(
@@ -115,7 +175,8 @@ NEGATIVE = re.compile(
 # One cheap screen over an Observation's code text, so the ten thousand vital signs in a record
 # cost a single regex search each and nothing more.
 OBSERVATION_SCREEN = re.compile(
-    r"\bCOWS\b|\bSOWS\b|(?i:withdrawal|kratom|mitragyn|hospice|terminal|palliative)"
+    r"\bCOWS\b|\bSOWS\b|(?i:withdrawal|kratom|mitragyn|7-OH|hospice|terminal|palliative|PHQ|better\s+off\s+dead"
+    r"|fentan|heroin|diamorphine|6-?MAM|acetylmorphine|oxycod|opiat|opioid|morphine|codeine|hydrocod|tramadol)"
 )
 
 

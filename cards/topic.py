@@ -11,19 +11,26 @@ from __future__ import annotations
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 
 from cards import content
-from cards.advice import Advice, Reason, Suggestion
-from cards.detail import evidence_lines, shown_evidence
+from cards.advice import Advice, Link, Reason, Suggestion
+from cards.detail import detail, fired_evidence
 from cards.evidence import FACT_NAMES, Facts
 from cards.inputs import ALL_MOMENTS, Inputs, Moment
-from cards.rules import Expr, holds, names
-from cards.settings import SETTING_NAMES, EngineSettings
+from cards.rules import AllOf, Expr, holds, names
+from cards.settings import SETTING_NAMES, EngineSettings, SiteLink
 
 INDICATORS = ("info", "warning", "critical")
-# Filled per card, beside the settings: the latest COWS score.
-CARD_VALUES = frozenset({"score"})
-SuggestionBuilder = Callable[[Inputs, EngineSettings], Suggestion]
+# COWS bands (Wesson & Ling 2003; clinical-content.md section 3): (lowest score, band).
+COWS_BANDS = ((37, "severe"), (25, "moderately severe"), (13, "moderate"), (5, "mild"), (0, "below mild"))
+# Filled per card, beside the settings: the latest COWS score and its band.
+CARD_VALUES = frozenset({"score", "band"})
+SuggestionBuilder = Callable[[Inputs, EngineSettings, Facts], Suggestion | None]
+
+
+def cows_band(score: float) -> str:
+    return next(band for lowest, band in COWS_BANDS if score >= lowest)
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ class Variant:
     lead: str | None = None
     # Instead of the topic's reasoning.
     reasoning: str | None = None
+    # Added to the topic's links.
+    links: tuple[str, ...] = ()
 
 
 _PLAIN = Variant(when="")
@@ -51,13 +60,17 @@ class Topic:
     source: str
     summary: str
     reasoning: str
+    # The draft resource the card suggests, or None when it has nothing to suggest here.
     suggest: SuggestionBuilder
     # (fact, indicator): the first whose fact holds replaces ``indicator``.
     escalations: tuple[tuple[str, str], ...] = ()
     variants: tuple[Variant, ...] = ()
-    # The facts whose evidence the detail lists, in this order.
-    shows: tuple[str, ...] = ()
+    # The facts whose evidence the detail lists; by default, the evidence of the parts of the
+    # rule that hold (only what made this card fire).
+    shows: tuple[str, ...] | None = None
     links: tuple[str, ...] = ()
+    # Settings that hold a page of the site's own (a SiteLink), linked when configured.
+    site_links: tuple[str, ...] = ()
     moments: frozenset[Moment] = ALL_MOMENTS
     # The setting that holds this topic's lowest age.
     min_age: str = "min_age_years"
@@ -76,53 +89,65 @@ class Topic:
         return (moment in self.moments and facts.age is not None
                 and facts.age >= getattr(settings, self.min_age) and holds(self.rule, facts))
 
-    def advise(self, facts: Facts, inputs: Inputs, settings: EngineSettings) -> Advice:
+    def advise(self, facts: Facts, inputs: Inputs, settings: EngineSettings, now: datetime) -> Advice:
         indicator = next((ind for fact, ind in self.escalations if facts[fact]), self.indicator)
         variant = next((v for v in self.variants if holds(v.when, facts)), _PLAIN)
         latest = facts.latest_cows
-        values = {**settings.text_values, "score": f"{latest.score:g}" if latest else ""}
+        values = {**settings.text_values, "score": f"{latest.score:g}" if latest else "",
+                  "band": cows_band(latest.score) if latest else ""}
 
-        shown = shown_evidence(self.shows, facts)
+        shown = (fired_evidence(self.rule, facts) if self.shows is None
+                 else fired_evidence(AllOf(*self.shows), facts) if self.shows else [])
+        notes = tuple(note for fact, note in content.NOTES if any(item.kind == fact for item in shown))
+        paragraphs = [text.format_map(values) for text in (variant.lead, variant.reasoning or self.reasoning) if text]
         # Evidence text is the record's own: it is never passed through format().
-        paragraphs = [content.EVIDENCE_HEADING + "\n\n" + "\n".join(evidence_lines(shown))]
-        if variant.lead:
-            paragraphs.append(variant.lead.format_map(values))
-        paragraphs.append((variant.reasoning or self.reasoning).format_map(values))
-        links = list(self.links)
-        for fact, note, link in content.NOTES:
-            if facts[fact]:
-                paragraphs.append(note)
-                links.append(link)
+        body = detail(shown, paragraphs, now)
+        noted = detail(shown, [*paragraphs, *(note.text for note in notes)], now) if notes else ""
+        suggestion = self.suggest(inputs, settings, facts)
+        source = content.GUIDELINES[self.source]
         return Advice(
             topic=self.code,
             title=self.title,
             indicator=indicator,
             summary=(variant.summary or self.summary).format_map(values),
-            detail="\n\n".join(paragraphs),
-            source=content.GUIDELINES[self.source],
-            links=tuple(content.LINKS[name] for name in dict.fromkeys(links)),
-            suggestions=(self.suggest(inputs, settings),),
+            detail=body,
+            source=source,
+            links=self._links(variant, settings, source),
+            suggestions=(suggestion,) if suggestion is not None else (),
             override_reasons=self.override_reasons,
-            evidence=tuple(item for item, _ in shown.values()),
+            evidence=tuple(dict.fromkeys(shown)),
             app=self.app,
+            notes=notes,
+            noted_detail=noted,
         )
+
+    def _links(self, variant: Variant, settings: EngineSettings, source: Link) -> tuple[Link, ...]:
+        """The topic's and the variant's links and the site's configured pages; never the source again."""
+        links = [content.LINKS[name] for name in (*self.links, *variant.links)]
+        links += [Link(page.label, page.url) for name in self.site_links
+                  if isinstance(page := getattr(settings, name), SiteLink)]
+        unique = {link.url: link for link in links if link.url != source.url}
+        return tuple(unique.values())
 
     # --- checks at import -------------------------------------------------------------------
 
     def _unknown_facts(self) -> list[str]:
-        read = [*names(self.rule), *self.shows, *(fact for fact, _ in self.escalations)]
+        read = [*names(self.rule), *(self.shows or ()), *(fact for fact, _ in self.escalations)]
         read += [name for variant in self.variants for name in names(variant.when)]
         return [f"no finder produces the fact {name!r}" for name in dict.fromkeys(read) if name not in FACT_NAMES]
 
     def _unknown_names(self) -> list[str]:
-        problems = [f"no link {name!r} in content.LINKS" for name in self.links if name not in content.LINKS]
+        link_names = [*self.links, *(name for v in self.variants for name in v.links)]
+        problems = [f"no link {name!r} in content.LINKS" for name in link_names if name not in content.LINKS]
         if self.source not in content.GUIDELINES:
             problems.append(f"no guideline {self.source!r} in content.GUIDELINES")
         indicators = [self.indicator, *(indicator for _, indicator in self.escalations)]
         problems += [f"indicator {i!r} is not one of {INDICATORS}" for i in indicators if i not in INDICATORS]
-        age_settings = {f.name for f in fields(EngineSettings) if f.name.startswith("min_age")}
+        setting_names = {f.name for f in fields(EngineSettings)}
+        age_settings = {name for name in setting_names if "min_age" in name}
         if self.min_age not in age_settings:
             problems.append(f"age band {self.min_age!r} is not a setting ({sorted(age_settings)})")
+        problems += [f"site link {name!r} is not a setting" for name in self.site_links if name not in setting_names]
         return problems
 
     def _bad_text(self) -> list[str]:

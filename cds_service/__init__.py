@@ -18,25 +18,32 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Imported here so that `cds_service.config` (read by the CLI before anything starts) stays light.
     from cds_service.api import register_blueprints
     from cds_service.api.cors import register_cors
+    from cds_service.api.metrics import observe_requests
     from cds_service.auth import Authenticator
     from cds_service.errors import register_error_handlers
     from cds_service.fhir.fetch import FhirFetcher
     from cds_service.logs import configure_logging
+    from cds_service.metrics import Metrics
+    from cds_service.preflight import check_store_files
     from cds_service.protocol.services import SERVICES, check_hooks
     from cds_service.runtime import EXTENSION, Runtime, utcnow
     from cds_service.store import Store
 
     check_hooks(SERVICES)
     settings = settings or load_settings()
-    configure_logging()
+    configure_logging(settings.logging.format)
     app = Flask(__name__)
     # Werkzeug enforces the body limit before we read a byte: an oversized body is a 413.
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
+    # A data directory this process may not write stops it here, naming the path and the cause.
+    check_store_files(settings)
     store = Store.from_settings(settings)
     runtime = Runtime(settings=settings, fetcher=FhirFetcher(settings.fhir), store=store,
-                      authenticator=Authenticator(settings, store, clock=lambda: runtime.clock()), clock=utcnow)
+                      authenticator=Authenticator(settings, store, clock=lambda: runtime.clock()), metrics=Metrics(),
+                      clock=utcnow)
     app.extensions[EXTENSION] = runtime
     register_blueprints(app)
     register_error_handlers(app)
+    observe_requests(app)
     register_cors(app, settings.server.cors_origins)
     return app

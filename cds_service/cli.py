@@ -1,19 +1,38 @@
-"""The `withdrawal-cds` command: serve, evaluate, report, purge."""
+"""The `withdrawal-cds` command: serve, evaluate, report, purge.
+
+Whatever stops a command is one line on stderr, `withdrawal-cds: <what is wrong>`, and the exit
+status says whose move it is: 1, evaluate's document was refused (what the service would answer
+400 or 412); 2, the command cannot run (usage, an unreadable file, the configuration, the store,
+the address to listen on).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import orjson
 
-from cds_service.config import ConfigError, Settings, load_settings
+from cds_service.config import ENV_CONFIG, ConfigError, Settings, load_settings
+
+REFUSED, CANNOT_RUN = 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other error (argparse prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        _say(f"{message} (see {self.prog} --help)")
+        sys.exit(CANNOT_RUN)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="withdrawal-cds", description=__doc__)
+    parser = _Parser(prog="withdrawal-cds", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the service on the production WSGI server (gunicorn)")
@@ -45,8 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args) or 0
     except ConfigError as exc:
-        print(f"withdrawal-cds: {exc}", file=sys.stderr)
-        return 2
+        _say(str(exc))
+        return CANNOT_RUN
+
+
+def _say(message: str) -> None:
+    # One line, whatever the message holds: a shell loop or a log shipper reads a line per error.
+    print("withdrawal-cds: " + " ".join(message.split()), file=sys.stderr)
 
 
 def _date(text: str) -> datetime:
@@ -58,16 +82,24 @@ def _date(text: str) -> datetime:
 
 
 def _serve(args) -> int:
+    from cds_service import preflight
     from cds_service.auth import check_start_policy
+    from cds_service.logs import configure_logging, log
     from cds_service.server import run_server
 
     server = {k: v for k, v in {"host": args.host, "port": args.port, "workers": args.workers}.items() if v}
     if args.allow_unauthenticated:
         server["allow_unauthenticated"] = True
     settings = load_settings(args.config, overrides={"server": server})
+    preflight.check_loopback_only(settings, args.config or os.environ.get(ENV_CONFIG))
     notice = check_start_policy(settings, settings.server.host, settings.server.allow_unauthenticated)
+    preflight.check_can_listen(settings.server.host, settings.server.port)
+    configure_logging(settings.logging.format)
+    # Migrated once here, so a store that cannot be opened is one line now rather than a traceback
+    # per worker; the workers then find the schema at head.
+    _open_store(settings).dispose()
     if notice:
-        print(notice, file=sys.stderr)
+        log.warning(notice)
     run_server(settings, args.config)
     return 0
 
@@ -76,31 +108,61 @@ def _evaluate(args) -> int:
     from cds_service.errors import ApiError
     from cds_service.offline import evaluate_document
 
-    raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        _say(f"cannot read {args.file}: {exc.strerror or type(exc).__name__}")
+        return CANNOT_RUN
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        print(f"withdrawal-cds: {args.file} is not valid JSON: {exc}", file=sys.stderr)
-        return 2
+        _say(f"{args.file} is not valid JSON: {exc}")
+        return CANNOT_RUN
+    settings = load_settings(args.config)
     try:
-        response = evaluate_document(document, load_settings(args.config))
+        response = evaluate_document(document, settings)
     except ApiError as exc:
-        print(orjson.dumps(exc.body, option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
-        return 1
+        _say(f"{args.file}: {_refusal(exc.body)}")
+        return REFUSED
     print(orjson.dumps(response, option=orjson.OPT_INDENT_2).decode())
     return 0
 
 
-def _open_store(settings: Settings):
+def _refusal(body: dict) -> str:
+    """An error body as one phrase: the message, then each bad field or missing key."""
+    parts = [body["message"]]
+    parts += [f"{path}: {' '.join(messages)}" for path, messages in (body.get("fields") or {}).items()]
+    if body.get("missing"):
+        parts.append("missing: " + ", ".join(body["missing"]))
+    return "; ".join(parts)
+
+
+def _open_store(settings: Settings, must_exist: bool = False):
+    from alembic.util import CommandError
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    from cds_service import preflight
     from cds_service.store import Store
-    # Not bounded by store.timeout_seconds: a report over a long log may take longer than a call may.
-    return Store.from_settings(settings, bounded=False)
+
+    preflight.check_store_files(settings, must_exist=must_exist)
+    try:
+        # Not bounded by store.timeout_seconds: a report over a long log may take longer than a call may.
+        return Store.from_settings(settings, bounded=False)
+    except (SQLAlchemyError, CommandError, OSError, ValueError, ImportError) as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise ConfigError(f"cannot open the store at {_safe_url(settings.store.database_url)}: {first_line}") from None
+
+
+def _safe_url(database_url: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def _report(args) -> int:
     from cds_service.store.report import format_report, report
 
-    store = _open_store(load_settings(args.config))
+    store = _open_store(load_settings(args.config), must_exist=True)
     try:
         sys.stdout.write(format_report(report(store, args.since), since=args.since))
     finally:
@@ -114,7 +176,7 @@ def _purge(args) -> int:
 
     settings = load_settings(args.config)
     days = args.older_than_days if args.older_than_days is not None else settings.store.retention_days
-    store = _open_store(settings)
+    store = _open_store(settings, must_exist=True)
     try:
         counts = purge(store, days, utcnow())
     finally:

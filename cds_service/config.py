@@ -30,8 +30,9 @@ ENV_DATABASE_URL = "WITHDRAWAL_CDS_DATABASE_URL"
 ENV_DATA_DIR = "WITHDRAWAL_CDS_DATA_DIR"
 ENV_PATIENT_KEY = "WITHDRAWAL_CDS_PATIENT_KEY"
 ENV_PUBLIC_BASE_URL = "WITHDRAWAL_CDS_PUBLIC_BASE_URL"
+ENV_METRICS_TOKEN = "WITHDRAWAL_CDS_METRICS_TOKEN"
 # Never read from a file: a secret in a config file ends up committed.
-SECRETS = {"patient_key": ENV_PATIENT_KEY}
+SECRETS = {"patient_key": ENV_PATIENT_KEY, "metrics_token": ENV_METRICS_TOKEN}
 
 
 class ConfigError(Exception):
@@ -72,6 +73,9 @@ class ServerSettings:
     public_base_url: HttpUrl | None = None
     cors_origins: tuple[str, ...] = ("*",)
     allow_unauthenticated: bool = False
+    # For a config meant for one machine (examples/sandbox.toml trusts a key anyone can sign with):
+    # `serve` then refuses every address but loopback, whatever else is configured.
+    loopback_only: bool = False
     # gunicorn: a slow client cannot hold a worker longer than this.
     timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
 
@@ -165,6 +169,25 @@ class SnoozeSettings:
 
 
 @dataclass(frozen=True, config=_FILE)
+class CowsAppSettings:
+    """The COWS form (cds_service/apps/), a SMART app the withdrawal-assessment card links to."""
+
+    # Unset: on when the service runs open (no [[issuers]]: a local sandbox); with trusted issuers,
+    # on once client_id is set, since an EHR launches only the apps registered with it.
+    enabled: bool | None = None
+    # The client id the EHR gave the app when the site registered it.
+    client_id: str = ""
+    # The code system of the local codes that name the 11 items in the Observation's components.
+    item_system: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")] = "urn:withdrawal-cds:cows-item"
+
+
+@dataclass(frozen=True, config=_FILE)
+class LoggingSettings:
+    # "json": one JSON object a line (the text format's fields), for log shippers (cds_service/logs.py).
+    format: Literal["text", "json"] = "text"
+
+
+@dataclass(frozen=True, config=_FILE)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     fhir: FhirSettings = field(default_factory=FhirSettings)
@@ -174,8 +197,12 @@ class Settings:
     issuers: tuple[Issuer, ...] = ()
     # The clinical rules' windows, thresholds and site codes (cards.EngineSettings).
     clinical: EngineSettings = field(default_factory=EngineSettings)
+    cows_app: CowsAppSettings = field(default_factory=CowsAppSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
     data_dir: Path = Path("instance")
     patient_key: bytes | None = None
+    # The bearer token a Prometheus server presents for GET /metrics when issuers are configured.
+    metrics_token: Annotated[str, Field(min_length=16)] | None = None
 
     @property
     def auth_required(self) -> bool:
@@ -209,6 +236,7 @@ def load_settings(config_file: str | os.PathLike | None = None,
         raise ConfigError(f"invalid configuration{where}: {problems}") from None
     _check_issuer_keys(settings)
     _check_audience(settings)
+    _check_cows_app(settings)
     return settings
 
 
@@ -236,6 +264,8 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         found["data_dir"] = environ[ENV_DATA_DIR]
     if environ.get(ENV_PATIENT_KEY):
         found["patient_key"] = environ[ENV_PATIENT_KEY].encode()
+    if environ.get(ENV_METRICS_TOKEN):
+        found["metrics_token"] = environ[ENV_METRICS_TOKEN]
     return found
 
 
@@ -269,6 +299,12 @@ def _check_audience(settings: Settings) -> None:
             "called, and this service only trusts URLs it is told are its own (never the request's Host header). "
             'Set server.public_base_urls = ["https://cds.example.org"] (every URL EHRs call it by), or '
             f"{ENV_PUBLIC_BASE_URL}")
+
+
+def _check_cows_app(settings: Settings) -> None:
+    if settings.cows_app.enabled and settings.auth_required and not settings.cows_app.client_id:
+        raise ConfigError("cows_app.enabled is true but cows_app.client_id is empty: with trusted issuers the "
+                          "form is launched by an EHR, which needs the client id it registered the app under")
 
 
 def _check_issuer_keys(settings: Settings) -> None:

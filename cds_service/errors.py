@@ -13,11 +13,9 @@ import traceback
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
-
-import cards
 
 log = logging.getLogger("withdrawal_cds")
 
@@ -46,9 +44,10 @@ class PreconditionFailed(ApiError):
         super().__init__(412, "precondition-failed", message, missing=missing)
 
 
-def record_too_large(exc: cards.RecordTooLarge) -> ApiError:
-    """413: the record needs more work than one evaluation may do. Retrying cannot help, and no
-    partial answer is given: cards from part of a record could be wrong either way."""
+def record_too_large(exc) -> ApiError:
+    """413 for a cards.RecordTooLarge: the record needs more work than one evaluation may do.
+    Retrying cannot help, and no partial answer is given: cards from part of a record could be
+    wrong either way."""
     return ApiError(413, "record-too-large", f"{exc}; the bound is clinical.{exc.setting}")
 
 
@@ -74,6 +73,7 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
+        g.error_name = exc.body["error"]
         response = jsonify(exc.body)
         response.status_code = exc.status
         if exc.status == 401:
@@ -85,11 +85,15 @@ def register_error_handlers(app: Flask) -> None:
         names = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
                  415: "unsupported-media-type", 400: "bad-request"}
         body = {"error": names.get(exc.code, "http-error"), "message": exc.description or exc.name}
+        g.error_name = body["error"]
         response = jsonify(body)
         response.status_code = exc.code or 500
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    # Imported here: logs.py imports this module, and the command line reads it before any app.
+    import cards
 
     @app.errorhandler(cards.RecordTooLarge)
     def _record_too_large(exc: cards.RecordTooLarge):
@@ -100,7 +104,10 @@ def register_error_handlers(app: Flask) -> None:
     def _store_unavailable(exc: DBAPIError):
         # The card log must be written before cards leave, so without the store there is no
         # answer to give; 503 tells the EHR to carry on without us, and the log says why.
-        log.error("store unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        kind = type(exc.orig).__name__ if exc.orig else type(exc).__name__
+        log.error("store unavailable: %s", kind)
+        _count_store_error(kind)
+        g.error_name = "store-unavailable"
         return jsonify({"error": "store-unavailable", "message": "the service's database is unavailable"}), 503
 
     @app.errorhandler(Exception)
@@ -108,7 +115,14 @@ def register_error_handlers(app: Flask) -> None:
         # Our bug, not the caller's. The log gets where it happened, not what the exception says:
         # a message such as KeyError('<a value from the record>') can carry PHI.
         log.error("unhandled error: %s at %s", type(exc).__name__, where(exc))
+        g.error_name = "internal-error"
         return jsonify({"error": "internal-error", "message": "internal error"}), 500
+
+
+def _count_store_error(kind: str) -> None:
+    from cds_service.runtime import runtime  # not at the top: the runtime imports auth, which imports us
+
+    runtime().metrics.store_errors.labels(kind).inc()
 
 
 def where(exc: BaseException) -> str:

@@ -19,7 +19,6 @@ from cds_service.fhir.prefetch import bundle_resources
 from cds_service.protocol import card_json
 from cds_service.protocol.contexts import HOOKS
 from cds_service.protocol.request_schemas import validate_request
-from cds_service.protocol.response_schemas import CardsResponseSchema
 from cds_service.protocol.services import PREFETCH_KEY_OF, SERVICES
 
 
@@ -28,6 +27,10 @@ def evaluate_document(document: Any, settings: Settings, now: datetime | None = 
         document = request_from_bundle(document)
     if not isinstance(document, dict):
         raise BadRequest("expected a CDS Hooks request or a FHIR Bundle")
+    if "hook" not in document:
+        what = f"a {document['resourceType']} resource" if isinstance(document.get("resourceType"), str) else "it"
+        raise BadRequest(f"no hook: {what} is neither a CDS Hooks request nor a FHIR Bundle",
+                         {"hook": ["Missing data for required field."]})
     service = next((s for s in SERVICES.values() if s.hook == document.get("hook")), None)
     if service is None:
         hooks = sorted({s.hook for s in SERVICES.values()})
@@ -40,7 +43,7 @@ def evaluate_document(document: Any, settings: Settings, now: datetime | None = 
                                  now or datetime.now(timezone.utc), settings.clinical)
     except cards.RecordTooLarge as exc:
         raise record_too_large(exc) from None
-    return CardsResponseSchema().dump({"cards": [card_json.card(advice) for advice in advised]})
+    return card_json.response(card_json.cards(advised))
 
 
 def request_from_bundle(bundle: dict) -> dict:

@@ -1,4 +1,5 @@
-"""What a request handler needs, built once per app: settings, FHIR fetcher, store, authenticator, clock."""
+"""What a request handler needs, built once per app: settings, FHIR fetcher, store, authenticator,
+metrics, clock."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask import current_app
 from cds_service.auth import Authenticator
 from cds_service.config import Settings
 from cds_service.fhir.fetch import FhirFetcher
+from cds_service.metrics import Metrics
 from cds_service.store import Store
 
 EXTENSION = "withdrawal_cds"
@@ -27,6 +29,7 @@ class Runtime:
     fetcher: FhirFetcher
     store: Store
     authenticator: Authenticator
+    metrics: Metrics
     # The one source of "now": the rules' request time, feedback receipt, token replay expiry.
     # Tests replace it to move through windows and snooze periods.
     clock: Clock = field(default=utcnow)

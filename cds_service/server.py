@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
+import tempfile
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from cds_service.config import ENV_CONFIG, Settings
-from cds_service.worker import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
+from cds_service.logs import JsonFormatter
+
+PROMETHEUS_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# What gunicorn accepts of a head: a request line or header block this large is an attack, not an
+# EHR. Past them gunicorn answers 414 or 431 itself (as JSON: worker.py).
+LIMIT_REQUEST_LINE = 8190
+LIMIT_REQUEST_FIELDS = 100
+LIMIT_REQUEST_FIELD_SIZE = 8190
 
 
 class _Gunicorn(BaseApplication):
@@ -35,6 +45,17 @@ class _Gunicorn(BaseApplication):
         app = create_app(load_settings())
         prepare_process(app)
         return app
+
+
+class JsonLogger(Logger):
+    """gunicorn's error and access logs as JSON objects, like ours, when `[logging] format = "json"`.
+    The access line's message stays as access_log_format writes it below."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                handler.setFormatter(JsonFormatter())
 
 
 # A parsed record is a tree of dicts and lists with no cycles, freed by reference counting;
@@ -59,6 +80,7 @@ def prepare_process(app) -> None:
 def run_server(settings: Settings, config_file: str | None) -> None:
     if config_file:
         os.environ[ENV_CONFIG] = str(config_file)
+    metrics_dir = _metrics_dir()
     _Gunicorn({
         "bind": f"{settings.server.host}:{settings.server.port}",
         "workers": settings.server.workers,
@@ -68,7 +90,6 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         "timeout": settings.server.timeout_seconds,
         "graceful_timeout": 10,
         "keepalive": 5,
-        # Refused with a 414 or 431 (as JSON: worker.py).
         "limit_request_line": LIMIT_REQUEST_LINE,
         "limit_request_fields": LIMIT_REQUEST_FIELDS,
         "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
@@ -77,4 +98,32 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         "accesslog": "-",
         # No query strings in the access log: a FHIR id must not land there.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+        "on_exit": lambda _arbiter: metrics_dir.cleanup(),
+        **({"logger_class": JsonLogger} if settings.logging.format == "json" else {}),
     }).run()
+
+
+class _MetricsDir:
+    def __init__(self, path: str, ours: bool):
+        self.path, self.ours = path, ours
+
+    def cleanup(self) -> None:
+        if self.ours:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _metrics_dir() -> _MetricsDir:
+    """Where the workers keep their metric values (cds_service/metrics.py), chosen before they
+    fork. prometheus_client picks its mode once, when first imported, from this variable: so
+    it is set here, and nothing the master imports may import prometheus_client
+    (tests/test_metrics.py checks). An operator's own directory is used and emptied (files of an
+    earlier run would add to this run's counters); otherwise a private temporary one is made and
+    removed when the server stops."""
+    given = os.environ.get(PROMETHEUS_MULTIPROC_DIR)
+    path = given or tempfile.mkdtemp(prefix="withdrawal-cds-metrics-")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+    os.environ[PROMETHEUS_MULTIPROC_DIR] = path
+    return _MetricsDir(path, ours=not given)

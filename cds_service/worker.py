@@ -43,12 +43,8 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from cds_service.config import ServerSettings
 from cds_service.runtime import EXTENSION
+from cds_service.server import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
-# What gunicorn accepts of a head (server.py sets them): a request line or header block
-# this large is an attack, not an EHR.
-LIMIT_REQUEST_LINE = 8190
-LIMIT_REQUEST_FIELDS = 100
-LIMIT_REQUEST_FIELD_SIZE = 8190
 # Request line plus headers that gunicorn accepts at most (limit_request_line,
 # limit_request_fields x limit_request_field_size), with room to spare: a head
 # larger than this is handed over so gunicorn's parser can refuse it.

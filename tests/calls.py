@@ -78,12 +78,13 @@ REASON_SYSTEM = "urn:withdrawal-cds:override-reason"
 
 
 def patient_view(patient_id: str = "pat-1") -> dict:
-    """A 40-year-old with active opioid use disorder (ICD-10-CM F11.20): the engine advises
-    MOUD referral, counseling and naloxone."""
+    """A 40-year-old with opioid use disorder (ICD-10-CM F11.20) recorded three days ago: the engine
+    advises MOUD referral, counseling, naloxone and a depression screen."""
     oud = {"resourceType": "Condition", "id": "oud", "subject": {"reference": f"Patient/{patient_id}"},
            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
                                           "code": "active"}]},
-           "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F11.20"}]}}
+           "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F11.20"}]},
+           "recordedDate": iso(timedelta(days=3))}
     return {
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),

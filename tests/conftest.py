@@ -1,5 +1,5 @@
-"""Shared fixtures: an app per test on its own SQLite store; the FHIR servers (tests/fhir_servers.py)
-and the databases (tests/store/databases.py) are fixture plugins."""
+"""Shared fixtures: an app per test on its own SQLite store; the FHIR servers (tests/fhir_servers.py),
+the databases (tests/store/databases.py) and the browser (tests/apps/browser.py) are fixture plugins."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from cds_service import create_app
 from cds_service.config import load_settings
 from cds_service.runtime import EXTENSION
 
-pytest_plugins = ["tests.fhir_servers", "tests.store.databases"]
+pytest_plugins = ["tests.fhir_servers", "tests.store.databases", "tests.apps.browser"]
 
 
 @pytest.fixture

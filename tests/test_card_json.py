@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cards import Moment
 from cds_service.protocol import card_json
 from cds_service.protocol.response_schemas import CardsResponseSchema
 from tests.cards.chart import (
@@ -40,23 +42,37 @@ def test_cards_follow_the_card_contract():
     json.dumps(cards)
     CardsResponseSchema().load({"cards": cards})  # raises on any 2.0 model violation
     for card in cards:
-        assert set(card) >= {"uuid", "summary", "detail", "indicator", "source", "suggestions",
-                             "selectionBehavior", "overrideReasons", "links"}
+        assert set(card) >= {"uuid", "summary", "detail", "indicator", "source", "overrideReasons"}
+        assert ("selectionBehavior" in card) == ("suggestions" in card)
         assert "systemActions" not in card
         assert card["source"]["topic"]["system"] == card_json.TOPIC_SYSTEM
         assert card["source"]["topic"]["code"] == card_json.topic_of(card) and card["source"]["topic"]["display"]
         assert card["selectionBehavior"] == "at-most-one"
         assert all(r["system"] == card_json.OVERRIDE_REASON_SYSTEM and r["display"] for r in card["overrideReasons"])
-        assert all(link["type"] == "absolute" for link in card["links"])
-        for suggestion in card["suggestions"]:
+        assert all(link["type"] == "absolute" for link in card.get("links", ()))
+        for suggestion in card.get("suggestions", ()):
             assert suggestion["uuid"] and suggestion["isRecommended"] is True and suggestion["label"]
             assert all(a["type"] == "create" and a["description"] and a["resource"] for a in suggestion["actions"])
+
+
+@pytest.mark.parametrize("base", range(len(BASES)))
+@pytest.mark.parametrize("moment", [Moment.CHART, Moment.DISCHARGE])
+def test_the_wire_body_is_what_the_response_schema_would_dump(base, moment):
+    """The hook answers with card_json.response, not a schema dump: the cards must already be in
+    the schema's shape, or a field the 2.0 model lacks would leave unnoticed."""
+    def app_link(advice, card_uuid):
+        return [{"label": "Open the COWS form", "url": "https://cds.example.org/apps/cows/", "type": "smart",
+                 "appContext": card_uuid}] if advice.app else []
+    body = card_json.response(card_json.cards(evaluate(*BASES[base], moment=moment), app_link))
+    assert body["cards"]
+    assert CardsResponseSchema().dump(body) == body
+    CardsResponseSchema().load(body)  # raises on any 2.0 model violation
 
 
 def test_uuids_are_fresh():
     advice = evaluate(*FULL)
     cards = [card_json.card(a) for a in advice] + [card_json.card(a) for a in advice]
-    ids = [c["uuid"] for c in cards] + [s["uuid"] for c in cards for s in c["suggestions"]]
+    ids = [c["uuid"] for c in cards] + [s["uuid"] for c in cards for s in c.get("suggestions", ())]
     assert len(ids) == len(set(ids))
 
 

@@ -106,3 +106,28 @@ def test_serve_runs_gunicorn_and_answers(tmp_path):
         _, err = proc.communicate(timeout=15)
     assert "without authentication" in err.lower()
     assert "gunicorn" in err.lower() or "Booting worker" in err
+
+
+def test_report_shows_a_card_accepted_then_overridden_under_both(tmp_path, capsys, monkeypatch):
+    """Through the real feedback endpoint and `withdrawal-cds report` on the same data directory."""
+    from cds_service import create_app
+    from cds_service.config import load_settings
+    from cds_service.runtime import EXTENSION
+    from tests.calls import accepted, overridden, topics
+
+    app = create_app(load_settings(environ={"WITHDRAWAL_CDS_DATA_DIR": str(tmp_path / "data")}))
+    client = app.test_client()
+    pv = "/cds-services/withdrawal-patient-view"
+    naloxone = topics(client.post(pv, json=hook_request("patient-view", [patient(), oud_condition()])).get_json())[
+        "naloxone"]
+    batch = [accepted(naloxone, when="2026-01-05T10:00:00Z"), overridden(naloxone, when="2026-01-05T10:05:00Z")]
+    assert client.post(pv + "/feedback", json={"feedback": batch}).status_code == 200
+    app.extensions[EXTENSION].store.dispose()
+
+    code, out, _ = _run(["report"], capsys, tmp_path, monkeypatch)
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("topic"))
+    assert header.split()[:5] == ["topic", "issued", "accepted", "overridden", "both"]
+    row = next(line for line in out.splitlines() if line.startswith("naloxone"))
+    assert row.split()[1:5] == ["1", "1", "1", "1"]
+    assert "counts in accepted, in overridden and once in both" in out

@@ -74,3 +74,31 @@ def test_missing_jwks_file_is_refused(tmp_path):
     path = _write(tmp_path, '[[issuers]]\niss = "https://ehr.example.org"\njwks_file = "absent.json"\n')
     with pytest.raises(ConfigError, match="jwks_file not found"):
         load_settings(path, environ={})
+
+
+@pytest.mark.parametrize("in_file,in_env,on_command_line,expected", [
+    (False, False, False, "default"),
+    (True, False, False, "file"),
+    (True, True, False, "env"),
+    (True, True, True, "cli"),
+    (False, False, True, "cli"),
+    (True, False, True, "cli"),
+])
+def test_one_precedence_order_command_line_environment_file_default(tmp_path, in_file, in_env, on_command_line,
+                                                                     expected):
+    """store.database_url can be set at every level; `overrides` is what the command line passes."""
+    urls = {"file": "sqlite:///from-file.db", "env": "postgresql+psycopg://db/from-env",
+            "cli": "postgresql+psycopg://db/from-command-line",
+            "default": f"sqlite:///{tmp_path / 'data' / 'withdrawal-cds.db'}"}
+    path = _write(tmp_path, f'[store]\ndatabase_url = "{urls["file"]}"\n' if in_file else "")
+    environ = {"WITHDRAWAL_CDS_DATA_DIR": str(tmp_path / "data")}
+    if in_env:
+        environ["WITHDRAWAL_CDS_DATABASE_URL"] = urls["env"]
+    overrides = {"store": {"database_url": urls["cli"]}} if on_command_line else None
+    assert load_settings(path, environ=environ, overrides=overrides).store.database_url == urls[expected]
+
+
+def test_the_command_line_outranks_the_file_for_the_server_address(tmp_path):
+    path = _write(tmp_path, '[server]\nhost = "127.0.0.2"\nport = 9000\nworkers = 3\n')
+    settings = load_settings(path, environ={}, overrides={"server": {"port": 9100}})
+    assert (settings.server.host, settings.server.port, settings.server.workers) == ("127.0.0.2", 9100, 3)

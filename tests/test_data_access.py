@@ -195,7 +195,7 @@ def test_sandbox_shaped_request(client, clean_fhir_server):
             "context": {"userId": "Practitioner/COREPRACTITIONER1", "patientId": PATIENT_ID},
             "prefetch": {"patient": patient(), "conditions": searchset([oud_condition()])}}
     response = client.post(PV, json=body, headers={"Authorization": "Bearer eyJhbGciOiJFUzM4NCJ9.e30.c2ln"})
-    assert _topics(response) == {"moud-referral", "counseling", "naloxone"}
+    assert _topics(response) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
     assert sorted(r.rel_path for r in clean_fhir_server.requests_seen) == [
         "MedicationRequest", "MedicationStatement", "Observation", "Procedure", "ServiceRequest"]
 

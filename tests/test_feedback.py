@@ -203,8 +203,9 @@ def test_an_override_hides_that_topic_for_that_patient_for_the_reasons_snooze(cl
     assert send(client, overridden(cards["moud-referral"], "patient-declined")).status_code == 200
     after = datetime.now(timezone.utc)
 
-    assert set(issue_cards(client)) == {"counseling", "naloxone"}
-    assert set(issue_cards(client, patient_id="pat-2")) == {"moud-referral", "counseling", "naloxone"}
+    assert set(issue_cards(client)) == {"counseling", "naloxone", "depression-screen"}
+    assert set(issue_cards(client, patient_id="pat-2")) == {"moud-referral", "counseling", "naloxone",
+                                                            "depression-screen"}
     (until,) = [r["snoozed_until"] for r in stored_feedback(store)]
     assert before + timedelta(days=90) <= until <= after + timedelta(days=90)
     pat_1 = ref(store, "pat-1")
@@ -293,7 +294,7 @@ def test_the_snooze_runs_from_receipt_whatever_the_client_clock_says(client, sto
          overridden(cards["counseling"], when="2001-01-01T00:00:00Z"))
     for row in stored_feedback(store):
         assert abs(row["snoozed_until"] - (received + timedelta(days=7))) < timedelta(seconds=30)
-    assert set(issue_cards(client)) == {"moud-referral"}
+    assert set(issue_cards(client)) == {"moud-referral", "depression-screen"}
 
 
 def test_acceptance_does_not_snooze(client, store):

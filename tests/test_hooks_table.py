@@ -93,7 +93,8 @@ def test_a_new_hook_is_a_row_and_a_service(make_app, monkeypatch):
     body["context"]["appointments"] = {"resourceType": "Bundle", "entry": []}
     response = client.post("/cds-services/toy-booking", json=body)
     assert response.status_code == 200
-    assert {topic_of(c) for c in response.get_json()["cards"]} == {"moud-referral", "counseling", "naloxone"}
+    assert {topic_of(c) for c in response.get_json()["cards"]} == {"moud-referral", "counseling", "naloxone",
+                                                                    "depression-screen"}
     assert "toy-booking" in {s["id"] for s in client.get("/cds-services").get_json()["services"]}
 
 
@@ -125,5 +126,6 @@ def test_encounter_discharge_answers_a_sandbox_shaped_call_with_the_patient_view
         response = client.post(path, json=body, headers=bearer(sandbox_token(BASE + path)))
         assert response.status_code == 200, response.get_json()
         answers[hook] = response.get_json()["cards"]
-    assert {topic_of(c) for c in answers["encounter-discharge"]} == {"moud-referral", "counseling", "naloxone"}
+    assert {topic_of(c) for c in answers["encounter-discharge"]} == {"moud-referral", "counseling", "naloxone",
+                                                                      "depression-screen"}
     assert _without_uuids(answers["encounter-discharge"]) == _without_uuids(answers["patient-view"])

@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 
 from cds_service import create_app
 from cds_service.config import load_settings
-from cds_service.protocol.services import PREFETCH
 from tests.calls import hook_request, oud_condition, patient
+from tests.junk import anything as _json
+from tests.junk import draft as _draft
+from tests.junk import prefetch as _prefetch
 
 SERVICE = {"patient-view": "withdrawal-patient-view", "order-select": "withdrawal-order-select",
            "order-sign": "withdrawal-order-sign"}
@@ -41,53 +43,7 @@ def hostile_app(tmp_path_factory):
     app.extensions["withdrawal_cds"].store.dispose()
 
 
-# --- FHIR-shaped junk --------------------------------------------------------------------
-
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False),
-                     st.text(max_size=30), st.sampled_from(["", "2024-02-30", "1980-04-01", "F11.20", "active",
-                                                            "http://snomed.info/sct", "T40.2X1A", "9999-99-99T"]))
-_json = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.text(max_size=12), inner, max_size=4)),
-                     max_leaves=25)
-_codings = st.lists(st.fixed_dictionaries({}, optional={
-    "system": st.one_of(st.sampled_from(["http://www.nlm.nih.gov/research/umls/rxnorm",
-                                         "http://hl7.org/fhir/sid/icd-10-cm", "http://loinc.org"]), _json),
-    "code": st.one_of(st.sampled_from(["1049621", "F11.20", "1010600", "41381-6", "kratom"]), _json),
-    "display": _json}), max_size=3)
-_concept = st.one_of(st.fixed_dictionaries({}, optional={"coding": st.one_of(_codings, _json), "text": _json}), _json)
-_TYPES = ["Patient", "Condition", "MedicationRequest", "MedicationStatement", "Observation", "ServiceRequest",
-          "Procedure", "Medication", "Encounter", "OperationOutcome", "Bundle"]
-
-
-def _resource(resource_type=st.sampled_from(_TYPES)):  # noqa: B008 - a strategy, built once, is the default
-    return st.builds(
-        lambda rtype, fields, extra: {"resourceType": rtype, **fields, **extra},
-        resource_type,
-        st.fixed_dictionaries({}, optional={
-            "id": st.one_of(st.from_regex(r"[A-Za-z0-9\-.]{1,64}", fullmatch=True), _json),
-            "code": _concept, "medicationCodeableConcept": _concept, "category": st.one_of(st.lists(_concept), _json),
-            "clinicalStatus": _concept, "verificationStatus": _concept,
-            "status": st.one_of(st.text(max_size=12), _json),
-            "subject": st.one_of(st.just({"reference": "Patient/pat-1"}), _json),
-            "effectiveDateTime": _json, "authoredOn": _json, "recordedDate": _json, "onsetDateTime": _json,
-            "birthDate": _json, "valueQuantity": _json, "valueInteger": _json, "component": _json,
-            "dosageInstruction": _json, "entry": _json, "link": _json, "name": _json,
-        }),
-        st.dictionaries(st.text(max_size=10), _json, max_size=3))
-
-
-_bundle = st.builds(lambda entries, extra: {"resourceType": "Bundle", "type": "searchset", **extra,
-                                            "entry": entries},
-                    st.lists(st.one_of(st.builds(lambda r: {"resource": r}, _resource()),
-                                       st.fixed_dictionaries({"resource": _resource()}, optional={"search": _json}),
-                                       _json), max_size=5),
-                    st.fixed_dictionaries({}, optional={"link": _json, "total": _json}))
-_prefetch = st.dictionaries(st.sampled_from(list(PREFETCH) + ["unknownKey"]),
-                            st.one_of(st.none(), _resource(), _bundle, _json), max_size=len(PREFETCH) + 1)
-
-
-_draft = st.builds(lambda r, n: {**r, "id": f"draft-{n}"}, _resource(), st.integers(0, 9))
-
+# --- FHIR-shaped junk (tests/junk.py) -----------------------------------------------------
 
 @given(hook=st.sampled_from(list(SERVICE)), prefetch=_prefetch, drafts=st.lists(_draft, max_size=3),
        junk_drafts=st.one_of(st.none(), _json), complete=st.booleans())

@@ -95,7 +95,7 @@ def document(make_app):
 
 def test_is_openapi_3_1_with_every_endpoint(document):
     assert document["openapi"] == "3.1.0"
-    expected = {"/cds-services", "/healthz"}
+    expected = {"/cds-services", "/healthz", "/metrics"}
     for service_id in SERVICES:
         expected |= {f"/cds-services/{service_id}", f"/cds-services/{service_id}/feedback"}
     assert set(document["paths"]) == expected
@@ -140,9 +140,11 @@ def test_the_security_scheme_is_declared_and_each_operation_says_whether_it_is_a
     assert response.status_code == 200
     secured_doc = response.get_json()
     assert secured_doc["components"]["securitySchemes"]["cdsHooksJwt"]["bearerFormat"] == "JWT"
+    assert secured_doc["paths"]["/metrics"]["get"]["security"] == [{"cdsHooksJwt": []}, {"metricsScrapeToken": []}]
     for path, operations in secured_doc["paths"].items():
         for operation in operations.values():
-            assert operation["security"] == ([] if path == "/healthz" else [{"cdsHooksJwt": []}]), path
+            expected = {"/healthz": [], "/metrics": [{"cdsHooksJwt": []}, {"metricsScrapeToken": []}]}
+            assert operation["security"] == expected.get(path, [{"cdsHooksJwt": []}]), path
 
 
 def test_discovery_documents_its_503_and_every_operation_the_servers_414_and_431(document):

@@ -1,12 +1,13 @@
-"""Offer substance use counseling or behavioral therapy."""
+"""Offer substance use counseling or behavioral therapy (never as a condition of MOUD)."""
 
 from __future__ import annotations
 
 from cards import suggestions
 from cards import valuesets as vs
 from cards.advice import Suggestion
+from cards.evidence import Facts
 from cards.inputs import Inputs
-from cards.rules import AllOf, AnyOf, Not
+from cards.rules import AllOf, Not
 from cards.settings import EngineSettings
 from cards.topic import Topic, Variant
 
@@ -16,7 +17,7 @@ COUNSELING = suggestions.coding((vs.SNOMED, "313071005"), vs.COUNSELING)
 ORDER_TEXT = "Substance use counseling"
 
 
-def suggest(inputs: Inputs, settings: EngineSettings) -> Suggestion:
+def suggest(inputs: Inputs, settings: EngineSettings, facts: Facts) -> Suggestion:
     resource = suggestions.service_request(inputs, ORDER_TEXT, standard=COUNSELING)
     return Suggestion("Refer for substance use counseling", "Create a draft order for substance use counseling",
                       resource)
@@ -25,21 +26,33 @@ def suggest(inputs: Inputs, settings: EngineSettings) -> Suggestion:
 TOPIC = Topic(
     code="counseling",
     title="Offer counseling or behavioral therapy",
-    rule=AllOf(
-        AnyOf("oud", "kratom", AllOf("opioid_use", "withdrawal")),
-        Not("recent_counseling"),
-        Not("end_of_life"),
-    ),
+    rule=AllOf("disorder_signal", Not("recent_counseling"), Not("end_of_life")),
     indicator="info",
     source="asam-2020",
     summary="Offer substance use counseling or behavioral therapy",
     reasoning=(
-        "No substance use counseling is on record for the last {counseling_window_days} days. ASAM "
-        "recommends offering psychosocial treatment, such as counseling or behavioral therapy, "
-        "alongside medication for opioid use disorder."
+        "No substance use counseling in the last {counseling_window_days} days. ASAM advises offering "
+        "psychosocial treatment with MOUD; do not delay or withhold MOUD if counseling is declined or "
+        "unavailable."
     ),
-    variants=(Variant(when="kratom_only", summary="Kratom use: offer substance use counseling or behavioral therapy"),),
-    shows=("oud", "kratom", "opioid_use", "withdrawal"),
-    links=("asam-2020",),
+    variants=(
+        Variant(
+            when="kratom_only",
+            summary="Kratom use: offer counseling (CBT), support groups and aftercare",
+            reasoning=(
+                "No counseling in the last {counseling_window_days} days. For kratom use disorder, cognitive "
+                "behavioral therapy, support groups and aftercare planning are used; no guideline is "
+                "specific to kratom."
+            ),
+        ),
+        Variant(
+            when="depression",
+            summary="Substance use with depression: offer integrated counseling",
+            reasoning=(
+                "Depression is on record beside the substance use: treat both together. Do not delay or "
+                "withhold MOUD if counseling is declined or unavailable."
+            ),
+        ),
+    ),
     suggest=suggest,
 )

@@ -8,7 +8,9 @@ by ``(system, code)`` after ``normalize`` so a lookup is one set membership test
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -52,6 +54,7 @@ class ValueSet:
     keys: frozenset[Key]
     displays: dict[Key, str]
     rows: tuple[dict[str, str], ...]
+    by_key: dict[Key, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def __contains__(self, key: object) -> bool:
         return key in self.keys
@@ -59,37 +62,50 @@ class ValueSet:
     def display(self, key: Key) -> str:
         return self.displays.get(key, "")
 
+    def column(self, key: Key, name: str) -> str:
+        """The value of a column of the CSV (e.g. a test's class) for a code of this set."""
+        return self.by_key.get(key, {}).get(name, "")
+
+
+def _value_set(name: str, rows: tuple[dict[str, str], ...]) -> ValueSet:
+    by_key: dict[Key, dict[str, str]] = {}
+    for row in rows:
+        key = normalize(row["system"], row["code"])
+        if key is not None:
+            by_key.setdefault(key, row)
+    displays = {key: row.get("display") or "" for key, row in by_key.items()}
+    return ValueSet(name, frozenset(by_key), displays, rows, by_key)
+
 
 @cache
 def load(name: str) -> ValueSet:
     """One CSV from this directory (``name`` without ``.csv``)."""
     with open(HERE / f"{name}.csv", newline="", encoding="utf-8") as handle:
         rows = tuple(csv.DictReader(line for line in handle if not line.startswith("#")))
-    keys: dict[Key, str] = {}
-    for row in rows:
-        key = normalize(row["system"], row["code"])
-        if key is not None:
-            keys[key] = row.get("display") or ""
-    return ValueSet(name, frozenset(keys), keys, rows)
+    return _value_set(name, rows)
 
 
 def union(name: str, *parts: ValueSet) -> ValueSet:
+    # A display from any part: the AHRQ copies carry none, the IG's do.
+    rows = [dict(row) for part in parts for row in part.rows]
     displays: dict[Key, str] = {}
-    for part in parts:
-        for key, display in part.displays.items():
-            displays[key] = displays.get(key) or display
-    rows = tuple(row for part in parts for row in part.rows)
-    return ValueSet(name, frozenset(displays), displays, rows)
+    for row in rows:
+        key = normalize(row["system"], row["code"])
+        if key is not None:
+            displays[key] = displays.get(key) or row.get("display") or ""
+    for row in rows:
+        key = normalize(row["system"], row["code"])
+        if key is not None:
+            row["display"] = displays[key]
+    return _value_set(name, tuple(rows))
 
 
 def keep(name: str, source: ValueSet, column: str, value: str) -> ValueSet:
-    rows = tuple(row for row in source.rows if row.get(column) == value)
-    displays = {
-        key: row.get("display") or ""
-        for row in rows
-        if (key := normalize(row["system"], row["code"])) is not None
-    }
-    return ValueSet(name, frozenset(displays), displays, rows)
+    return where(name, source, lambda row: row.get(column) == value)
+
+
+def where(name: str, source: ValueSet, test: Callable[[dict[str, str]], bool]) -> ValueSet:
+    return _value_set(name, tuple(row for row in source.rows if test(row)))
 
 
 # --- the sets the rules read ---------------------------------------------------------------------
@@ -115,9 +131,6 @@ NALOXONE_RESCUE = load("naloxone-rescue")
 
 OUD_CONDITIONS = load("opioid-misuse-disorders")
 WITHDRAWAL_CONDITIONS = load("withdrawal-conditions")
-OPIOID_WITHDRAWAL_CONDITIONS = keep(
-    "opioid-withdrawal-conditions", WITHDRAWAL_CONDITIONS, "opioid", "yes"
-)
 COWS_OBSERVABLES = keep("cows-observables", load("withdrawal-codes"), "code", "763699005")
 MITRAGYNINE_TESTS = load("kratom-mitragynine-loinc")
 COUNSELING = load("substance-misuse-behavioral-counseling")
@@ -130,10 +143,77 @@ END_OF_LIFE = union(
     load("therapies-indicating-end-of-life-care"),
 )
 
-# ICD-10-CM category F11 is "Opioid related disorders"; the design defines OUD as F11.* and the
-# IG expansion lists only the codes current at its date, so any F11 code counts.
-OUD_ICD10_PREFIX = "F11."
+# --- v2 (design section 4.1) ---------------------------------------------------------------------
+
+# Use disorder now; and in remission or on agonist therapy (derive.py writes the rule into each).
+OUD_CURRENT = load("oud-current")
+OUD_HISTORY = load("oud-history")
+AGONIST_THERAPY = keep("agonist-therapy", OUD_HISTORY, "kind", "agonist-therapy")
+# Opioid poisoning and overdose concepts, each with its substance and intent columns.
+OPIOID_POISONING = load("opioid-poisoning")
+# Opioid urine tests, each with the class of drug it detects (EXPLAINED_BY in cards/evidence.py).
+OPIOID_URINE_TESTS = load("opioid-urine-tests")
+
+FENTANYL_MEDICATIONS = load("fentanyl-type-medications")
+OXYCODONE_MEDICATIONS = load("oxycodone-medications")
+METHADONE_MEDICATIONS = load("methadone-medications")
+BUPRENORPHINE_MOUD = where("buprenorphine-moud", MOUD_PRODUCTS, lambda row: "buprenorphine" in row["display"].lower())
+BENZODIAZEPINES = load("benzodiazepine-medications")
+
+# VSAC sets, copied from the AHRQ Pain Management Summary (codes only: the source has no displays).
+PREGNANCY = load("ahrq-cds-pregnancy_2.16.840.1.113762.1.4.1032.264")
+MAJOR_DEPRESSION = load("ahrq-major-depression_2.16.840.1.113883.3.464.1003.105.12.1007")
+SUICIDE_ATTEMPT = load("ahrq-suicide-attempt_2.16.840.1.113762.1.4.1032.102")
+SUBSTANCE_USE_DISORDER = load("ahrq-substance-use-disorder_2.16.840.1.113883.3.464.1003.106.12.1004")
+
+PHQ = load("phq-loinc")
+PHQ2_TOTAL = keep("phq2-total", PHQ, "role", "phq2-total")
+PHQ9_TOTAL = keep("phq9-total", PHQ, "role", "phq9-total")
+PHQ9_ITEM9 = keep("phq9-item9", PHQ, "role", "phq9-item9")
+PHQ_ANSWER_SCORES: dict[Key, int] = {key: int(row["score"]) for key, row in keep("phq-answers", PHQ, "role",
+                                                                                 "answer").by_key.items()}
+
+# ICD-10-CM codes the expansions may not list (they list the codes of their date): read by pattern.
+# F11.1x abuse and F11.2x dependence are OUD, but for F11.11 / F11.21, "in remission".
+_F11_CURRENT = re.compile(r"F11\.[12]")
+_REMISSION = frozenset({"F11.11", "F11.21", "F19.11", "F19.21"})
+# F19 "other (or unknown) psychoactive substance" abuse or dependence: where kratom use disorder
+# is coded (clinical-content.md section 4).
+_F19_DISORDER = re.compile(r"F19\.[12]")
+# CDC NCHS drug-overdose ICD-10-CM list (clinical-content.md section 7): opioid poisoning, the 6th
+# character the intent: 1 accidental, 2 intentional self-harm, 3 assault, 4 undetermined (5 adverse
+# effect and 6 underdosing are not overdoses). T40.4X is the pre-FY2024 code for synthetic
+# narcotics, accepted at any date.
+_T40_OVERDOSE = re.compile(r"T40\.(0X|1X|2X|3X|41|42|49|4X|60|69)([1-4])[A-Z]?")
+_T40_SUBSTANCE = {"1X": "heroin", "3X": "methadone", "41": "fentanyl"}
+_T40_INTENT = {"1": "accidental", "2": "intentional", "3": "assault", "4": "undetermined"}
 
 
-def is_oud_code(key: Key) -> bool:
-    return key in OUD_CONDITIONS or (key[0] == ICD10CM and key[1].startswith(OUD_ICD10_PREFIX))
+def is_oud_current(key: Key) -> bool:
+    return key in OUD_CURRENT or (key[0] == ICD10CM and key[1] not in _REMISSION
+                                  and _F11_CURRENT.match(key[1]) is not None)
+
+
+def is_oud_history(key: Key) -> bool:
+    return key in OUD_HISTORY or (key[0] == ICD10CM and key[1] in ("F11.11", "F11.21"))
+
+
+def is_opioid_family(key: Key) -> bool:
+    """A code of the IG's opioid-misuse-disorders set, or any ICD-10-CM F11 code."""
+    return key in OUD_CONDITIONS or (key[0] == ICD10CM and key[1].startswith("F11"))
+
+
+def is_other_substance_disorder(key: Key) -> bool:
+    return key[0] == ICD10CM and key[1] not in _REMISSION and _F19_DISORDER.match(key[1]) is not None
+
+
+def opioid_overdose(key: Key) -> tuple[str, str] | None:
+    """(substance, intent) of an opioid poisoning or overdose code, or None for any other code."""
+    if key in OPIOID_POISONING:
+        return OPIOID_POISONING.column(key, "substance"), OPIOID_POISONING.column(key, "intent")
+    if key[0] != ICD10CM:
+        return None
+    match = _T40_OVERDOSE.fullmatch(key[1])
+    if match is None:
+        return None
+    return _T40_SUBSTANCE.get(match.group(1), "other"), _T40_INTENT[match.group(2)]

@@ -3,6 +3,7 @@
 Run ``python -m cards.valuesets.derive`` after replacing a source CSV. The rules live here, and
 each output CSV repeats its rule in its header, so a reviewer can check one against the other.
 ``tests/cards/test_valuesets.py`` fails if a curated file drifts from what this script derives.
+Design v2 section 4.1 gives the rules for the OUD, poisoning and urine-test sets.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ _NALTREXONE_ER = [
 ]
 
 _F19_SUBCODES = re.compile(r"^F19\.[129]3\d$")
-_OPIOID_WITHDRAWAL = {"87132004", "703846009", "1264554000"}
 _COWS_OBSERVABLE = "763699005"
 
 
@@ -106,28 +106,186 @@ def naloxone_rescue() -> str:
 def withdrawal_conditions() -> str:
     rows: list[tuple[str, ...]] = []
     for row in read_rows("withdrawal-codes.csv"):
-        if row["code"] == _COWS_OBSERVABLE:
-            continue
-        opioid = row["code"].startswith("F11.") or row["code"] in _OPIOID_WITHDRAWAL
-        rows.append((row["system"], row["code"], row["display"], "yes" if opioid else "no"))
+        if row["code"] != _COWS_OBSERVABLE:
+            rows.append((row["system"], row["code"], row["display"]))
     for row in read_rows("conditions-documenting-substance-misuse.csv"):
         if row["system"] == ICD10CM and _F19_SUBCODES.match(row["code"]):
-            rows.append((row["system"], row["code"], row["display"], "no"))
+            rows.append((row["system"], row["code"], row["display"]))
     header = [
         "Withdrawal conditions; curated by cards/valuesets/derive.py",
         "derived from: withdrawal-codes.csv (sources in its header) and, for the F19.x3x"
         " subcodes its found_in column names, conditions-documenting-substance-misuse.csv"
         " (cqframework/opioid-cds-r4 @ b29bdcbf)",
         "rule: every withdrawal-codes.csv row except 763699005 (the COWS score, an observable,"
-        " not a condition); opioid=yes marks opioid withdrawal, which also counts as OUD evidence",
+        " not a condition); a withdrawal diagnosis is withdrawal evidence, not by itself a use disorder (design v2)",
     ]
-    return render(header, ["system", "code", "display", "opioid"], rows)
+    return render(header, ["system", "code", "display"], rows)
+
+
+# --- opioid-misuse-disorders, split by what a code says (design v2 section 4.1) ----------------
+
+_WITHDRAWAL_SYNDROMES = {"87132004", "703846009"}
+_POISONING = re.compile(r"poisoning|overdose", re.I)
+# SNOMED opioid-induced states that name no abuse or dependence: the SNOMED counterparts of the
+# F11.9x codes ("opioid use, unspecified with intoxication / mood disorder"), which DSM-5 codes
+# when there is no use disorder (e.g. an opioid intoxication after surgery).
+_INDUCED_STATE = re.compile(r"intoxication|caused by opioid", re.I)
+_ABUSE_OR_DEPENDENCE = re.compile(r"abuse|dependence", re.I)
+
+
+def oud_kind(row: dict[str, str]) -> str:
+    display, code = row["display"], row["code"]
+    if _POISONING.search(display):
+        return "poisoning"
+    if code in _WITHDRAWAL_SYNDROMES:
+        return "withdrawal"
+    if row["system"] == ICD10CM and code.startswith("F11.9"):
+        return "unspecified-use"
+    if row["system"] == SNOMED and _INDUCED_STATE.search(display) and not _ABUSE_OR_DEPENDENCE.search(display):
+        return "induced-state"
+    if "remission" in display.lower():
+        return "remission"
+    if "on agonist therapy" in display.lower():
+        return "agonist-therapy"
+    return "current"
+
+
+_OMD_SOURCE = "opioid-misuse-disorders.csv (cqframework/opioid-cds-r4 @ b29bdcbf)"
+_OMD_RULE = ("rule, first that applies: a display naming poisoning or overdose is a poisoning; SNOMED 87132004 and"
+             " 703846009 are withdrawal syndromes; ICD-10-CM F11.9x is opioid use, unspecified (opioid-induced"
+             " states without a use disorder, DSM-5 coding); a SNOMED display naming intoxication or 'caused by"
+             " opioid' but no abuse or dependence is an opioid-induced state (the SNOMED side of F11.9x); a display"
+             " naming remission is in remission; 'on agonist therapy' is on agonist therapy; everything else is a"
+             " current use disorder")
+
+
+def _oud_rows(*kinds: str) -> list[tuple[str, ...]]:
+    return [(row["system"], row["code"], row["display"], kind)
+            for row in read_rows("opioid-misuse-disorders.csv") if (kind := oud_kind(row)) in kinds]
+
+
+def oud_current() -> str:
+    header = [
+        "OUD-current: codes that say a use disorder now (design v2 section 4.1); curated by cards/valuesets/derive.py",
+        f"derived from: {_OMD_SOURCE}",
+        _OMD_RULE,
+        "kept: kind 'current' (abuse and dependence codes with or without intoxication, withdrawal or induced"
+        " disorders, and 'narcotic drug user'); ICD-10-CM F11.1x and F11.2x codes missing from the expansion"
+        " count too, except the remission codes F11.11 and F11.21 (cards/valuesets/__init__.py)",
+    ]
+    return render(header, ["system", "code", "display", "kind"], _oud_rows("current"))
+
+
+def oud_history() -> str:
+    header = [
+        "OUD-history codes: a use disorder in remission or treated with agonist therapy (design v2 section 4.1);"
+        " curated by cards/valuesets/derive.py",
+        f"derived from: {_OMD_SOURCE}",
+        _OMD_RULE,
+        "kept: kinds 'remission' and 'agonist-therapy'; a current-OUD code that is resolved, inactive or old with"
+        " nothing corroborating it is history too, decided when the record is read (cards/evidence.py)",
+    ]
+    return render(header, ["system", "code", "display", "kind"], _oud_rows("remission", "agonist-therapy"))
+
+
+def _poisoning_substance(display: str) -> str:
+    lowered = display.lower()
+    if "heroin" in lowered or "diamorphine" in lowered:
+        return "heroin"
+    if "fentanil" in lowered or "fentanyl" in lowered:
+        return "fentanyl"
+    if "methadone" in lowered and "analog" not in lowered:
+        return "methadone"
+    return "other"
+
+
+def _poisoning_intent(display: str) -> str:
+    lowered = display.lower()
+    if lowered.startswith("intentional"):
+        return "intentional"
+    if lowered.startswith("accidental"):
+        return "accidental"
+    return "undetermined"
+
+
+def opioid_poisoning() -> str:
+    rows = [(system, code, display, _poisoning_substance(display), _poisoning_intent(display))
+            for system, code, display, _ in _oud_rows("poisoning")]
+    header = [
+        "Opioid poisoning and overdose concepts (design v2 section 4.1); curated by cards/valuesets/derive.py",
+        f"derived from: {_OMD_SOURCE}",
+        _OMD_RULE,
+        "kept: kind 'poisoning'. substance: heroin/diamorphine, fentanyl/alfentanil, methadone (not 'methadone"
+        " analog'), else other; intent: a display starting Intentional is intentional (self-harm), Accidental is"
+        " accidental, else undetermined. ICD-10-CM T40.x opioid poisoning codes are read by pattern"
+        " (cards/valuesets/__init__.py)",
+    ]
+    return render(header, ["system", "code", "display", "substance", "intent"], rows)
+
+
+# --- opioid urine drug tests, by what can explain a positive one (design v2 section 4.1) ---------
+
+# The IG's class sets, most specific first: a code in two sets takes the first class.
+_TEST_CLASSES = (
+    ("heroin-urine-drug-screening-tests.csv", "heroin"),
+    ("fentanyl-type-urine-drug-screening-tests.csv", "fentanyl"),
+    ("oxycodone-urine-drug-screening-tests.csv", "oxycodone"),
+    ("general-opiate-urine-drug-screening-tests.csv", "other"),
+    ("opiate-specific-urine-drug-screening-tests.csv", "other"),
+    ("synthetic-opioid-urine-drug-screening-tests.csv", "other"),
+)
+# Not opioid exposure of unknown origin: MOUD (explained by the MOUD record), kratom (its own fact),
+# opioid antagonists, cutoff codes (a threshold, not a result), and three non-opioids the IG set
+# holds (pentylone and pentedrone are synthetic cathinones; papaverine is a non-narcotic alkaloid).
+_NOT_EXPOSURE = ("buprenorphine-urine-drug-screening-tests.csv", "methadone-urine-drug-screening-tests.csv",
+                 "kratom-mitragynine-loinc.csv")
+_ANTAGONIST_OR_CUTOFF = re.compile(r"naltrexone|naloxone|nalmefene|cutoff|\bCtO\b|pentylone|pentedrone|papaverine",
+                                   re.I)
+_NAMED_CLASS = ((re.compile(r"diamorphine|6-?acetylmorphine|6-?MAM", re.I), "heroin"),
+                (re.compile(r"fentan", re.I), "fentanyl"),
+                (re.compile(r"oxycodone", re.I), "oxycodone"))
+
+
+def opioid_urine_tests() -> str:
+    excluded = {row["code"] for name in _NOT_EXPOSURE for row in read_rows(name)}
+    seen: set[str] = set()
+    rows: list[tuple[str, ...]] = []
+
+    def keep(row: dict[str, str], test_class: str, source: str) -> None:
+        if row["code"] in seen or row["code"] in excluded or _ANTAGONIST_OR_CUTOFF.search(row["display"]):
+            return
+        seen.add(row["code"])
+        rows.append((row["system"], row["code"], row["display"], test_class, source))
+
+    for source, test_class in _TEST_CLASSES:
+        for row in read_rows(source):
+            keep(row, test_class, source)
+    for row in read_rows("opioid-urine-drug-screening.csv"):
+        named = next((c for pattern, c in _NAMED_CLASS if pattern.search(row["display"])), "other")
+        keep(row, named, "opioid-urine-drug-screening.csv")
+    header = [
+        "Opioid urine drug tests by the class of drug they detect (design v2 section 4.1, unprescribed opioid);"
+        " curated by cards/valuesets/derive.py",
+        "derived from: the IG's heroin, fentanyl-type, oxycodone, general-opiate, opiate-specific and synthetic-opioid"
+        " urine test sets, in that order (a code in two sets takes the first), then the rest of"
+        " opioid-urine-drug-screening.csv (classed by the drug its display names, else other); all"
+        " cqframework/opioid-cds-r4 @ b29bdcbf",
+        "dropped: buprenorphine and methadone tests (MOUD), mitragynine tests (kratom: its own fact), naltrexone,"
+        " naloxone and nalmefene tests (antagonists), cutoff codes (a threshold, not a result), and pentylone,"
+        " pentedrone (synthetic cathinones) and papaverine (a non-narcotic alkaloid), which the IG set holds",
+        "class -> what explains a positive test is cards/valuesets/__init__.py EXPLAINED_BY",
+    ]
+    return render(header, ["system", "code", "display", "class", "basis"], rows)
 
 
 CURATED = {
     "moud-products.csv": moud_products,
     "naloxone-rescue.csv": naloxone_rescue,
     "withdrawal-conditions.csv": withdrawal_conditions,
+    "oud-current.csv": oud_current,
+    "oud-history.csv": oud_history,
+    "opioid-poisoning.csv": opioid_poisoning,
+    "opioid-urine-tests.csv": opioid_urine_tests,
 }
 
 

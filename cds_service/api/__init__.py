@@ -1,15 +1,17 @@
 """The HTTP endpoints, as Flask blueprints.
 
 Discovery, hooks and feedback sit under one blueprint whose `before_request` authenticates the
-caller, so a protected endpoint cannot forget to; health and the OpenAPI description are open.
+caller, so a protected endpoint cannot forget to; health, the OpenAPI description and the COWS
+form (when it is on) are open; /metrics has its own guard.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, g, request
 
-from cds_service.api import discovery, feedback, health, hooks, openapi
-from cds_service.runtime import runtime
+from cds_service.api import apps, discovery, feedback, health, hooks, metrics, openapi
+from cds_service.apps.links import cows_form
+from cds_service.runtime import EXTENSION, runtime
 
 
 def register_blueprints(app: Flask) -> None:
@@ -18,8 +20,12 @@ def register_blueprints(app: Flask) -> None:
     for module in (discovery, hooks, feedback):
         cds.register_blueprint(module.bp)
     app.register_blueprint(cds)
-    for module in (health, openapi):
+    # /metrics guards itself: it also takes a scrape token (cds_service/api/metrics.py).
+    for module in (health, openapi, metrics):
         app.register_blueprint(module.bp)
+    form = cows_form(app.extensions[EXTENSION].settings)
+    if form is not None:
+        app.register_blueprint(apps.blueprint(form))
 
 
 def _authenticate() -> None:

@@ -1,4 +1,5 @@
-"""Reading a request body as JSON: media type checked, then parsed with orjson.
+"""Reading a request body as JSON: media type checked, then parsed with orjson (a hook request
+is first decoded partially, cds_service/protocol/decode.py, and parsed here when that cannot).
 
 The size limit is Werkzeug's (MAX_CONTENT_LENGTH, set in create_app): the request stream
 refuses to read past it, with a 413, whether the body has a Content-Length or is chunked.
@@ -18,7 +19,11 @@ _JSON_TYPES = ("application/json", "application/fhir+json")
 
 
 def read_json(request: Request) -> Any:
-    # orjson refuses nesting past 1024 levels, so a nesting bomb is a 400, not a stack overflow.
+    return parse_json(read_body(request))
+
+
+def read_body(request: Request) -> bytes:
+    """The body's bytes, once its media type says JSON and it is not empty."""
     mimetype = request.mimetype
     # A missing Content-Type is tolerated (some clients omit it); another media type is not JSON.
     if mimetype and mimetype not in _JSON_TYPES and not mimetype.endswith("+json"):
@@ -26,6 +31,11 @@ def read_json(request: Request) -> Any:
     raw = request.get_data(cache=False)
     if not raw:
         raise BadRequest("request body is empty; send a CDS Hooks request as JSON")
+    return raw
+
+
+def parse_json(raw: bytes) -> Any:
+    # orjson refuses nesting past 1024 levels, so a nesting bomb is a 400, not a stack overflow.
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

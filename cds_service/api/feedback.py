@@ -66,9 +66,12 @@ def receive_feedback(service_id: str):
 
     received_at = rt.clock()
     rows = [_row(item, issued[item["card"]], rt.settings.snooze, received_at) for item in items]
-    stored, duplicates = rt.store.record_feedback(rows, received_at)
-    log.info("feedback service=%s items=%d stored=%d duplicates=%d", service.id, len(rows), stored, duplicates)
-    return jsonify({"stored": stored, "duplicates": duplicates}), 200
+    stored = rt.store.record_feedback(rows, received_at)
+    for row in stored:
+        rt.metrics.feedback.labels(service.id, row.topic, row.outcome).inc()
+    duplicates = len(rows) - len(stored)
+    log.info("feedback service=%s items=%d stored=%d duplicates=%d", service.id, len(rows), len(stored), duplicates)
+    return jsonify({"stored": len(stored), "duplicates": duplicates}), 200
 
 
 def _unknown_references(items: list[dict], issued: dict[str, IssuedCard], service_id: str,

@@ -14,18 +14,18 @@ import orjson
 from flask import Blueprint, Response, g, request
 
 import cards
-from cds_service.api.body import read_json
+from cds_service.api.body import parse_json, read_body
+from cds_service.apps.links import CowsForm, card_links, cows_form
 from cds_service.fhir.assemble import FhirAccess, assemble_record
 from cds_service.protocol import card_json
 from cds_service.protocol.contexts import HOOKS
+from cds_service.protocol.decode import decode_hook_request
 from cds_service.protocol.request_schemas import validate_request
-from cds_service.protocol.response_schemas import CardsResponseSchema
 from cds_service.protocol.services import Service, find_service
 from cds_service.runtime import Runtime, runtime
 
 log = logging.getLogger("withdrawal_cds.hooks")
 bp = Blueprint("hooks", __name__)
-_RESPONSE = CardsResponseSchema()
 
 
 @bp.post("/cds-services/<service_id>")
@@ -33,18 +33,23 @@ def call_service(service_id: str):
     service = find_service(service_id)
     rt = runtime()
     started = time.perf_counter()
-    hook_request = validate_request(service.hook, read_json(request))
+    body = read_body(request)
+    # Only the resources the rules would keep are decoded whole; a body of another shape is
+    # parsed whole, and refused or accepted exactly as before.
+    document = decode_hook_request(body, cards.Sieve(rt.settings.clinical))
+    hook_request = validate_request(service.hook, document if document is not None else parse_json(body))
     resources = assemble_record(service.prefetch, hook_request, _fhir_access(hook_request), rt.fetcher)
     now = rt.clock()
     advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]), now,
                              rt.settings.clinical)
     # Most charts raise nothing: then there is nothing to snooze or to log.
     shown = _unsnoozed_and_logged(rt, service, hook_request, advised, now) if advised else []
-    body = _RESPONSE.dump({"cards": shown})
+    answer = card_json.response(shown)
+    rt.metrics.cards_returned(service.id, answer["cards"])
     log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d ms=%.1f", service.id,
              hook_request["hookInstance"], len(resources), len(shown), len(advised) - len(shown),
              (time.perf_counter() - started) * 1000)
-    return Response(orjson.dumps(body), mimetype="application/json")
+    return Response(orjson.dumps(answer), mimetype="application/json")
 
 
 def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, advised: list[cards.Advice],
@@ -53,12 +58,22 @@ def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, adv
 
     The patient is the id within its source (Principal.source), so a snooze from one EHR never
     hides a card at another whose patient has the same id."""
+    form = cows_form(rt.settings)
     source = g.principal.source(hook_request.get("fhirServer"))
     return rt.store.issue_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
                                 patient_ref=rt.store.patient_ref(source, hook_request["context"]["patientId"]),
                                 source_ref=rt.store.source_ref(source),
-                                cards=[(advice.topic, card_json.card(advice)) for advice in advised],
+                                advised=[(advice.topic, advice) for advice in advised],
+                                render=lambda kept: card_json.cards(kept, _app_links(hook_request, form, rt)),
                                 issued_at=now)
+
+
+def _app_links(hook_request: dict, form: CowsForm | None, rt: Runtime) -> card_json.ExtraLinks:
+    """Links from a card to the apps this service serves (the COWS form), naming the card."""
+    # Our own URL as configured; the Host header only in open mode (loopback), which has none set.
+    bases = rt.settings.server.base_urls
+    base_url = bases[0] if bases else request.host_url
+    return lambda advice, card_uuid: card_links(advice, hook_request, card_uuid, form, base_url)
 
 
 def _fhir_access(hook_request: dict) -> FhirAccess | None:

@@ -86,6 +86,10 @@ def build_spec(auth_required: bool) -> dict:
                            "Required by this instance on discovery, hooks and feedback." if auth_required else
                            "Not required by this instance, which runs without authentication (open local "
                            "mode); required wherever trusted issuers are configured.")})
+    if auth_required:
+        spec.components.security_scheme("metricsScrapeToken", {
+            "type": "http", "scheme": "bearer",
+            "description": "GET /metrics only: the fixed token set in WITHDRAWAL_CDS_METRICS_TOKEN"})
     secured = {"security": [{"cdsHooksJwt": []}] if auth_required else []}
     discovery_errors = _errors(_DISCOVERY_ERRORS)
     discovery_errors[503] = {**discovery_errors[503], "description": _DISCOVERY_503}
@@ -109,6 +113,13 @@ def build_spec(auth_required: bool) -> dict:
             "requestBody": {"required": True, "content": {JSON: {"schema": FeedbackRequestSchema}}},
             "responses": {200: _json("Feedback stored", FeedbackResultSchema), **_errors(_FEEDBACK_ERRORS)},
         }})
+    spec.path(path="/metrics", operations={"get": {
+        "operationId": "metrics", "summary": "Prometheus metrics: latency, cards, feedback, fetches, errors",
+        "security": [{"cdsHooksJwt": []}, {"metricsScrapeToken": []}] if auth_required else [],
+        "responses": {200: {"description": "Prometheus text exposition format 0.0.4",
+                            "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      **_errors(((401,) if auth_required else ()) + _SERVER_ERRORS)},
+    }})
     spec.path(path="/healthz", operations={"get": {
         "operationId": "health", "summary": "Liveness and store reachability (always open)", "security": [],
         "responses": {200: _json("Up", HealthSchema), 503: _json("The store is unreachable", HealthSchema),

@@ -1,9 +1,12 @@
 """CDS Hooks 2.0 response schemas: discovery, cards, and the error bodies.
 
-Every response leaves through `dump`, which drops null and empty values: the
-standard forbids them (2.0, "JSON elements SHALL NOT be null or empty"), and
-clients such as Inferno fail a card over one stray `"detail": null`. Loading
-the same schemas checks a card against the 2.0 model (used by the tests).
+Discovery leaves through `dump`, which drops null and empty values: the standard
+forbids them (2.0, "JSON elements SHALL NOT be null or empty"), and clients such as
+Inferno fail a card over one stray `"detail": null`. Hook answers are built in these
+schemas' shape by card_json.py and pruned there (a dump per call was a fifth of a small
+call); the tests load and dump them through `CardsResponseSchema`, which checks a card
+against the 2.0 model and shows that no undeclared field leaves. The OpenAPI document
+is generated from them.
 `systemActions` is not in the model at all: this service never acts on its own.
 """
 

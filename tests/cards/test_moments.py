@@ -52,7 +52,9 @@ def test_no_draft_acted_on_raises_nothing_at_the_order_moment():
 
 
 def test_a_draft_moud_order_counts_as_on_moud():
-    assert topics(*RECORD, moment=ORDER, drafts=(draft(SUBOXONE, "d1"),)) == {"counseling", "naloxone"}
+    # No MOUD card; the buprenorphine order raises its own readiness check (no COWS on record).
+    assert topics(*RECORD, moment=ORDER, drafts=(draft(SUBOXONE, "d1"),)) == {"buprenorphine-start", "counseling",
+                                                                             "naloxone"}
 
 
 def test_a_draft_naloxone_order_counts_as_naloxone_on_hand():
@@ -61,8 +63,7 @@ def test_a_draft_naloxone_order_counts_as_naloxone_on_hand():
 
 def test_a_draft_opioid_is_opioid_use():
     record = [patient(), cows(7)]
-    assert topics(*record, moment=ORDER, drafts=(draft(OXYCODONE, "d1"),)) == {
-        "withdrawal-assessment", "counseling", "naloxone"}
+    assert topics(*record, moment=ORDER, drafts=(draft(OXYCODONE, "d1"),)) == {"withdrawal-assessment", "naloxone"}
     assert topics(*record) == set()
 
 
@@ -80,12 +81,18 @@ def test_medication_reference_in_the_record():
     del mr["medicationCodeableConcept"]
     mr["medicationReference"] = {"reference": "Medication/m1"}
     medication = {"resourceType": "Medication", "id": "m1", "code": {"text": "oxycodone 5 mg tablet"}}
-    assert topics(patient(), mr, medication, cows(6)) == {"withdrawal-assessment", "counseling", "naloxone"}
+    assert topics(patient(), mr, medication, cows(6)) == {"withdrawal-assessment", "naloxone"}
 
 
 @pytest.mark.parametrize("moment", [Moment.CHART, Moment.DISCHARGE])
 def test_chart_and_discharge_evaluate_the_whole_record(moment):
-    assert topics(*RECORD, moment=moment) == {"moud-referral", "counseling", "naloxone"}
+    assert topics(*RECORD, moment=moment) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
+
+
+def test_topics_that_do_not_apply_at_the_order_moment_are_left_out():
+    """depression-screen is for the chart and discharge; buprenorphine-start only for orders."""
+    assert "depression-screen" not in topics(*RECORD, moment=ORDER, drafts=(draft(OXYCODONE, "d1"),))
+    assert "buprenorphine-start" not in topics(*RECORD, med_request(SUBOXONE, status="draft", id="d1"))
 
 
 def test_a_topic_answers_only_at_its_moments(monkeypatch):

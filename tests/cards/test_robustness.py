@@ -29,12 +29,13 @@ NAME = "Zebedee"
 
 
 def test_malformed_cows_is_skipped_logged_without_phi_and_others_count(caplog):
+    # A score the rules would read, in a resource that is not valid FHIR (a unit that is not a string).
     bad = observation(COWS_SNOMED, when=ago(hours=2), id="bad-cows")
-    bad["valueQuantity"] = {"value": "abc"}
+    bad["valueQuantity"] = {"value": 14, "unit": {"abc": 1}}
     with caplog.at_level(logging.WARNING, logger="cards"):
         found = topics(patient(), condition(OUD), med_request(OXYCODONE), bad, cows(6))
-    # The bad COWS (2 h ago) would have silenced the assessment card; skipped, it does not.
-    assert "withdrawal-assessment" in found and "moud-referral" in found
+    # The bad COWS (2 h ago) would have silenced the assessment card and raised severity; skipped, it does not.
+    assert "withdrawal-assessment" in found and "withdrawal-severity" not in found and "moud-referral" in found
     records = [r for r in caplog.records if r.name == "cards"]
     assert any(re.fullmatch(r"skipped invalid Observation \(id hash [0-9a-f]{16}\): 1 validation error\(s\)",
                             r.getMessage()) for r in records)
@@ -43,12 +44,24 @@ def test_malformed_cows_is_skipped_logged_without_phi_and_others_count(caplog):
         assert "bad-cows" not in record.getMessage()
 
 
+def test_a_cows_with_no_usable_score_is_no_cows_and_is_not_validated(monkeypatch):
+    """A value the rules cannot read as a score ("abc") is not a COWS: it neither counts nor costs a validation."""
+    from cards.record import Record
+    validated = []
+    original = Record.is_valid
+    monkeypatch.setattr(Record, "is_valid", lambda self, r: validated.append(r.get("id")) or original(self, r))
+    unreadable = observation(COWS_SNOMED, when=ago(hours=2), id="no-score") | {"valueQuantity": {"value": "abc"}}
+    assert topics(patient(), med_request(OXYCODONE), unreadable, cows(6)) == {"withdrawal-assessment", "naloxone"}
+    assert "no-score" not in validated
+
+
 def test_condition_with_string_code_is_skipped_and_logged(caplog):
     bad = condition(OUD, id="bad-cond")
     bad["code"] = "F11.20 opioid dependence"
     with caplog.at_level(logging.WARNING, logger="cards"):
         assert topics(patient(), bad) == set()
-        assert topics(patient(), bad, condition(OUD)) == {"moud-referral", "counseling", "naloxone"}
+        assert topics(patient(), bad, condition(OUD)) == {"moud-referral", "counseling", "naloxone",
+                                                          "depression-screen"}
     messages = [r.getMessage() for r in caplog.records if r.name == "cards"]
     assert any(m.startswith("skipped invalid Condition (id hash ") for m in messages)
     # The same resource, the same hash: a log reader can tell one bad resource from many.
@@ -95,15 +108,14 @@ def test_only_candidates_are_validated(monkeypatch):
 
     monkeypatch.setattr(Record, "is_valid", counting)
     vitals = [observation(("http://loinc.org", "8867-4", "Heart rate"), value=70 + i % 30) for i in range(10_000)]
-    assert topics(patient(), med_request(OXYCODONE), cows(6), *vitals) == {
-        "withdrawal-assessment", "counseling", "naloxone"}
+    assert topics(patient(), med_request(OXYCODONE), cows(6), *vitals) == {"withdrawal-assessment", "naloxone"}
     assert len(calls) < 10
 
 
 def test_record_text_with_braces_and_markdown_is_shown_safely():
     weird = condition(None, text="Opioid use disorder {severe} *[see note]*")
     found = topics(patient(), weird)
-    assert found == {"moud-referral", "counseling", "naloxone"}
+    assert found == {"moud-referral", "counseling", "naloxone", "depression-screen"}
     detail = evaluate(patient(), weird)[0].detail
     assert "\\{severe\\}" in detail and "\\*\\[see note\\]\\*" in detail
 
@@ -114,7 +126,7 @@ def test_malformed_fields_no_rule_reads_do_not_sink_a_resource():
     broken_name = patient(name="not a list of HumanName", text={"div": 42})
     broken_note = condition(OUD, id="c-text")
     broken_note["text"] = {"status": "nonsense", "div": ["not", "xhtml"]}
-    assert topics(broken_name, broken_note) == {"moud-referral", "counseling", "naloxone"}
+    assert topics(broken_name, broken_note) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
     assert topics(patient(birth="the eighties"), condition(OUD)) == set()
 
 

@@ -19,14 +19,14 @@ from cards.topic import Topic, Variant
 from tests.cards.chart import OUD, condition, cows, evaluate, med_request, patient, topics
 
 
-def _suggest(inputs, settings):
+def _suggest(inputs, settings, facts):
     return Suggestion("Do it", "Create a draft order", suggestions.service_request(inputs, "an order"))
 
 
 def toy(**changes) -> Topic:
-    fields = dict(code="toy", title="A toy topic", rule=AllOf("oud", Not("end_of_life")), indicator="info",
+    fields = dict(code="toy", title="A toy topic", rule=AllOf("oud_active", Not("end_of_life")), indicator="info",
                   source="asam-2020", summary="Toy advice", reasoning="Because {use_window_days} days.",
-                  suggest=_suggest, shows=("oud",), links=("cows",))
+                  suggest=_suggest, shows=("oud_active",), links=("cows",))
     return Topic(**{**fields, **changes})
 
 
@@ -50,7 +50,7 @@ def test_a_new_topic_is_one_value_in_the_registry(monkeypatch):
 
 
 @pytest.mark.parametrize("change, problem", [
-    ({"rule": AllOf("oud", "oudd")}, "no finder produces the fact 'oudd'"),
+    ({"rule": AllOf("oud_active", "oudd")}, "no finder produces the fact 'oudd'"),
     ({"shows": ("opioid_uses",)}, "no finder produces the fact 'opioid_uses'"),
     ({"escalations": (("cows_critcal", "critical"),)}, "no finder produces the fact 'cows_critcal'"),
     ({"variants": (Variant(when="kratom_onl", summary="x"),)}, "no finder produces the fact 'kratom_onl'"),
@@ -59,7 +59,7 @@ def test_a_new_topic_is_one_value_in_the_registry(monkeypatch):
     ({"indicator": "hard-stop"}, "indicator 'hard-stop'"),
     ({"min_age": "min_age"}, "age band 'min_age'"),
     ({"reasoning": "No COWS in {cows_recency} hours"}, "text names {cows_recency}"),
-    ({"variants": (Variant(when="oud", lead="At {threshold} or more"),)}, "text names {threshold}"),
+    ({"variants": (Variant(when="oud_active", lead="At {threshold} or more"),)}, "text names {threshold}"),
 ])
 def test_a_broken_topic_fails_when_it_is_built(change, problem):
     with pytest.raises(ValueError, match="topic toy: .*" + problem.replace("{", r"\{").replace("(", r"\(")):
@@ -85,4 +85,4 @@ def test_the_text_a_topic_states_follows_its_settings():
     settings = cards.EngineSettings(cows_recency_hours=6)
     advice = [a for a in evaluate(patient(), med_request(), cows(7, hours=8), settings=settings)
               if a.topic == "withdrawal-assessment"]
-    assert advice and "for the last 6 hours" in advice[0].detail
+    assert advice and "in the last 6 hours" in advice[0].detail

@@ -21,7 +21,7 @@ def test_override_snoozes_and_report_counts_through_the_running_service(database
         server.wait_ready()
         url = f"{server.base_url}/cds-services/{PATIENT_VIEW}"
         first = topics(requests.post(url, json=patient_view("pat-1"), timeout=30).json())
-        assert set(first) == {"moud-referral", "counseling", "naloxone"}
+        assert set(first) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
 
         feedback = {"feedback": [overridden(first["moud-referral"], "patient-declined"),
                                  accepted(first["naloxone"])]}
@@ -32,8 +32,8 @@ def test_override_snoozes_and_report_counts_through_the_running_service(database
         other = topics(requests.post(url, json=patient_view("pat-2"), timeout=30).json())
         # Declined MOUD is not re-raised for this patient; accepting naloxone does not snooze it
         # (the accepted order, once saved in the record, is what settles that card).
-        assert set(again) == {"counseling", "naloxone"}
-        assert set(other) == {"moud-referral", "counseling", "naloxone"}
+        assert set(again) == {"counseling", "naloxone", "depression-screen"}
+        assert set(other) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
     finally:
         server.close()
 
@@ -45,8 +45,8 @@ def test_override_snoozes_and_report_counts_through_the_running_service(database
     assert report.returncode == 0, report.stderr
     rows = {line.split()[0]: line.split() for line in report.stdout.splitlines()
             if line.split() and line.split()[0] in {"moud-referral", "counseling", "naloxone"}}
-    # topic, issued, accepted, overridden, no feedback, ...
-    assert rows["moud-referral"][1:5] == ["2", "0", "1", "1"]
-    assert rows["naloxone"][1:5] == ["3", "1", "0", "2"]
-    assert rows["counseling"][1:5] == ["3", "0", "0", "3"]
+    # topic, issued, accepted, overridden, both, no feedback, ...
+    assert rows["moud-referral"][1:6] == ["2", "0", "1", "0", "1"]
+    assert rows["naloxone"][1:6] == ["3", "1", "0", "0", "2"]
+    assert rows["counseling"][1:6] == ["3", "0", "0", "0", "3"]
     assert "patient-declined" in " ".join(rows["moud-referral"])

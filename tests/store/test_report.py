@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+import cards
 from cds_service.store.models import feedback, issued_card, seen_jti
 from cds_service.store.report import format_report, parse_since, purge, report
 from tests.store.cardlog import T0, accept, feedback_row, issue, override, ref
@@ -16,25 +17,27 @@ def _by_topic(rows):
     return {row["topic"]: row for row in rows}
 
 
-def test_report_counts_each_card_once_under_its_latest_outcome(store):
-    moud = issue(store, "moud-referral", "moud-referral", "moud-referral", "moud-referral")
+def test_report_counts_a_card_under_each_outcome_it_received(store):
+    moud = issue(store, "moud-referral", "moud-referral", "moud-referral", "moud-referral", "moud-referral")
     (naloxone,) = issue(store, "naloxone")
     override(store, moud[0], reason="patient-declined")
     override(store, moud[1], reason="managed-elsewhere")
     override(store, moud[1], reason="managed-elsewhere")            # resent: stored once
     accept(store, moud[2])
-    override(store, moud[2], at=T0 + timedelta(minutes=5))           # later override wins
+    override(store, moud[2], at=T0 + timedelta(minutes=5))           # accepted, then overridden: both
+    override(store, moud[3], reason="patient-declined")
+    override(store, moud[3], reason="not-indicated", at=T0 + timedelta(minutes=5))  # its latest reason counts
     accept(store, naloxone)
 
     rows = _by_topic(report(store))
     assert rows["moud-referral"] == {
-        "topic": "moud-referral", "issued": 4, "accepted": 0, "overridden": 3, "no_feedback": 1,
-        "override_rate": 0.75,
-        "overridden_by_reason": {"(none)": 1, "managed-elsewhere": 1, "patient-declined": 1}}
-    assert rows["naloxone"]["accepted"] == 1 and rows["naloxone"]["override_rate"] == 0.0
+        "topic": "moud-referral", "issued": 5, "accepted": 1, "overridden": 4, "both": 1, "no_feedback": 1,
+        "override_rate": 0.8,
+        "overridden_by_reason": {"(none)": 1, "managed-elsewhere": 1, "not-indicated": 1, "patient-declined": 1}}
+    assert rows["naloxone"]["accepted"] == 1 and rows["naloxone"]["both"] == 0
+    assert rows["naloxone"]["override_rate"] == 0.0
     assert rows["counseling"]["issued"] == 0 and rows["counseling"]["override_rate"] is None
-    assert [r["topic"] for r in report(store)][:4] == ["withdrawal-assessment", "moud-referral", "counseling",
-                                                        "naloxone"]
+    assert [r["topic"] for r in report(store)][:len(cards.TOPICS)] == list(cards.TOPICS)
 
 
 def test_report_since_counts_only_cards_issued_from_then(store):
@@ -48,16 +51,20 @@ def test_report_since_counts_only_cards_issued_from_then(store):
 def test_format_report_is_an_aligned_table_with_a_total(store):
     moud = issue(store, "moud-referral", "moud-referral")
     override(store, moud[0], reason="patient-declined")
+    accept(store, moud[0])
     text = format_report(report(store), since=T0)
     lines = text.splitlines()
     assert lines[0] == "Cards issued since 2025-03-01 12:00 UTC"
     header = lines[2]
     moud_line = next(line for line in lines if line.startswith("moud-referral"))
-    total_line = lines[-1]
+    total_line = next(line for line in lines if line.startswith("all "))
+    # the output itself says how a card with both outcomes is counted
+    assert lines[-1].startswith("A card both accepted and overridden counts in accepted, in overridden")
+    assert moud_line.split()[:5] == ["moud-referral", "2", "1", "1", "1"]
     # numbers right-aligned under their headings
     assert moud_line.index("50.0%") + len("50.0%") == header.index("override rate") + len("override rate")
     assert "patient-declined 1" in moud_line
-    assert total_line.split()[:3] == ["all", "2", "0"]
+    assert total_line.split()[:5] == ["all", "2", "1", "1", "1"]
 
 
 def test_parse_since():
@@ -96,13 +103,13 @@ def test_purge_refuses_a_zero_retention(store):
 
 
 def test_an_outcome_timestamp_in_the_future_does_not_make_it_the_latest_for_ever(store):
-    """Before: an acceptance stamped 9999-12-31 stayed the card's outcome whatever came after."""
+    """Before: an override stamped 9999-12-31 stayed the card's latest, and its reason the card's,
+    whatever came after it."""
     (moud,) = issue(store, "moud-referral")
     far_future = datetime(9999, 12, 31, tzinfo=timezone.utc)
-    store.record_feedback([feedback_row(store, moud, "accepted", at=far_future)], T0)
-    override(store, moud, at=T0 + timedelta(hours=1), received_at=T0 + timedelta(hours=1))
-    row = _by_topic(report(store))["moud-referral"]
-    assert (row["accepted"], row["overridden"]) == (0, 1)
+    store.record_feedback([feedback_row(store, moud, "overridden", reason="patient-declined", at=far_future)], T0)
+    override(store, moud, reason="managed-elsewhere", at=T0 + timedelta(hours=1), received_at=T0 + timedelta(hours=1))
+    assert _by_topic(report(store))["moud-referral"]["overridden_by_reason"] == {"managed-elsewhere": 1}
 
 
 def test_the_report_prints_stored_reason_codes_escaped_and_short(store):

@@ -130,8 +130,8 @@ def test_snoozed_topics_is_one_query_on_the_snooze_index(store):
 
 def test_the_same_feedback_twice_is_stored_once_and_does_not_move_the_snooze(store):
     (moud,) = issue(store, "moud-referral")
-    assert override(store, moud, days=7, received_at=T0) == (1, 0)
-    assert override(store, moud, days=7, received_at=T0 + timedelta(days=5)) == (0, 1)
+    assert len(override(store, moud, days=7, received_at=T0)) == 1
+    assert override(store, moud, days=7, received_at=T0 + timedelta(days=5)) == []
     with store.engine.connect() as conn:
         rows = conn.execute(select(feedback.c.snoozed_until)).scalars().all()
     assert rows == [T0 + timedelta(days=7)]
@@ -144,7 +144,7 @@ def test_feedback_differing_in_reason_or_time_is_stored_separately(store):
             feedback_row(store, moud, "overridden", reason="managed-elsewhere", at=T0 + timedelta(minutes=1)),
             feedback_row(store, moud, "overridden"),
             feedback_row(store, moud, "overridden")]
-    assert store.record_feedback(rows, T0) == (4, 1)
+    assert len(store.record_feedback(rows, T0)) == 4  # of 5: one duplicate
 
 
 def test_remember_jti_says_new_once_per_issuer(store):

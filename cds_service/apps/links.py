@@ -1,0 +1,61 @@
+"""When the COWS form is on, and the links a card carries to it.
+
+The withdrawal-assessment advice names the app (`Advice.app == "cows-form"`); the service links it
+only when it serves the form. Every such card gets a `smart` link, which an EHR launches (SMART EHR
+launch: `launch` + `iss`). In open mode the card also gets an `absolute` link to the open launch
+(`iss` + `patient`) for a call that came with a `fhirServer` but no `fhirAuthorization`: the CDS
+Hooks Sandbox, for one, launches `smart` links through an HSPC endpoint that open FHIR servers do
+not have, so there the smart link fails and the absolute one still opens the form.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from cards import Advice
+from cds_service.config import Settings
+
+COWS_FORM = "cows-form"
+APP_PATH = "/apps/cows/"
+LAUNCH_PATH = APP_PATH + "launch.html"
+# Open mode only (config.py refuses the form with trusted issuers and no client id): the sandboxes
+# an open service runs beside (SMART launcher, HSPC) take any client id.
+OPEN_MODE_CLIENT_ID = "withdrawal-cds-cows"
+
+
+@dataclass(frozen=True)
+class CowsForm:
+    client_id: str
+    item_system: str
+    # The service runs open, so the form may be opened on an open FHIR server with iss and patient
+    # alone. With trusted issuers it is not: a crafted link must not make the form write elsewhere.
+    open_launch: bool
+
+
+def cows_form(settings: Settings) -> CowsForm | None:
+    """The form as configured, or None when it is off."""
+    app = settings.cows_app
+    enabled = app.enabled if app.enabled is not None else (not settings.auth_required or bool(app.client_id))
+    if not enabled:
+        return None
+    return CowsForm(client_id=app.client_id or OPEN_MODE_CLIENT_ID, item_system=app.item_system,
+                    open_launch=not settings.auth_required)
+
+
+def card_links(advice: Advice, hook_request: dict, card_uuid: str, form: CowsForm | None,
+               base_url: str) -> list[dict]:
+    """The links to the form for the card built from `advice` (none when it names no app we serve)."""
+    if form is None or advice.app != COWS_FORM:
+        return []
+    launch_url = base_url.rstrip("/") + LAUNCH_PATH
+    # The EHR hands appContext to the app in its token response: the form says which card opened it.
+    context = json.dumps({"card": card_uuid, "topic": advice.topic}, separators=(",", ":"))
+    links = [{"label": "Score COWS now", "url": launch_url, "type": "smart", "appContext": context}]
+    fhir_server = hook_request.get("fhirServer")
+    if form.open_launch and fhir_server and not hook_request.get("fhirAuthorization"):
+        query = urlencode({"iss": fhir_server, "patient": hook_request["context"]["patientId"]})
+        links.append({"label": "Score COWS now (open FHIR server, no sign-in)", "url": f"{launch_url}?{query}",
+                      "type": "absolute"})
+    return links

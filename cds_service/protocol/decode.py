@@ -1,0 +1,123 @@
+"""A hook request decoded only as far as the rules will read it.
+
+Parsing the whole body was the largest single cost of a big hook call: most of a record is
+vital signs and labs that no rule reads, and every one of them became a tree of dicts. Here
+(msgspec) the envelope is decoded as usual, but each resource of a prefetch Bundle is first
+read for the few fields `cards.Sieve` judges by; only the resources the record would keep
+are decoded whole. Everything else about the request is what orjson would have produced:
+
+- an entry the sieve drops is left out of its Bundle (nothing downstream counts entries);
+- a Bundle keeps the members prefetch handling reads (`resourceType`, `type`, `total`,
+  `link`, `entry`) and an entry its `resource` and `search`;
+- members the request schema ignores (unknown top-level members) are not decoded: they are
+  checked as JSON but not converted, so a number beyond a double's range there, which orjson
+  refuses, is ignored like the rest of the member.
+
+Anything unexpected in the body's shape (not an object, an entry that is not one, a
+resource that is not one, invalid JSON, a nesting bomb) returns None and the caller decodes
+the whole body the ordinary way, which gives the errors and the tolerance it always gave.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import msgspec
+from msgspec import UNSET, Raw, Struct, UnsetType
+
+from cards import Sieve
+
+# The request members the hook request schema reads (request_schemas.HookRequestSchema).
+_ENVELOPE = ("hook", "hookInstance", "fhirServer", "fhirAuthorization", "context")
+_BUNDLE = ("resourceType", "type", "total", "link")
+
+
+class _Request(Struct):
+    hook: Any = UNSET
+    hookInstance: Any = UNSET
+    fhirServer: Any = UNSET
+    fhirAuthorization: Any = UNSET
+    context: Any = UNSET
+    prefetch: dict[str, Raw] | UnsetType = UNSET
+
+
+# What the sieve judges a resource by; an absent field is None, which the sieve reads as absent.
+_Fields = msgspec.defstruct("_Fields", [(name, Any, None) for name in Sieve.FIELDS])
+
+
+_FieldsEntry = msgspec.defstruct("_FieldsEntry", [("resource", Optional[_Fields], None)])
+
+
+class _Bundle(Struct):
+    """A Bundle as prefetch handling reads it, each entry's resource as the sieve's fields only."""
+    resourceType: Any = UNSET
+    type: Any = UNSET
+    total: Any = UNSET
+    link: Any = UNSET
+    entry: list[_FieldsEntry] | UnsetType = UNSET  # type: ignore[valid-type]
+
+
+class _RawEntry(Struct):
+    resource: Raw | UnsetType = UNSET  # only read for entries whose resource is an object
+    search: Any = UNSET
+
+
+class _RawEntries(Struct):
+    entry: list[_RawEntry] = []
+
+
+class _Kind(Struct):
+    resourceType: Any = UNSET
+
+
+_REQUEST = msgspec.json.Decoder(_Request)
+_KIND = msgspec.json.Decoder(_Kind)
+_BUNDLE_DECODER = msgspec.json.Decoder(_Bundle)
+_RAW_ENTRIES = msgspec.json.Decoder(_RawEntries)
+_WHOLE = msgspec.json.Decoder()
+_OBJECT = ord("{")
+# A body that decodes as JSON but not to these shapes is read the ordinary way. RecursionError:
+# msgspec decodes `Any` members recursively, and a nesting bomb must become the ordinary 400.
+_NOT_THIS_SHAPE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+
+
+def decode_hook_request(body: bytes, sieve: Sieve) -> dict | None:
+    """The request as a dict, its prefetch Bundles holding only what `sieve` keeps; None when
+    the body is not the shape this reads (the caller then parses it whole)."""
+    try:
+        request = _REQUEST.decode(body)
+        decoded = {name: value for name in _ENVELOPE if (value := getattr(request, name)) is not UNSET}
+        if request.prefetch is not UNSET:
+            decoded["prefetch"] = {key: _prefetch_value(raw, sieve) for key, raw in request.prefetch.items()}
+        return decoded
+    except _NOT_THIS_SHAPE:
+        return None
+
+
+def _prefetch_value(raw: Raw, sieve: Sieve) -> Any:
+    kind = _KIND.decode(raw) if memoryview(raw)[0] == _OBJECT else None
+    if kind is None or kind.resourceType != "Bundle":
+        return _WHOLE.decode(raw)  # a single resource, null, or something the schema will refuse
+    bundle = _BUNDLE_DECODER.decode(raw)
+    decoded = {name: value for name in _BUNDLE if (value := getattr(bundle, name)) is not UNSET}
+    if bundle.entry is not UNSET:
+        decoded["entry"] = _kept_entries(raw, bundle.entry, sieve)
+    return decoded
+
+
+def _kept_entries(raw: Raw, entries: list, sieve: Sieve) -> list[dict]:
+    """The entries the sieve keeps, decoded whole: the Bundle is read a second time, as raw
+    entries, only when one is kept (most Bundles of vital signs keep none or a few)."""
+    keeps, fields_of = sieve.keeps, msgspec.structs.asdict
+    kept = [n for n, entry in enumerate(entries) if entry.resource is not None and keeps(fields_of(entry.resource))]
+    if not kept:
+        return []
+    raw_entries = _RAW_ENTRIES.decode(raw).entry
+    whole = []
+    for n in kept:
+        item = raw_entries[n]
+        entry: dict[str, Any] = {"resource": _WHOLE.decode(item.resource)}
+        if item.search is not UNSET:
+            entry["search"] = item.search
+        whole.append(entry)
+    return whole
