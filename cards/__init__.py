@@ -4,8 +4,9 @@ Pure Python with no web framework and no CDS Hooks JSON. ``cds_service`` calls `
 plain ``Inputs`` (the patient, the ``Moment`` of care, the drafts), keeps the advice it will show
 (snoozes), lets ``compose`` word them as one response, and turns each ``Advice`` (with its
 ``Suggestion``s) into a card; ``TOPICS`` names the topics, for the report;
-``EngineSettings`` holds the windows and thresholds; ``warm_up`` readies the FHIR validators
-before a worker's first request; ``Sieve`` says which resources the rules would read at all.
+``EngineSettings`` holds the windows and thresholds, and the bounds on one evaluation past which
+it raises ``RecordTooLarge``; ``warm_up`` readies the FHIR validators before a worker's first
+request; ``Sieve`` says which resources the rules would read at all.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from cards.advice import Advice, Note, Suggestion
 from cards.compose import compose
 from cards.engine import evaluate
 from cards.inputs import Inputs, Moment
-from cards.record import Sieve, warm_up
+from cards.record import RecordTooLarge, Sieve, warm_up
 from cards.settings import EngineSettings
 from cards.topics import TOPICS as _TOPICS
 
 TOPICS: tuple[str, ...] = tuple(topic.code for topic in _TOPICS)
 
-__all__ = ["Advice", "EngineSettings", "Inputs", "Moment", "Note", "Sieve", "Suggestion", "TOPICS", "compose",
-           "evaluate", "warm_up"]
+__all__ = ["Advice", "EngineSettings", "Inputs", "Moment", "Note", "RecordTooLarge", "Sieve", "Suggestion", "TOPICS",
+           "compose", "evaluate", "warm_up"]

@@ -4,12 +4,18 @@ The pass reads plain JSON and does only cheap work per resource: a few dict look
 membership of ``(system, code)`` keys and, for text, one precompiled regex. A record of ten
 thousand vital signs therefore costs about as much as parsing it. Only resources that match a
 rule ("candidates") are validated with ``fhir.resources.R4B``, once, when a finder first asks for
-them; one that fails is skipped and logged by type and id, and the rest still count.
+them; one that fails is skipped and logged by type and a keyed hash of its id, and the rest still
+count.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import math
+import secrets
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +36,7 @@ from cards import valuesets as vs
 from cards.settings import EngineSettings
 
 _screens = terms.screens  # bound once: looked up for every Observation
+_MAX_TEXT = terms.MAX_TEXT_CHARS
 
 log = logging.getLogger("cards")
 
@@ -115,7 +122,7 @@ def concept(value: object) -> Concept:
     parts: list[str] = []
     text = value.get("text")
     if isinstance(text, str) and text:
-        parts.append(text)
+        parts.append(text[:_MAX_TEXT])
     codings = value.get("coding")
     if isinstance(codings, list):
         for coding in codings:
@@ -125,20 +132,21 @@ def concept(value: object) -> Concept:
                     keys.append(key)
                 display = coding.get("display")
                 if isinstance(display, str) and display:
-                    parts.append(display)
-    return Concept(tuple(keys), " | ".join(parts))
+                    parts.append(display[:_MAX_TEXT])
+    return Concept(tuple(keys), " | ".join(parts)[:_MAX_TEXT])
 
 
 def note_text(resource: dict) -> str:
     notes = resource.get("note")
     if not isinstance(notes, list):
         return ""
-    return " | ".join(n["text"] for n in notes if isinstance(n, dict) and isinstance(n.get("text"), str))
+    return " | ".join(n["text"][:_MAX_TEXT] for n in notes
+                      if isinstance(n, dict) and isinstance(n.get("text"), str))[:_MAX_TEXT]
 
 
 def mentions_kratom(*texts: str) -> bool:
     """Kratom named, and not negated ("denies kratom", "no kratom use")."""
-    return any(terms.affirmed(terms.KRATOM, text) for text in texts if text)
+    return any(terms.affirmed(terms.KRATOM, text[:_MAX_TEXT]) for text in texts if text)
 
 
 def says_withdrawal(text: str) -> bool:
@@ -368,6 +376,15 @@ class Item:
         return self.resource["resourceType"]
 
 
+class RecordTooLarge(Exception):
+    """The record needs more work than one evaluation may do; `setting` names the bound passed
+    (an EngineSettings field). Nothing is advised from a record read in part."""
+
+    def __init__(self, message: str, setting: str):
+        super().__init__(message)
+        self.setting = setting
+
+
 @dataclass
 class Record:
     settings: EngineSettings = field(default_factory=EngineSettings)
@@ -378,6 +395,8 @@ class Record:
     medication_uses: list[tuple[dict, bool]] = field(default_factory=list)
     _valid: dict[int, bool] = field(default_factory=dict)
     _configured: dict[str, vs.Key | None] = field(default_factory=dict)
+    _validated: int = 0
+    _cpu_until: float = math.inf  # time.thread_time() past which the evaluation stops
     _acted_on: set[int] = field(default_factory=set)
 
     # --- building -------------------------------------------------------------------------
@@ -393,6 +412,7 @@ class Record:
         patient_id: str | None = None,
     ) -> Record:
         record = cls(settings=settings or EngineSettings(), patient_id=patient_id)
+        record._cpu_until = time.thread_time() + record.settings.max_cpu_seconds
         record._configured = {
             "cows_order": _key(record.settings.cows_assessment_code),
             "moud_referral": _key(record.settings.moud_referral_code),
@@ -400,7 +420,9 @@ class Record:
         }
         record._acted_on = {id(draft) for draft in acted_on}
         indexers = cls._INDEXERS
-        for resource in resources:
+        for n, resource in enumerate(resources):
+            if not n & 31:
+                record._within_cpu_budget()
             if type(resource) is dict:
                 index = indexers.get(resource.get("resourceType"))
                 if index is not None:
@@ -573,25 +595,38 @@ class Record:
     # --- reading --------------------------------------------------------------------------
 
     def is_valid(self, resource: dict) -> bool:
-        """Validate once with fhir.resources; log type and id only (never values) on failure."""
+        """Validate once with fhir.resources; log the type and a keyed hash of the id (never values)."""
         known = self._valid.get(id(resource))
         if known is not None:
             return known
         model = MODELS.get(resource.get("resourceType"))
         try:
             if model is not None:
+                self._count_validation()
                 model.model_validate({k: v for k, v in resource.items() if k in READ_FIELDS})
             valid = True
         except ValidationError as error:
             valid = False
             log.warning(
-                "skipped invalid %s/%s: %d validation error(s)",
+                "skipped invalid %s (id hash %s): %d validation error(s)",
                 resource.get("resourceType"),
                 _safe_id(resource),
                 error.error_count(),
             )
         self._valid[id(resource)] = valid
         return valid
+
+    def _count_validation(self) -> None:
+        self._validated += 1
+        if self._validated > self.settings.max_validated_resources:
+            raise RecordTooLarge(f"more than {self.settings.max_validated_resources} resources of the record match "
+                                 "the rules and would need validating", "max_validated_resources")
+        self._within_cpu_budget()
+
+    def _within_cpu_budget(self) -> None:
+        if time.thread_time() > self._cpu_until:
+            raise RecordTooLarge(f"evaluating the record took more than {self.settings.max_cpu_seconds} s of CPU",
+                                 "max_cpu_seconds")
 
     def tagged(self, tag: str, *types: str, keep: Callable[[Item], bool] | None = None) -> Iterator[Item]:
         """Valid candidates that matched ``tag`` (optionally of the given resource types).
@@ -620,9 +655,17 @@ def _key(code: Any) -> vs.Key | None:
     return vs.normalize(code.system, code.code) if code is not None else None
 
 
+# A resource id of the patient's record is PHI-adjacent (it can be an MRN), so the log names it by
+# a keyed hash. The key is random per process and never written down: the same resource reads
+# the same throughout a worker's log, and nobody can turn the hash back into the id.
+_LOG_ID_KEY = secrets.token_bytes(32)
+
+
 def _safe_id(resource: dict) -> str:
     value = resource.get("id")
-    return value[:64] if isinstance(value, str) else "?"
+    if not isinstance(value, str):
+        return "-"
+    return hmac.new(_LOG_ID_KEY, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
 
 
 def warm_up() -> None:
@@ -650,14 +693,21 @@ class Sieve:
     FIELDS = ("resourceType", "code", "valueString", "valueCodeableConcept", "note")
 
     def __init__(self, settings: EngineSettings | None = None):
+        # The probe's CPU budget (max_cpu_seconds) starts now and bounds the sieving too: it runs
+        # the same text rules over every resource of the request.
         self._probe = Record.build((), settings=settings)
+        self._judged = 0
 
     def keeps(self, fields: dict) -> bool:
-        """`fields`: a resource's FIELDS as plain JSON values; an absent one may be missing or None."""
+        """`fields`: a resource's FIELDS as plain JSON values; an absent one may be missing or None.
+        RecordTooLarge once the sieving has used the CPU budget of one evaluation."""
         resource_type = fields.get("resourceType")
         if resource_type not in self.SIEVED:
             return resource_type in Record._INDEXERS
         probe = self._probe
+        self._judged += 1
+        if not self._judged & 31:
+            probe._within_cpu_budget()
         Record._INDEXERS[resource_type](probe, fields, False)
         if not probe.by_tag:
             return False

@@ -112,6 +112,14 @@ class EngineSettings:
     phq9_order_code: Code | None = None
     withdrawal_order_set: SiteLink | None = None
     buprenorphine_protocol: SiteLink | None = None
+    # Bounds on one evaluation, so that no record can buy unbounded CPU; a record past either is
+    # refused (RecordTooLarge names the setting), never half evaluated. Resources the rules match
+    # are validated with fhir.resources (about 0.1 ms each); a real chart needs a few hundred.
+    max_validated_resources: Count = 2000
+    # CPU time of the whole evaluation (thread time, so waiting for a busy machine does not count),
+    # checked as the record is read and validated. A 10,000-resource chart takes under 0.1 s; the
+    # largest body accepted (16 MB, some 25,000 small resources) about 0.5 s.
+    max_cpu_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> EngineSettings:

@@ -41,15 +41,21 @@ _CUE_AFTER = re.compile(r"^\W*(?:\w+\W+)?(?:absent|negative|ruled\s+out|denied|n
 _CLAUSE_END = re.compile(r"[.;!?|\n]|\b(?:but|however|although|though)\b", I)
 
 
+# How far either side of a term a cue is looked for: NEGATION_WORDS words fit many times over. The
+# whole text before and after a term, read again for every mention, made a long text's cost grow
+# with its length squared.
+NEGATION_REACH = 256
+
+
 def negated(text: str, start: int, end: int) -> bool:
     """Whether the term at text[start:end] is negated in its clause."""
-    before = text[:start]
+    before = text[max(0, start - NEGATION_REACH):start]
     ends = list(_CLAUSE_END.finditer(before))
     clause = before[ends[-1].end():] if ends else before
     window = " ".join(clause.split()[-NEGATION_WORDS:])
     if _CUE_BEFORE.search(window):
         return True
-    after = text[end:]
+    after = text[end:end + NEGATION_REACH]
     stop = _CLAUSE_END.search(after)
     return _CUE_AFTER.search(after[: stop.start()] if stop else after) is not None
 
@@ -182,6 +188,10 @@ OBSERVATION_SCREEN = re.compile(
 
 REMEMBERED_TEXTS = 8192
 REMEMBERED_TEXT_LENGTH = 256
+# The most of one text (a display, a code's text, a note, a value) the rules read. Clinical
+# wording is far shorter; every pattern costs per character, so a record stuffed with text
+# cannot buy CPU with it (15 MB of keyword-rich text took seconds per resource).
+MAX_TEXT_CHARS = 4096
 
 
 def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
@@ -198,7 +208,7 @@ def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
             return memory[text]
         except KeyError:
             pass
-        result = classify(text)
+        result = classify(text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS])
         if len(text) <= REMEMBERED_TEXT_LENGTH:
             if len(memory) >= REMEMBERED_TEXTS:
                 memory.clear()

@@ -146,7 +146,8 @@ def _open_store(settings: Settings, must_exist: bool = False):
 
     preflight.check_store_files(settings, must_exist=must_exist)
     try:
-        return Store.from_settings(settings)
+        # Not bounded by store.timeout_seconds: a report over a long log may take longer than a call may.
+        return Store.from_settings(settings, bounded=False)
     except (SQLAlchemyError, CommandError, OSError, ValueError, ImportError) as exc:
         cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
         first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]

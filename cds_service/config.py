@@ -23,6 +23,7 @@ from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationE
 from pydantic.dataclasses import dataclass
 
 from cards import EngineSettings
+from cds_service.fhir import urls
 
 ENV_CONFIG = "WITHDRAWAL_CDS_CONFIG"
 ENV_DATABASE_URL = "WITHDRAWAL_CDS_DATABASE_URL"
@@ -39,6 +40,9 @@ class ConfigError(Exception):
 
 
 def _http_url(value: str) -> str:
+    # urlsplit drops tabs and line ends without a word, so they are looked for first.
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError("must be an http or https URL without spaces or control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an http or https URL")
@@ -60,7 +64,12 @@ class ServerSettings:
     threads: Annotated[int, Field(ge=1, le=256)] = 8
     # Sized for a 10,000-resource record (about 6 MB of JSON) with room to spare.
     max_body_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
-    # The URL clients call us by; JWT `aud` is checked against it. Needed behind a proxy.
+    # The URLs EHRs call us by (scheme, host, port and any path prefix, as the EHR sees them):
+    # a JWT's `aud` must be one of them plus the path called. Required with issuers. Never the
+    # request's Host header: the caller chooses that, so it would let a token minted for another
+    # service be accepted here.
+    public_base_urls: tuple[HttpUrl, ...] = ()
+    # One more such URL (and WITHDRAWAL_CDS_PUBLIC_BASE_URL): the setting from before the list.
     public_base_url: HttpUrl | None = None
     cors_origins: tuple[str, ...] = ("*",)
     allow_unauthenticated: bool = False
@@ -70,18 +79,36 @@ class ServerSettings:
     # gunicorn: a slow client cannot hold a worker longer than this.
     timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
 
+    @property
+    def base_urls(self) -> tuple[str, ...]:
+        """Every URL we are called by, without a trailing slash, each once."""
+        listed = self.public_base_urls + ((self.public_base_url,) if self.public_base_url else ())
+        return tuple(dict.fromkeys(url.rstrip("/") for url in listed))
+
 
 @dataclass(frozen=True, config=_FILE)
 class FhirSettings:
     connect_timeout: Positive = 1.0
     read_timeout: Positive = 2.0
-    # The whole FHIR-server phase of a hook call; keeps us inside the EHR's budget
-    # (Da Vinci CRD allows 5 s; the spec asks for about 500 ms with prefetch).
+    # The whole FHIR-server phase of a hook call, every socket read included; keeps us inside the
+    # EHR's budget (Da Vinci CRD allows 5 s; the spec asks for about 500 ms with prefetch).
     deadline_seconds: Positive = 3.0
     max_pages: Annotated[int, Field(ge=1, le=1000)] = 20
     page_size: Annotated[int, Field(ge=1, le=10000)] = 1000
-    pool_size: Annotated[int, Field(ge=1, le=64)] = 8
+    # Fetch threads per worker, shared by all calls. A call runs 7 queries at once.
+    pool_size: Annotated[int, Field(ge=1, le=256)] = 16
+    # Queries one FHIR server (scheme, host, port) may run at once; the rest of the pool stays
+    # free for the others, so a slow server cannot starve them. Default: half the pool.
+    max_per_server: Annotated[int | None, Field(ge=1, le=256)] = None
     max_response_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.max_per_server is not None and self.max_per_server > self.pool_size:
+            raise ValueError("fhir.max_per_server cannot exceed fhir.pool_size")
+
+    @property
+    def per_server(self) -> int:
+        return self.max_per_server or max(1, self.pool_size // 2)
 
 
 @dataclass(frozen=True, config=_FILE)
@@ -103,6 +130,17 @@ class Issuer:
     fhir_servers: tuple[HttpUrl, ...] = ()
     tenants: tuple[str, ...] = ()
 
+    @field_validator("fhir_servers")
+    @classmethod
+    def _usable_bases(cls, servers: tuple[str, ...]) -> tuple[str, ...]:
+        # Compared with a call's fhirServer in normal form (fhir/urls.py), so each must have one.
+        for server in servers:
+            try:
+                urls.normalize_base(server)
+            except urls.UnsafeUrl as exc:
+                raise ValueError(f"{server!r}: {exc}") from None
+        return servers
+
     @field_validator("jwks_file")
     @classmethod
     def _one_key_source(cls, jwks_file: str | None, info: ValidationInfo) -> str | None:
@@ -115,6 +153,10 @@ class Issuer:
 class StoreSettings:
     database_url: str = ""
     retention_days: Annotated[int, Field(ge=1, le=36500)] = 400
+    # PostgreSQL: the longest one store operation may take (waiting for a pooled connection,
+    # connecting, every statement, lock wait and the commit), frozen server or not. Past it the
+    # call is a 503, well inside the EHR's budget. The command line's report and purge are not bounded.
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
 
 
 @dataclass(frozen=True, config=_FILE)
@@ -193,6 +235,7 @@ def load_settings(config_file: str | os.PathLike | None = None,
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid configuration{where}: {problems}") from None
     _check_issuer_keys(settings)
+    _check_audience(settings)
     _check_cows_app(settings)
     return settings
 
@@ -247,6 +290,15 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path, data_dir_from_file: bool
         store = raw.setdefault("store", {})
         if isinstance(store, dict) and not store.get("database_url"):
             store["database_url"] = f"sqlite:///{data_dir / 'withdrawal-cds.db'}"
+
+
+def _check_audience(settings: Settings) -> None:
+    if settings.issuers and not settings.server.base_urls:
+        raise ConfigError(
+            "issuers are configured but server.public_base_urls is empty: a JWT's aud must be the URL the EHR "
+            "called, and this service only trusts URLs it is told are its own (never the request's Host header). "
+            'Set server.public_base_urls = ["https://cds.example.org"] (every URL EHRs call it by), or '
+            f"{ENV_PUBLIC_BASE_URL}")
 
 
 def _check_cows_app(settings: Settings) -> None:

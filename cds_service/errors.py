@@ -44,6 +44,13 @@ class PreconditionFailed(ApiError):
         super().__init__(412, "precondition-failed", message, missing=missing)
 
 
+def record_too_large(exc) -> ApiError:
+    """413 for a cards.RecordTooLarge: the record needs more work than one evaluation may do.
+    Retrying cannot help, and no partial answer is given: cards from part of a record could be
+    wrong either way."""
+    return ApiError(413, "record-too-large", f"{exc}; the bound is clinical.{exc.setting}")
+
+
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow's nested error dict -> {"context.selections.0": ["..."]}."""
     if isinstance(messages, Mapping):
@@ -84,6 +91,14 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    # Imported here: logs.py imports this module, and the command line reads it before any app.
+    import cards
+
+    @app.errorhandler(cards.RecordTooLarge)
+    def _record_too_large(exc: cards.RecordTooLarge):
+        log.warning("413: the record passed clinical.%s", exc.setting)
+        return _api_error(record_too_large(exc))
 
     @app.errorhandler(DBAPIError)
     def _store_unavailable(exc: DBAPIError):

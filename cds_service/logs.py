@@ -23,7 +23,7 @@ import orjson
 from cds_service.errors import where
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-# The clinical engine logs what it skips (type and id only) under its own name.
+# The clinical engine logs what it skips (type and a keyed hash of the id) under its own name.
 _LOGGERS = ("withdrawal_cds", "cards")
 _OURS = "_withdrawal_cds_handler"
 

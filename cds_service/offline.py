@@ -12,7 +12,7 @@ from typing import Any
 
 import cards
 from cds_service.config import Settings
-from cds_service.errors import BadRequest
+from cds_service.errors import BadRequest, record_too_large
 from cds_service.fhir.assemble import FhirAccess, assemble_record
 from cds_service.fhir.fetch import FhirFetcher
 from cds_service.fhir.prefetch import bundle_resources
@@ -38,8 +38,11 @@ def evaluate_document(document: Any, settings: Settings, now: datetime | None = 
     hook_request = validate_request(service.hook, document)
     resources = assemble_record(service.prefetch, hook_request, FhirAccess.of(hook_request),
                                 FhirFetcher(settings.fhir))
-    advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]),
-                             now or datetime.now(timezone.utc), settings.clinical)
+    try:
+        advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]),
+                                 now or datetime.now(timezone.utc), settings.clinical)
+    except cards.RecordTooLarge as exc:
+        raise record_too_large(exc) from None
     return card_json.response(card_json.cards(advised))
 
 

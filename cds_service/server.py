@@ -21,6 +21,11 @@ from cds_service.config import ENV_CONFIG, Settings
 from cds_service.logs import JsonFormatter
 
 PROMETHEUS_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# What gunicorn accepts of a head: a request line or header block this large is an attack, not an
+# EHR. Past them gunicorn answers 414 or 431 itself (as JSON: worker.py).
+LIMIT_REQUEST_LINE = 8190
+LIMIT_REQUEST_FIELDS = 100
+LIMIT_REQUEST_FIELD_SIZE = 8190
 
 
 class _Gunicorn(BaseApplication):
@@ -85,9 +90,9 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         "timeout": settings.server.timeout_seconds,
         "graceful_timeout": 10,
         "keepalive": 5,
-        # A request line or header block this large is an attack, not an EHR.
-        "limit_request_line": 8190,
-        "limit_request_fields": 100,
+        "limit_request_line": LIMIT_REQUEST_LINE,
+        "limit_request_fields": LIMIT_REQUEST_FIELDS,
+        "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
         # gunicorn 27's control socket lives in ~/.gunicorn; two instances on a host would clash.
         "control_socket_disable": True,
         "accesslog": "-",

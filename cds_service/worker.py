@@ -21,10 +21,14 @@ Bounds, so buffering cannot become the attack:
   client waits for the interim answer before it sends the body.
 
 It relies on gthread internals (TConn, pending_conns, murder_pending, the
-parser's unreader), so the gunicorn version is pinned to one major release in
-pyproject.toml and tests/test_hostile_input.py exercises it against the real
-server. TLS is passed straight through: its bytes cannot be read before the
-handshake, which happens in the thread.
+parser's unreader, handle_error), so the gunicorn version is pinned to one major
+release in pyproject.toml and tests/test_hostile_input.py exercises it against
+the real server. TLS is passed straight through: its bytes cannot be read before
+the handshake, which happens in the thread.
+
+What gunicorn itself refuses (a request line or header block over its limits,
+a malformed request) it answers with an HTML page; here that answer is JSON like
+every other error of the service, with the same status.
 """
 
 from __future__ import annotations
@@ -33,11 +37,13 @@ import selectors
 import time
 from functools import partial
 
+import orjson
 from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import ThreadWorker
 
 from cds_service.config import ServerSettings
 from cds_service.runtime import EXTENSION
+from cds_service.server import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
 # Request line plus headers that gunicorn accepts at most (limit_request_line,
 # limit_request_fields x limit_request_field_size), with room to spare: a head
@@ -149,6 +155,10 @@ class RequestBufferingWorker(ThreadWorker):
 
     # --- the thread's side ----------------------------------------------------------------
 
+    def handle_error(self, req, client, addr, exc):
+        # gunicorn decides the status and logs as ever; only the page it writes is replaced.
+        super().handle_error(req, _JsonErrorPage(client), addr, exc)
+
     def handle(self, conn):
         early = getattr(conn, "early_bytes", None)
         if early:
@@ -156,6 +166,43 @@ class RequestBufferingWorker(ThreadWorker):
             conn.init()
             conn.parser.unreader.unread(early)
         return super().handle(conn)
+
+
+# What to tell a client whose request gunicorn refused, by status; else its reason phrase.
+_ERROR_MESSAGES = {
+    414: f"the request line is longer than {LIMIT_REQUEST_LINE} bytes",
+    431: f"the request's header fields are too large: at most {LIMIT_REQUEST_FIELDS} fields of at most "
+         f"{LIMIT_REQUEST_FIELD_SIZE} bytes each",
+}
+
+
+class _JsonErrorPage:
+    """The client socket, as gunicorn's handle_error writes its error page to it: the page goes
+    out as a JSON error body instead. gunicorn's own message is not repeated: it can quote the
+    request line back."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+    def sendall(self, data: bytes):
+        return self._sock.sendall(json_error(data))
+
+
+def json_error(page: bytes) -> bytes:
+    """gunicorn's HTML error response as a JSON one with the same status; anything else as it is."""
+    status_line = page.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = status_line.split(" ", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return page
+    _, code, reason = parts
+    body = orjson.dumps({"error": reason.lower().replace(" ", "-"),
+                         "message": _ERROR_MESSAGES.get(int(code), reason)})
+    head = (f"HTTP/1.1 {code} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    return head.encode("latin-1") + body
 
 
 def request_state(pending: Pending, max_body_bytes: int) -> str:

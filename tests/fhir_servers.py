@@ -342,6 +342,9 @@ class _QuietThreadingServer(ThreadingHTTPServer):
     daemon_threads = True       # handler threads never block shutdown or interpreter exit
     block_on_close = False
     allow_reuse_address = True
+    # A call opens 7 connections at once; with the default backlog of 5, a busy machine dropped
+    # a SYN now and then, and the retry came after the 1 s connect timeout.
+    request_queue_size = 64
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -369,6 +372,9 @@ class _FaultHandler(BaseHTTPRequestHandler):
         seen = SeenRequest(self.command, parts.path, _rel_path(parts.path), parts.query,
                            {k.lower(): v for k, v in self.headers.items()}, body)
         spec.requests.append(seen)
+        if spec.kind == "drip":
+            spec.drip(self)
+            return
         delay = spec.opts.get("delay", 0) or 0
         if delay and spec.stop_event.wait(delay):
             # server is shutting down: drop the connection without answering
@@ -390,7 +396,7 @@ class _FaultHandler(BaseHTTPRequestHandler):
 
 Response = tuple[int, str, "bytes | dict", dict]
 
-KINDS = ("down", "error500", "slow", "not_json", "paging_forever", "delayed_real", "canary", "custom")
+KINDS = ("down", "error500", "slow", "not_json", "paging_forever", "delayed_real", "canary", "custom", "drip")
 
 
 class FaultServer:
@@ -413,6 +419,9 @@ class FaultServer:
       reference); ``Type/id`` answers the resource or 404; ``metadata`` a CapabilityStatement.
     - ``canary``: answers every request with an empty searchset Bundle; inspect ``requests``.
     - ``custom``: ``handler(SeenRequest) -> (status, content_type, bytes|dict[, headers])``.
+    - ``drip``: a 200 with an empty searchset sent one byte every ``interval`` seconds (default
+      1.0): the head too unless ``head=False``; ``chunked=True`` sends the body as one-byte
+      chunks. A server that never trips a read timeout, and never finishes.
     """
 
     def __init__(self, kind: str, **opts):
@@ -546,6 +555,27 @@ class FaultServer:
                 continue
             out.append(r)
         return 200, FHIR_JSON, searchset(out, self.base_url, self._full_url(req), total=len(out)), {}
+
+    def drip(self, handler: BaseHTTPRequestHandler) -> None:
+        chunked = self.opts.get("chunked", False)
+        body = json.dumps(searchset([], self.base_url, total=0)).encode() + b" " * 4096
+        framing = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: %d" % len(body)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\n" + framing + b"\r\n\r\n"
+        pieces = [body[i:i + 1] for i in range(len(body))]
+        if chunked:
+            pieces = [b"1\r\n" + piece + b"\r\n" for piece in pieces]
+        if self.opts.get("head", True):
+            pieces = [head[i:i + 1] for i in range(len(head))] + pieces
+        else:
+            pieces.insert(0, head)
+        handler.close_connection = True
+        for piece in pieces:
+            try:
+                handler.wfile.write(piece)
+            except OSError:
+                return  # the client gave up, as it should
+            if self.stop_event.wait(self.opts.get("interval", 1.0)):
+                return
 
     def _r_custom(self, req: SeenRequest) -> Response:
         res = self.opts["handler"](req)

@@ -43,6 +43,10 @@ def test_config_named_by_environment(tmp_path):
     ("[[issuers]]\niss = \"https://ehr.example.org\"\n", "issuers.0.jwks_file"),
     ("[snooze]\nby_reason = { \"patient-declined\" = -1 }\n", "snooze.by_reason"),
     ("[clinical]\nno_such_threshold = 3\n", "no_such_threshold"),
+    # urlsplit strips a trailing newline, so it would have been kept in the value unseen.
+    ("[server]\npublic_base_urls = [\"https://cds.example.org\\n\"]\n", "server.public_base_urls.0"),
+    ("[fhir]\nmax_per_server = 20\n", "max_per_server"),
+    ("[store]\ntimeout_seconds = 0\n", "store.timeout_seconds"),
     ("not toml at all [", "not valid TOML"),
 ])
 def test_bad_config_is_refused_with_the_setting_named(tmp_path, text, expected):
@@ -58,7 +62,8 @@ def test_missing_file_is_named(tmp_path):
 
 def test_issuer_jwks_file_resolved_beside_the_config(tmp_path):
     (tmp_path / "keys.json").write_text('{"keys": []}')
-    path = _write(tmp_path, '[[issuers]]\niss = "https://ehr.example.org"\njwks_file = "keys.json"\n'
+    path = _write(tmp_path, '[server]\npublic_base_urls = ["https://cds.example.org"]\n'
+                            '[[issuers]]\niss = "https://ehr.example.org"\njwks_file = "keys.json"\n'
                             'fhir_servers = ["https://ehr.example.org/r4"]\n')
     issuer = load_settings(path, environ={}).issuers[0]
     assert issuer.jwks_file == str(tmp_path / "keys.json")

@@ -198,3 +198,39 @@ def test_sandbox_shaped_request(client, clean_fhir_server):
     assert _topics(response) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
     assert sorted(r.rel_path for r in clean_fhir_server.requests_seen) == [
         "MedicationRequest", "MedicationStatement", "Observation", "Procedure", "ServiceRequest"]
+
+
+@pytest.mark.parametrize("escape", ["/../admin/x", "/%2e%2e/admin/x", "/%2E%2E/admin/x", "/..%2fadmin",
+                                    "/Condition/../../admin", "/./../admin", "/%2e./admin"])
+def test_a_next_link_climbing_out_of_fhir_server_by_dot_segments_is_never_followed(client, fault_server, escape):
+    """`<base>/../admin` passes a textual prefix test, and the server reads `/admin`: before, the
+    request went there, with the bearer token."""
+    server = fault_server("canary")
+    body = hook_request("patient-view", [patient()], **_auth(server.base_url))
+    body["prefetch"]["conditions"] = {"resourceType": "Bundle", "type": "searchset", "entry": [],
+                                      "link": [{"relation": "next", "url": server.base_url + escape}]}
+    response = client.post(PV, json=body)
+    assert response.status_code == 412 and response.get_json()["missing"] == ["conditions"]
+    assert server.requests == []
+
+
+def test_a_next_link_is_sent_as_it_was_checked_in_normal_form(client, fault_server):
+    server = fault_server("canary")
+    body = hook_request("patient-view", [patient()], **_auth(server.base_url))
+    link = server.base_url.replace("http://", "HTTP://") + "/Observation/./../Condition?page=2"
+    body["prefetch"]["conditions"] = {"resourceType": "Bundle", "type": "searchset", "entry": [],
+                                      "link": [{"relation": "next", "url": link}]}
+    assert client.post(PV, json=body).status_code == 200
+    assert [(r.path, r.query) for r in server.requests] == [("/fhir/Condition", "page=2&_count=1000")]
+
+
+@pytest.mark.parametrize("field, value", [("patientId", ".."), ("patientId", "."), ("encounterId", ".."),
+                                          ("userId", "Practitioner/..")])
+def test_an_id_that_is_a_dot_segment_is_a_400(client, fault_server, field, value):
+    server = fault_server("canary")
+    body = hook_request("patient-view", prefetch={}, **_auth(server.base_url))
+    del body["prefetch"]
+    body["context"][field] = value
+    response = client.post(PV, json=body)
+    assert response.status_code == 400 and f"context.{field}" in response.get_json()["fields"]
+    assert server.requests == []

@@ -17,7 +17,8 @@ from cds_service.config import load_settings
 from cds_service.runtime import EXTENSION
 from cds_service.store import Store
 from cds_service.store.models import feedback
-from tests.calls import PATIENT_VIEW, accepted, overridden, patient_view, topics
+from tests.calls import PATIENT_VIEW, REASON_SYSTEM, accepted, overridden, patient_view, topics
+from tests.store.cardlog import ref
 from tests.store.databases import TEST_KEY
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -76,7 +77,7 @@ def test_feedback_is_stored_with_what_the_card_was_about(client, store):
         ("naloxone", "accepted", ""), ("counseling", "overridden", "managed-elsewhere")]
     assert rows[0]["accepted_suggestions"] == [cards["naloxone"]["suggestions"][0]["uuid"]]
     assert rows[0]["outcome_timestamp"] == datetime(2026, 1, 5, 10, 5, 31, tzinfo=timezone.utc)
-    assert rows[1]["patient_ref"] == store.patient_ref("pat-1")
+    assert rows[1]["patient_ref"] == ref(store, "pat-1")
 
 
 def test_the_same_feedback_twice_is_stored_once(client, store):
@@ -207,13 +208,12 @@ def test_an_override_hides_that_topic_for_that_patient_for_the_reasons_snooze(cl
                                                             "depression-screen"}
     (until,) = [r["snoozed_until"] for r in stored_feedback(store)]
     assert before + timedelta(days=90) <= until <= after + timedelta(days=90)
-    ref = store.patient_ref("pat-1")
-    assert store.snoozed_topics(ref, after + timedelta(days=89)) == {"moud-referral"}
-    assert store.snoozed_topics(ref, after + timedelta(days=90)) == set()
+    pat_1 = ref(store, "pat-1")
+    assert store.snoozed_topics(pat_1, after + timedelta(days=89)) == {"moud-referral"}
+    assert store.snoozed_topics(pat_1, after + timedelta(days=90)) == set()
 
 
-@pytest.mark.parametrize("reason, days", [(None, 7), ("managed-elsewhere", 7), ("urn-unknown-code", 7),
-                                          ("already-addressed", 30)])
+@pytest.mark.parametrize("reason, days", [(None, 7), ("managed-elsewhere", 7), ("already-addressed", 30)])
 def test_the_snooze_length_follows_the_reason_else_the_default(database_url, tmp_path, reason, days):
     app = make_app(database_url, tmp_path, snooze={"by_reason": {"already-addressed": 30}})
     store, client = app.extensions[EXTENSION].store, app.test_client()
@@ -225,6 +225,66 @@ def test_the_snooze_length_follows_the_reason_else_the_default(database_url, tmp
         assert abs(until - (received + timedelta(days=days))) < timedelta(seconds=30)
     finally:
         store.dispose()
+
+
+@pytest.mark.parametrize("reason", [
+    {"system": REASON_SYSTEM, "code": "urn-unknown-code"},
+    {"system": "http://example.org/reasons", "code": "patient-declined"},
+    {"system": REASON_SYSTEM, "code": "\x1b[2J\x1b[31mJane Roe MRN 5550199"},
+])
+def test_an_override_reason_must_be_one_the_card_offered(client, store, reason):
+    """Before, any Coding was stored, and the report printed its code as it came."""
+    item = overridden(issue_cards(client)["naloxone"])
+    item["overrideReason"] = {"reason": reason}
+    response = send(client, item)
+    assert response.status_code == 400
+    (field,) = response.get_json()["fields"]
+    assert field.startswith("feedback.0.overrideReason.reason")  # the code itself, for control characters
+    assert stored_feedback(store) == []
+
+
+def test_every_reason_the_card_offered_is_taken(client, store):
+    cards = issue_cards(client)
+    offered = cards["naloxone"]["overrideReasons"]
+    items = [dict(overridden(cards["naloxone"], when=f"2026-01-05T10:0{n}:00Z"),
+                  overrideReason={"reason": {"system": r["system"], "code": r["code"]}})
+             for n, r in enumerate(offered)]
+    assert send(client, *items).get_json() == {"stored": len(offered), "duplicates": 0}
+
+
+@pytest.mark.parametrize("field, change", [
+    ("feedback.0.card", lambda item, card: item.update(card=card["uuid"] + "\x00")),
+    ("feedback.0.card", lambda item, card: item.update(card="\x00")),
+    ("feedback.0.acceptedSuggestions.0.id",
+     lambda item, card: item.update(outcome="accepted", acceptedSuggestions=[{"id": "\x00" + card["uuid"][1:]}])),
+    ("feedback.0.overrideReason.reason.code",
+     lambda item, card: item.update(overrideReason={"reason": {"system": REASON_SYSTEM, "code": "patient\x00"}})),
+    ("feedback.0.overrideReason.reason.system",
+     lambda item, card: item.update(overrideReason={"reason": {"system": "urn:\x00", "code": "patient-declined"}})),
+])
+def test_a_nul_anywhere_in_feedback_is_a_400_not_a_store_outage(client, store, field, change):
+    """PostgreSQL text cannot hold NUL: before, the lookup or the insert failed there, as a 503."""
+    card = issue_cards(client)["naloxone"]
+    item = overridden(card)
+    change(item, card)
+    response = send(client, item)
+    assert response.status_code == 400, response.get_json()
+    assert field in response.get_json()["fields"]
+    assert stored_feedback(store) == []
+
+
+@pytest.mark.parametrize("field, change", [
+    ("feedback.0.card", lambda item: item.update(card=item["card"] + "\n")),
+    ("feedback.0.acceptedSuggestions.0.id",
+     lambda item: item["acceptedSuggestions"][0].update(id=item["acceptedSuggestions"][0]["id"] + "\n")),
+    ("feedback.0.outcomeTimestamp", lambda item: item.update(outcomeTimestamp=item["outcomeTimestamp"] + "\n")),
+])
+def test_a_trailing_newline_is_not_part_of_a_valid_value(client, store, field, change):
+    """A `$`-anchored pattern matches before a final newline; these are matched to the end."""
+    item = accepted(issue_cards(client)["naloxone"])
+    change(item)
+    response = send(client, item)
+    assert response.status_code == 400 and field in response.get_json()["fields"]
 
 
 def test_the_snooze_runs_from_receipt_whatever_the_client_clock_says(client, store):
@@ -254,7 +314,7 @@ def _sandbox_token(audience: str) -> str:
 
 
 def test_feedback_needs_the_callers_jwt_and_a_token_is_good_once(database_url, tmp_path):
-    app = make_app(database_url, tmp_path,
+    app = make_app(database_url, tmp_path, server={"public_base_urls": ["http://localhost"]},
                    issuers=[{"iss": SANDBOX_ISS, "jwks_file": str(FIXTURES / "sandbox-jwks.json")}])
     store, client = app.extensions[EXTENSION].store, app.test_client()
     try:

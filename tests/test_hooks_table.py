@@ -117,7 +117,8 @@ def test_encounter_discharge_answers_a_sandbox_shaped_call_with_the_patient_view
     keys it could not fill (or found empty) left out, so the service fetches those itself."""
     clean_fhir_server.load([patient(), oud_condition()])
     client = make_app(issuers=[{"iss": SANDBOX_ISS, "jwks_file": str(FIXTURES / "sandbox-jwks.json"),
-                                "fhir_servers": [clean_fhir_server.base_url]}]).test_client()
+                                "fhir_servers": [clean_fhir_server.base_url]}],
+                      server={"public_base_urls": [BASE]}).test_client()
     answers = {}
     for hook in ("patient-view", "encounter-discharge"):
         body = hook_request(hook, prefetch={"patient": patient()}, fhirServer=clean_fhir_server.base_url)

@@ -340,3 +340,36 @@ def test_kept_alive_and_pipelined_requests_are_each_answered(gunicorn_server, ho
     one = _hook_head(hook_body, f"Content-Length: {len(hook_body)}") + hook_body
     assert _raw_exchange(port, [one, one], responses=2) == [b"200", b"200"]
     assert _raw_exchange(port, [one + one + one], responses=3) == [b"200", b"200", b"200"]
+
+
+def _answer(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request)
+        stream = s.makefile("rb")
+        status = int(stream.readline().split(b" ")[1])
+        headers = {}
+        while (line := stream.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return status, headers, stream.read(int(headers.get("content-length", 0)))
+
+
+@pytest.mark.parametrize("request_bytes, status, error", [
+    (f"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * 9000}\r\n\r\n".encode(), 431,
+     "request-header-fields-too-large"),
+    (("GET /healthz HTTP/1.1\r\nHost: x\r\n" + "".join(f"X-{n}: y\r\n" for n in range(120)) + "\r\n").encode(),
+     431, "request-header-fields-too-large"),
+    (f"GET /{'a' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n".encode(), 414, "uri-too-long"),
+    (b"NOT A REQUEST LINE\r\n\r\n", 400, "bad-request"),
+], ids=["header too long", "too many headers", "request line too long", "malformed request line"])
+def test_what_the_http_server_refuses_is_answered_in_json_as_documented(gunicorn_server, request_bytes, status,
+                                                                        error):
+    """Before: gunicorn's own HTML page, which no client of a JSON API expects."""
+    from cds_service.api.openapi import build_spec
+    port, _ = gunicorn_server
+    answered, headers, body = _answer(port, request_bytes)
+    assert answered == status
+    assert headers["content-type"] == "application/json"
+    assert orjson.loads(body)["error"] == error
+    if status != 400:
+        assert str(status) in build_spec(auth_required=False)["paths"][PV]["post"]["responses"]

@@ -64,8 +64,9 @@ def test_served_with_json_logs_every_line_of_both_streams_is_one_object_and_hold
     of stdout (the access log) and stderr (gunicorn's log and ours) parsed."""
     jwks = REPO / "tests" / "fixtures" / "sandbox-jwks.json"
     config = tmp_path / "config.toml"
-    config.write_text(f'[logging]\nformat = "json"\n\n[[issuers]]\niss = "{SANDBOX_ISS}"\njwks_file = "{jwks}"\n')
     port = free_port()
+    config.write_text(f'[logging]\nformat = "json"\n\n[server]\npublic_base_urls = ["http://127.0.0.1:{port}"]\n\n'
+                      f'[[issuers]]\niss = "{SANDBOX_ISS}"\njwks_file = "{jwks}"\n')
     server = Serving(["--config", str(config), "--port", str(port), "--workers", "1"],
                      {"WITHDRAWAL_CDS_DATA_DIR": str(tmp_path / "data")}, tmp_path, port)
     tokens = []

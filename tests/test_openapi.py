@@ -112,7 +112,8 @@ def test_each_hook_has_its_own_request_schema_and_every_error(document):
         assert set(context["required"]) == {name for name, f in
                                             request_schema(service.hook).fields["context"].schema.fields.items()
                                             if f.required}
-        assert set(operation["responses"]) == {"200", "400", "401", "404", "412", "413", "415", "500", "503"}
+        assert set(operation["responses"]) == {"200", "400", "401", "404", "412", "413", "415", "500", "503",
+                                               "414", "431"}
         for code in ("400", "401", "412", "500"):
             assert operation["responses"][code]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/Error"}
@@ -125,12 +126,16 @@ def test_card_schema_comes_from_the_marshmallow_schema(document):
     assert card["additionalProperties"] is False
 
 
-def test_security_scheme_only_when_issuers_are_configured(document, make_app, tmp_path):
-    assert "securitySchemes" not in document.get("components", {})
-    assert all("security" not in op for path in document["paths"].values() for op in path.values())
+def test_the_security_scheme_is_declared_and_each_operation_says_whether_it_is_asked(document, make_app, tmp_path):
+    """Before, an open instance's description had neither: a client could not tell what a secured
+    deployment would ask of it, nor that this one asks nothing."""
+    scheme = document["components"]["securitySchemes"]["cdsHooksJwt"]
+    assert scheme["scheme"] == "bearer" and "Not required by this instance" in scheme["description"]
+    assert all(op["security"] == [] for path in document["paths"].values() for op in path.values())
     jwks = tmp_path / "jwks.json"
     jwks.write_text('{"keys": []}')
-    secured = make_app(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(jwks)}]).test_client()
+    secured = make_app(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(jwks)}],
+                       server={"public_base_urls": ["https://cds.example.org"]}).test_client()
     response = secured.get("/openapi.json")  # open even when everything else needs a JWT
     assert response.status_code == 200
     secured_doc = response.get_json()
@@ -138,7 +143,18 @@ def test_security_scheme_only_when_issuers_are_configured(document, make_app, tm
     assert secured_doc["paths"]["/metrics"]["get"]["security"] == [{"cdsHooksJwt": []}, {"metricsScrapeToken": []}]
     for path, operations in secured_doc["paths"].items():
         for operation in operations.values():
-            assert ("security" in operation) == (path != "/healthz"), path
+            expected = {"/healthz": [], "/metrics": [{"cdsHooksJwt": []}, {"metricsScrapeToken": []}]}
+            assert operation["security"] == expected.get(path, [{"cdsHooksJwt": []}]), path
+
+
+def test_discovery_documents_its_503_and_every_operation_the_servers_414_and_431(document):
+    discovery = document["paths"]["/cds-services"]["get"]["responses"]
+    assert "replay" in discovery["503"]["description"]
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for code in ("414", "431"):
+                assert operation["responses"][code]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/Error"}
 
 
 def test_missing_prefetch_is_the_documented_412(live_app):
@@ -161,9 +177,9 @@ def test_cards_and_feedback_answers_match_the_description(api_schema):
         cards = answer.json()["cards"]
         if not cards:
             continue
+        reason = cards[0]["overrideReasons"][0]
         feedback = {"feedback": [{"card": cards[0]["uuid"], "outcome": "overridden",
-                                  "overrideReason": {"reason": {"system": "http://example.org/reasons",
-                                                                "code": "patient-declined"}},
+                                  "overrideReason": {"reason": {"system": reason["system"], "code": reason["code"]}},
                                   "outcomeTimestamp": "2024-05-01T10:00:00Z"}]}
         post = api_schema.find_operation_by_label(f"POST /cds-services/{service.id}/feedback")
         stored = post.Case(body=feedback, media_type="application/json").call_and_validate(checks=CHECKS)

@@ -122,6 +122,41 @@ def test_malformed_request_is_400_naming_the_field(client, hook, mutate, path):
     assert path in fields, fields
 
 
+_AUTHORIZATION = {"access_token": "tok-1", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read",
+                  "subject": "cds", "patient": "pat-1"}
+
+
+@pytest.mark.parametrize("hook, path", [
+    ("patient-view", "hookInstance"), ("patient-view", "context.patientId"), ("patient-view", "context.userId"),
+    ("patient-view", "context.encounterId"), ("patient-view", "fhirServer"),
+    ("patient-view", "fhirAuthorization.patient"), ("patient-view", "fhirAuthorization.access_token"),
+    ("encounter-discharge", "context.encounterId"), ("order-select", "context.selections.0"),
+])
+def test_a_trailing_newline_makes_any_validated_value_invalid(client, hook, path):
+    """`$` matches before a final newline, so a `$`-anchored pattern takes "pat1\n", which then
+    splits a log line or a header. Every pattern here must match to the very end."""
+    body = hook_request(hook, [patient()], drafts=[_DRAFT], fhirServer="https://ehr.example.org/r4",
+                        fhirAuthorization=dict(_AUTHORIZATION))
+    body["context"].setdefault("encounterId", "enc-1")
+    *parents, name = path.split(".")
+    holder = body
+    for part in parents:
+        holder = holder[int(part)] if part.isdigit() else holder[part]
+    key = int(name) if name.isdigit() else name
+    holder[key] = holder[key] + "\n"
+    response = client.post(f"/cds-services/{SERVICE_OF[hook]}", json=body)
+    assert response.status_code == 400, response.get_json()
+    assert path in response.get_json()["fields"]
+
+
+@pytest.mark.parametrize("value", ["tok en", "tok\r\nX-Injected: 1", "tök"])
+def test_an_access_token_that_is_not_a_bearer_token_is_a_400(client, value):
+    body = hook_request("patient-view", [patient()], fhirServer="https://ehr.example.org/r4",
+                        fhirAuthorization={**_AUTHORIZATION, "access_token": value})
+    response = client.post("/cds-services/withdrawal-patient-view", json=body)
+    assert response.status_code == 400 and "fhirAuthorization.access_token" in response.get_json()["fields"]
+
+
 def test_every_bad_field_is_reported_at_once(client):
     body = hook_request("patient-view", [patient()])
     del body["hookInstance"]

@@ -21,6 +21,12 @@ README = (REPO / "README.md").read_text()
 PV = "/cds-services/withdrawal-patient-view"
 
 
+def test_it_names_the_urls_the_sandbox_calls_it_by():
+    """A token's aud must be one of the service's own URLs, never one built from the Host header."""
+    assert set(load_settings(CONFIG, environ={}).server.base_urls) == {"http://localhost:8081",
+                                                                        "http://127.0.0.1:8081"}
+
+
 def test_it_trusts_the_sandbox_alone_with_the_key_the_tests_check():
     settings = load_settings(CONFIG, environ={})
     (issuer,) = settings.issuers
@@ -50,10 +56,12 @@ def test_serve_refuses_any_address_but_loopback_with_it(host, capsys, tmp_path, 
 
 
 def test_served_from_it_the_service_accepts_a_sandbox_signed_call(tmp_path):
-    # --port: the config's 8081 may be taken on a shared machine; the command line outranks the file.
+    # --port: the config's 8081 may be taken on a shared machine; the command line outranks the file,
+    # and the service is told the URL it is then called by (a token's aud names it).
     port = free_port()
     server = Serving(["--config", str(CONFIG), "--port", str(port), "--workers", "1"],
-                     {"WITHDRAWAL_CDS_DATA_DIR": str(tmp_path / "data")}, tmp_path, port)
+                     {"WITHDRAWAL_CDS_DATA_DIR": str(tmp_path / "data"),
+                      "WITHDRAWAL_CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}, tmp_path, port)
     try:
         server.wait_ready()
         base = server.base_url

@@ -157,3 +157,13 @@ def test_with_http2_prior_knowledge_on_a_new_connection_is_gunicorns_to_read(pol
     worker.enqueue_req(conn)
     assert worker.tpool.submitted == [conn] and worker.buffered_bytes == 0
     assert conn.sock.recv(4, socket.MSG_PEEK) == b"PRI "  # the preface is still there for gunicorn
+
+
+def test_gunicorns_error_page_becomes_a_json_error_with_the_same_status():
+    page = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Type: text/html\r\n"
+            b"Content-Length: 5\r\n\r\n<html>")
+    head, _, body = w.json_error(page).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    assert b"Content-Type: application/json" in head and b"Content-Length: %d" % len(body) in head
+    assert body.startswith(b'{"error":"request-header-fields-too-large"')
+    assert w.json_error(b"not a response") == b"not a response"

@@ -5,15 +5,21 @@ Each item names a card we issued, `accepted` (with the suggestions taken) or `ov
 standard leaves them open:
 
 - **Unknown card: 400, nothing stored.** Feedback whose `card` is not a card this service
-  issued (never issued, issued by another service, or already purged by retention) is a
-  client error, reported at `feedback.N.card`; an accepted suggestion that is not one of
-  the card's is reported at `feedback.N.acceptedSuggestions.M.id`. The batch is all or
-  nothing, so a client that fixes and resends cannot double-count. The Sandbox only sends
-  feedback for cards we returned, and those are in the log before the response leaves.
-  400 rather than 404: 404 would read as "no such endpoint".
-- **Any override reason Coding is accepted** (the Sandbox sends only `system` and `code`);
-  the snooze length is looked up by code in `[snooze] by_reason`, else `default_days`.
-  `userComment` is accepted and not stored: free text may carry patient data.
+  issued to this caller (never issued, issued by another service or to another source, i.e.
+  another issuer or tenant, or already purged by retention) is a client error, reported at
+  `feedback.N.card` in the same words whichever it is, so nobody learns of other EHRs'
+  cards; an accepted suggestion that is not one of the card's is reported at
+  `feedback.N.acceptedSuggestions.M.id`. The batch is all or nothing, so a client that fixes
+  and resends cannot double-count. The Sandbox only sends feedback for cards we returned, and
+  those are in the log before the response leaves. 400 rather than 404: 404 would read as
+  "no such endpoint".
+- **An override reason must be one the card offered** (its `overrideReasons`, compared by
+  `system` and `code`; the Sandbox sends just those two), else a 400 at
+  `feedback.N.overrideReason.reason`: what is stored and reported is then our own code, never
+  client text (a terminal escape, a name and MRN). A card logged before store revision 0003
+  recorded no reasons: it takes an override without one. The snooze length is looked up by
+  code in `[snooze] by_reason`, else `default_days`. `userComment` is accepted and not stored:
+  free text may carry patient data.
 - **A snooze starts when we receive the override**, not at `outcomeTimestamp`: a client's
   clock can neither stretch nor backdate it. Resending the same feedback does not restart it.
 - **Acceptance never snoozes**: accepted advice is settled by the accepted resource
@@ -27,7 +33,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from cds_service.api.body import read_json
 from cds_service.config import SnoozeSettings
@@ -51,9 +57,12 @@ def receive_feedback(service_id: str):
     items = load(_REQUEST, read_json(request), "a feedback request")["feedback"]
 
     issued = rt.store.issued_cards(item["card"] for item in items)
-    problems = _unknown_references(items, issued, service.id)
+    # Open mode has no verified caller to compare (and feedback names no fhirServer); the
+    # snooze still lands on the card's own patient within the card's own source.
+    caller = rt.store.source_ref(g.principal.source(None)) if g.principal.iss is not None else None
+    problems = _unknown_references(items, issued, service.id, caller)
     if problems:
-        raise BadRequest("the feedback refers to cards or suggestions this service did not issue", problems)
+        raise BadRequest("the feedback refers to cards, suggestions or reasons this service did not issue", problems)
 
     received_at = rt.clock()
     rows = [_row(item, issued[item["card"]], rt.settings.snooze, received_at) for item in items]
@@ -65,16 +74,21 @@ def receive_feedback(service_id: str):
     return jsonify({"stored": len(stored), "duplicates": duplicates}), 200
 
 
-def _unknown_references(items: list[dict], issued: dict[str, IssuedCard], service_id: str) -> dict[str, list[str]]:
+def _unknown_references(items: list[dict], issued: dict[str, IssuedCard], service_id: str,
+                        caller_source_ref: str | None) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     for n, item in enumerate(items):
         card = issued.get(item["card"])
-        if card is None or card.service_id != service_id:
+        if (card is None or card.service_id != service_id
+                or caller_source_ref is not None and card.source_ref != caller_source_ref):
             problems[f"feedback.{n}.card"] = ["no card with this uuid was issued by this service"]
             continue
         for m, suggestion in enumerate(item.get("acceptedSuggestions") or ()):
             if suggestion["id"] not in card.suggestion_uuids:
                 problems[f"feedback.{n}.acceptedSuggestions.{m}.id"] = ["not a suggestion of this card"]
+        reason = (item.get("overrideReason") or {}).get("reason")
+        if reason and (reason["system"], reason["code"]) not in card.override_reasons:
+            problems[f"feedback.{n}.overrideReason.reason"] = ["not one of the overrideReasons this card offered"]
     return problems
 
 

@@ -54,10 +54,15 @@ def call_service(service_id: str):
 
 def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, advised: list[cards.Advice],
                           now) -> list[dict]:
-    """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves."""
+    """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves.
+
+    The patient is the id within its source (Principal.source), so a snooze from one EHR never
+    hides a card at another whose patient has the same id."""
     form = cows_form(rt.settings)
+    source = g.principal.source(hook_request.get("fhirServer"))
     return rt.store.issue_cards(service_id=service.id, hook=service.hook, hook_instance=hook_request["hookInstance"],
-                                patient_ref=rt.store.patient_ref(hook_request["context"]["patientId"]),
+                                patient_ref=rt.store.patient_ref(source, hook_request["context"]["patientId"]),
+                                source_ref=rt.store.source_ref(source),
                                 advised=[(advice.topic, advice) for advice in advised],
                                 render=lambda kept: card_json.cards(kept, _app_links(hook_request, form, rt)),
                                 issued_at=now)
@@ -65,7 +70,9 @@ def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, adv
 
 def _app_links(hook_request: dict, form: CowsForm | None, rt: Runtime) -> card_json.ExtraLinks:
     """Links from a card to the apps this service serves (the COWS form), naming the card."""
-    base_url = rt.settings.server.public_base_url or request.host_url
+    # Our own URL as configured; the Host header only in open mode (loopback), which has none set.
+    bases = rt.settings.server.base_urls
+    base_url = bases[0] if bases else request.host_url
     return lambda advice, card_uuid: card_links(advice, hook_request, card_uuid, form, base_url)
 
 

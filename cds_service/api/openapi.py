@@ -29,14 +29,22 @@ _ERRORS = {
     401: "No valid JWT (when trusted issuers are configured); the body says nothing more",
     404: "No CDS service with this id",
     412: "Data the rules need is neither in `prefetch` nor retrievable from `fhirServer`; `missing` names it",
-    413: "The request body is larger than the configured limit",
+    413: "The request body is larger than the configured limit, or the record needs more work than one "
+         "evaluation may do (`message` names the clinical.max_validated_resources or clinical.max_cpu_seconds "
+         "bound it passed)",
     415: "The request body is not sent as application/json",
     500: "A bug of ours; the body carries no detail",
     503: "The service's database is unavailable: cards are logged before they leave, so none are given",
+    # Answered by the HTTP server before the app sees the request, in the same JSON (worker.py).
+    414: "The request line is longer than the server accepts",
+    431: "The request's header fields are too many or too large for the server",
 }
-_HOOK_ERRORS = (400, 401, 404, 412, 413, 415, 500, 503)
-_FEEDBACK_ERRORS = (400, 401, 404, 413, 415, 500, 503)
-_DISCOVERY_ERRORS = (401, 500)
+_SERVER_ERRORS = (414, 431)
+_HOOK_ERRORS = (400, 401, 404, 412, 413, 415, 500, 503, *_SERVER_ERRORS)
+_FEEDBACK_ERRORS = (400, 401, 404, 413, 415, 500, 503, *_SERVER_ERRORS)
+_DISCOVERY_ERRORS = (401, 500, 503, *_SERVER_ERRORS)
+_DISCOVERY_503 = ("The service's database is unavailable: with trusted issuers, a token's jti cannot be "
+                  "checked against replay without it")
 
 
 class HealthSchema(Schema):
@@ -69,20 +77,27 @@ def build_spec(auth_required: bool) -> dict:
     )
     _teach_custom_fields(plugin)
     spec.components.schema("Error", schema=ErrorSchema)
+    # Declared either way, so a client reading an open instance's description still learns what a
+    # secured one asks; each operation then says whether this instance asks it.
+    spec.components.security_scheme("cdsHooksJwt", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "CDS Hooks 2.0 client JWT: signed ES384 or RS384 by a trusted issuer, aud = the URL "
+                       "called, single-use jti. " + (
+                           "Required by this instance on discovery, hooks and feedback." if auth_required else
+                           "Not required by this instance, which runs without authentication (open local "
+                           "mode); required wherever trusted issuers are configured.")})
     if auth_required:
-        spec.components.security_scheme("cdsHooksJwt", {
-            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-            "description": "CDS Hooks 2.0 client JWT: signed ES384 or RS384 by a trusted issuer, "
-                           "aud = the URL called, single-use jti"})
         spec.components.security_scheme("metricsScrapeToken", {
             "type": "http", "scheme": "bearer",
             "description": "GET /metrics only: the fixed token set in WITHDRAWAL_CDS_METRICS_TOKEN"})
-    secured = {"security": [{"cdsHooksJwt": []}]} if auth_required else {}
+    secured = {"security": [{"cdsHooksJwt": []}] if auth_required else []}
+    discovery_errors = _errors(_DISCOVERY_ERRORS)
+    discovery_errors[503] = {**discovery_errors[503], "description": _DISCOVERY_503}
 
     spec.path(path="/cds-services", operations={"get": {
         "operationId": "discovery", "summary": "The CDS services offered, with their prefetch templates",
         **secured,
-        "responses": {200: _json("The services", DiscoveryResponseSchema), **_errors(_DISCOVERY_ERRORS)},
+        "responses": {200: _json("The services", DiscoveryResponseSchema), **discovery_errors},
     }})
     for service in SERVICES.values():
         spec.path(path=f"/cds-services/{service.id}", operations={"post": {
@@ -100,14 +115,15 @@ def build_spec(auth_required: bool) -> dict:
         }})
     spec.path(path="/metrics", operations={"get": {
         "operationId": "metrics", "summary": "Prometheus metrics: latency, cards, feedback, fetches, errors",
-        **({"security": [{"cdsHooksJwt": []}, {"metricsScrapeToken": []}]} if auth_required else {}),
+        "security": [{"cdsHooksJwt": []}, {"metricsScrapeToken": []}] if auth_required else [],
         "responses": {200: {"description": "Prometheus text exposition format 0.0.4",
                             "content": {"text/plain": {"schema": {"type": "string"}}}},
-                      **_errors((401,) if auth_required else ())},
+                      **_errors(((401,) if auth_required else ()) + _SERVER_ERRORS)},
     }})
     spec.path(path="/healthz", operations={"get": {
-        "operationId": "health", "summary": "Liveness and store reachability (always open)",
-        "responses": {200: _json("Up", HealthSchema), 503: _json("The store is unreachable", HealthSchema)},
+        "operationId": "health", "summary": "Liveness and store reachability (always open)", "security": [],
+        "responses": {200: _json("Up", HealthSchema), 503: _json("The store is unreachable", HealthSchema),
+                      **_errors(_SERVER_ERRORS)},
     }})
     return spec.to_dict()
 

@@ -3,7 +3,13 @@
 Keys are looked up by `kid`. An unknown `kid` may mean the issuer rotated its
 keys, so the set is read again, but at most once per `min_refetch_seconds`:
 otherwise anyone could make us hammer the issuer's server (or re-read a file)
-by sending tokens with made-up `kid`s. A failed fetch keeps the keys we had.
+by sending tokens with made-up `kid`s (no valid signature is needed to send one).
+A failed fetch keeps the keys we had.
+
+A fetch is bounded as a whole (FETCH_DEADLINE_SECONDS, every socket read included),
+and no lock is held while it runs: a request whose key is known never waits for it,
+other issuers never do, and requests that miss while it runs wait for that one
+fetch rather than starting their own.
 
 The only URL ever fetched is the one in our configuration; a URL named in a
 token is compared with it, never followed (see tokens.py).
@@ -20,14 +26,16 @@ from pathlib import Path
 from typing import Callable
 
 import jwt
-import requests
+
+from cds_service.bounded_http import BoundedHttp, HttpFailure
 
 log = logging.getLogger("withdrawal_cds.auth")
 
 # A JWK Set is a few KB; anything far larger is not one, and we will not buffer it.
 MAX_JWKS_BYTES = 256 * 1024
 CONNECT_TIMEOUT = 2.0
-READ_TIMEOUT = 3.0
+# The whole fetch: connect, TLS, head and body. A request missing its key waits this long at most.
+FETCH_DEADLINE_SECONDS = 3.0
 # Known keys are re-read now and then even without an unknown kid, so a key the
 # issuer withdrew stops being trusted within this time.
 MAX_KEY_AGE_SECONDS = 3600.0
@@ -79,24 +87,20 @@ def read_jwks_file(path: str) -> dict[str, PublicKey]:
 
 
 def fetch_jwks_url(url: str) -> dict[str, PublicKey]:
-    """GET the JWK Set at `url`: short timeouts, no proxies from the environment, no redirects
-    (a redirect would take us to a URL nobody allowlisted), and a size cap."""
-    session = requests.Session()
-    session.trust_env = False
+    """GET the JWK Set at `url`, all of it within FETCH_DEADLINE_SECONDS: no proxies from the
+    environment, no redirects (a redirect would take us to a URL nobody allowlisted), a size cap."""
+    # Fetches are rare (at most one per issuer per min_refetch_seconds): no pool to keep across forks.
+    http = BoundedHttp(maxsize=1)
     try:
-        with session.get(url, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True,
-                         allow_redirects=False, headers={"Accept": "application/json"}) as response:
-            if response.status_code != 200:
-                raise JwksError(f"JWK Set {url} answered HTTP {response.status_code}")
-            body = b""
-            for chunk in response.iter_content(16 * 1024):
-                body += chunk
-                if len(body) > MAX_JWKS_BYTES:
-                    raise JwksError(f"JWK Set {url} is larger than {MAX_JWKS_BYTES} bytes")
-    except requests.RequestException as exc:
-        raise JwksError(f"JWK Set {url} could not be fetched: {type(exc).__name__}") from None
+        status, body = http.get(url, headers={"Accept": "application/json"},
+                                deadline=time.monotonic() + FETCH_DEADLINE_SECONDS, connect_timeout=CONNECT_TIMEOUT,
+                                read_timeout=FETCH_DEADLINE_SECONDS, max_bytes=MAX_JWKS_BYTES)
+    except HttpFailure as exc:
+        raise JwksError(f"JWK Set {url} could not be fetched: {exc}") from None
     finally:
-        session.close()
+        http.clear()
+    if status != 200:
+        raise JwksError(f"JWK Set {url} answered HTTP {status}")
     try:
         return parse_jwks(json.loads(body))
     except ValueError:
@@ -104,7 +108,8 @@ def fetch_jwks_url(url: str) -> dict[str, PublicKey]:
 
 
 class KeySet:
-    """One issuer's keys, loaded lazily and refreshed with a floor on how often. Thread-safe."""
+    """One issuer's keys, loaded lazily and refreshed with a floor on how often. Thread-safe, and
+    the lock only guards the bookkeeping: the source is read outside it."""
 
     def __init__(self, label: str, load: Callable[[], dict[str, PublicKey]], min_refetch_seconds: float,
                  clock: Callable[[], float] = time.monotonic):
@@ -116,15 +121,32 @@ class KeySet:
         self._keys: dict[str, PublicKey] = {}
         self._loaded_at: float | None = None
         self._attempted_at: float | None = None
+        self._loading: threading.Event | None = None  # the read in flight; set when it ends
         self.loads = 0  # how many times the source was read; tests watch the rate limit with it
 
     def key_for(self, kid: str) -> PublicKey | None:
         with self._lock:
             key = self._keys.get(kid)
-            if (key is None or self._stale()) and self._may_reload():
-                self._reload()
-                key = self._keys.get(kid)
+            if key is not None and not self._stale():
+                return key
+            loading = self._loading
+            start = loading is None and self._may_reload()
+            if start:
+                loading = self._loading = threading.Event()
+                self._attempted_at = self._clock()
+                self.loads += 1
+        if start and key is not None:
+            # Known but old: refreshed behind this request, which goes on with the key it has.
+            threading.Thread(target=self._reload, args=(loading,), name=f"jwks-{self.label}", daemon=True).start()
             return key
+        if start:
+            self._reload(loading)
+        elif key is not None or loading is None:
+            return key  # known while a refresh runs; or unknown, and read too recently to read again
+        else:
+            loading.wait(FETCH_DEADLINE_SECONDS + 1.0)  # another request's read: share it
+        with self._lock:
+            return self._keys.get(kid)
 
     def _stale(self) -> bool:
         return self._loaded_at is None or self._clock() - self._loaded_at > MAX_KEY_AGE_SECONDS
@@ -132,17 +154,21 @@ class KeySet:
     def _may_reload(self) -> bool:
         return self._attempted_at is None or self._clock() - self._attempted_at >= self._min_refetch
 
-    def _reload(self) -> None:
-        self._attempted_at = self._clock()
-        self.loads += 1
+    def _reload(self, loading: threading.Event) -> None:
+        keys = None
         try:
             keys = self._load()
         except JwksError as exc:
             log.warning("keys for issuer %s not refreshed: %s", self.label, exc)
-            return
-        self._keys = keys
-        self._loaded_at = self._attempted_at
-        log.info("keys for issuer %s loaded: %d key(s)", self.label, len(keys))
+        finally:
+            with self._lock:
+                if keys is not None:
+                    self._keys = keys
+                    self._loaded_at = self._attempted_at
+                self._loading = None
+            loading.set()
+        if keys is not None:
+            log.info("keys for issuer %s loaded: %d key(s)", self.label, len(keys))
 
 
 def key_set_for(issuer, min_refetch_seconds: float, fetch: Callable[[str], dict] = fetch_jwks_url) -> KeySet:

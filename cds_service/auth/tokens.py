@@ -13,7 +13,9 @@ is a 401 whose body says nothing (the log says which check, with `iss` and
    chooses which URL we fetch);
 4. the signature verifies with the issuer's key named by `kid`;
 5. `exp`, `iat` (not in the future), lifetime no longer than configured, `aud`
-   equal to the URL called, `tenant` when an allowlist is set;
+   equal to the URL called as one of our configured public base URLs plus the
+   path (never the Host header, which the caller sets), `tenant` when an
+   allowlist is set;
 6. `jti` was never seen before (kept in the database, so across all workers).
 """
 
@@ -25,11 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import jwt
+import orjson
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cds_service.auth.jwks import KeySet, PublicKey, key_set_for
 from cds_service.config import Issuer, Settings
 from cds_service.errors import Unauthorized
+from cds_service.fhir import urls
 
 log = logging.getLogger("withdrawal_cds.auth")
 
@@ -50,7 +54,22 @@ class Principal:
     def may_use(self, fhir_server: str) -> bool:
         if self.fhir_servers is None:
             return True
-        return fhir_server.rstrip("/") in {s.rstrip("/") for s in self.fhir_servers}
+        # Both in normal form, as fetching uses them: `<allowed>/.` is the allowed server, and
+        # `<allowed>/../other` is not.
+        return urls.normalize_base(fhir_server) in {urls.normalize_base(s) for s in self.fhir_servers}
+
+    def source(self, fhir_server: str | None) -> str:
+        """Where this call's patient ids come from; an id names one patient only within it.
+
+        Verified: the issuer, and the token's `tenant` when it carries one (one issuer may speak
+        for several EHRs whose ids collide). Open mode has no issuer, so the FHIR server the call
+        names stands for the EHR; a call with neither is "local".
+        """
+        if self.iss is not None:
+            return orjson.dumps(["iss", self.iss, self.tenant]).decode()
+        if fhir_server:
+            return orjson.dumps(["fhirServer", urls.normalize_base(fhir_server)]).decode()
+        return orjson.dumps(["local"]).decode()
 
 
 OPEN = Principal(iss=None)
@@ -79,7 +98,7 @@ class Authenticator:
             return OPEN
         try:
             principal = self.verify(bearer_token(req.headers.get("Authorization")),
-                                    expected_audience(req, self.settings))
+                                    expected_audiences(req, self.settings))
         except Rejected as exc:
             log.warning("401: %s iss=%s jti=%s", exc.reason, _safe(exc.iss), _safe(exc.jti))
             raise Unauthorized() from None
@@ -87,7 +106,7 @@ class Authenticator:
                  _safe(principal.tenant))
         return principal
 
-    def verify(self, token: str, audience: str) -> Principal:
+    def verify(self, token: str, audiences: tuple[str, ...]) -> Principal:
         header = _unverified_header(token)
         issuer, jti_hint = self._issuer_of(token)
         alg, kid, header_jku = self._check_header(header, issuer.iss, jti_hint)
@@ -102,7 +121,7 @@ class Authenticator:
         claims = self._verified_claims(token, key, alg, issuer, jti_hint)
         jti = claims["jti"]
         self._check_lifetime(claims, issuer.iss, jti)
-        _check_audience(claims["aud"], audience, issuer.iss, jti)
+        _check_audience(claims["aud"], audiences, issuer.iss, jti)
         tenant = self._check_tenant(claims, issuer, jti)
         self._remember(issuer.iss, jti, claims["exp"])
         return Principal(iss=issuer.iss, jti=jti, tenant=tenant, fhir_servers=tuple(issuer.fhir_servers))
@@ -148,7 +167,8 @@ class Authenticator:
             # The key cannot be used with this algorithm (e.g. an RSA key for ES384).
             raise Rejected("key does not fit the algorithm", issuer.iss, jti_hint) from None
         jti = claims.get("jti")
-        if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS:
+        # Printable only: it is stored (PostgreSQL text cannot hold NUL) and logged.
+        if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS or not jti.isprintable():
             raise Rejected("jti missing or malformed", issuer.iss, jti_hint)
         if not isinstance(claims.get("exp"), (int, float)) or not isinstance(claims.get("iat"), (int, float)):
             raise Rejected("exp or iat is not a number", issuer.iss, jti)
@@ -192,20 +212,17 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def expected_audience(req, settings: Settings) -> str:
-    """The URL the caller called, as it knows it: behind a proxy, the configured public base URL."""
-    base = settings.server.public_base_url
-    if base:
-        return base.rstrip("/") + req.path
-    return req.base_url
+def expected_audiences(req, settings: Settings) -> tuple[str, ...]:
+    """The URLs this call may have been made to: each configured public base URL plus the path."""
+    return tuple(base + req.path for base in settings.server.base_urls)
 
 
-def _check_audience(aud, expected: str, iss: str, jti: str) -> None:
+def _check_audience(aud, expected: tuple[str, ...], iss: str, jti: str) -> None:
     audiences = [aud] if isinstance(aud, str) else aud
     if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
         raise Rejected("aud malformed", iss, jti)
-    want = expected.rstrip("/")
-    if not any(a.rstrip("/") == want for a in audiences):
+    want = {url.rstrip("/") for url in expected}
+    if not any(a.rstrip("/") in want for a in audiences):
         raise Rejected("aud is not this endpoint", iss, jti)
 
 

@@ -1,11 +1,12 @@
 """Fetching what prefetch did not give us from the EHR's FHIR server.
 
-Queries run in parallel on a bounded pool; each follows Bundle `next` links up
-to `max_pages`; every request has connect and read timeouts; and one deadline
-covers the whole phase, so a slow or hostile server costs us at most
-`deadline_seconds`, never a hung worker. The bearer token goes only to URLs
-under the `fhirServer` it came with: a `next` link that points elsewhere is a
-failure, not a redirect for our credentials.
+Queries run in parallel on a shared pool, where one FHIR server runs at most its share of the
+threads (fair_pool.py), so a slow server leaves the rest to the others; each query follows
+Bundle `next` links up to `max_pages`; and one deadline covers the whole phase, enforced on every
+socket operation (bounded_http.py): a server that drips its answer a byte at a time costs us
+at most `deadline_seconds`, never a held thread. The bearer token goes only to URLs under the
+`fhirServer` it came with: a `next` link that points elsewhere is a failure, not a redirect for
+our credentials.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import orjson
-import requests
 
+from cds_service.bounded_http import BoundedHttp, HttpFailure
 from cds_service.config import FhirSettings
+from cds_service.fhir import urls
+from cds_service.fhir.fair_pool import FairPool
 from cds_service.fhir.prefetch import bundle_resources, next_link
 
 log = logging.getLogger("withdrawal_cds.fhir")
@@ -41,33 +43,30 @@ class FetchResult:
 class FhirFetcher:
     def __init__(self, settings: FhirSettings):
         self.settings = settings
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_pid: int | None = None
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._pid: int | None = None
+        self._pool: FairPool | None = None
+        self._http: BoundedHttp | None = None
 
-    def _executor(self) -> ThreadPoolExecutor:
-        # Made lazily and per process: gunicorn forks workers after the app is built.
+    def _resources(self) -> tuple[FairPool, BoundedHttp]:
+        # Made lazily and per process: gunicorn forks workers after the app is built, and threads
+        # and sockets do not survive a fork.
         with self._lock:
-            if self._pool is None or self._pool_pid != os.getpid():
-                self._pool = ThreadPoolExecutor(self.settings.pool_size, thread_name_prefix="fhir-fetch")
-                self._pool_pid = os.getpid()
-            return self._pool
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            # Never pick up proxies or .netrc credentials from the environment for PHI traffic.
-            session.trust_env = False
-        return session
+            if self._pid != os.getpid():
+                self._pool = FairPool(self.settings.pool_size, self.settings.per_server, "fhir-fetch")
+                self._http = BoundedHttp(maxsize=self.settings.pool_size)
+                self._pid = os.getpid()
+            return self._pool, self._http
 
     def fetch(self, base_url: str, token: str | None, queries: dict[str, str]) -> dict[str, FetchResult]:
         """Run `queries` (key -> relative query or absolute URL under base_url) against the server."""
         deadline = time.monotonic() + self.settings.deadline_seconds
-        base = base_url.rstrip("/")
+        # Validated as normalisable with the request (request_schemas.py).
+        base = urls.normalize_base(base_url)
+        pool, http = self._resources()
+        server = urls.origin(base)
         futures: dict[str, Future] = {
-            key: self._executor().submit(self._run_query, base, token, query, deadline)
+            key: pool.submit(server, self._run_query, http, base, token, query, deadline)
             for key, query in queries.items()
         }
         remaining = max(0.0, deadline - time.monotonic())
@@ -90,21 +89,28 @@ class FhirFetcher:
                      result.pages, result.reason or "-")
         return results
 
-    def _run_query(self, base: str, token: str | None, query: str, deadline: float) -> tuple[list[dict], int]:
-        absolute = query.startswith(("http://", "https://"))
+    def _run_query(self, http: BoundedHttp, base: str, token: str | None, query: str,
+                   deadline: float) -> tuple[list[dict], int]:
+        absolute = query.lower().startswith(("http://", "https://"))
         url = query if absolute else f"{base}/{query.lstrip('/')}"
         # `Type/id` is a read: 404 there means "no such resource", an answer like prefetch's null.
         is_read = not absolute and "?" not in query and query.strip("/").count("/") == 1
+        if not is_read and "_count=" not in url:
+            url += f"{'&' if '?' in url else '?'}_count={self.settings.page_size}"
         resources: list[dict] = []
         pages = 0
-        params = None if is_read or "_count=" in url else {"_count": self.settings.page_size}
         while url:
             if pages >= self.settings.max_pages:
                 raise FetchError(f"more than {self.settings.max_pages} pages")
-            if not _under(url, base):
+            # Compared, and sent, in normal form: `<base>/../admin` and `<base>/%2e%2e/admin` are
+            # `/admin` to the server, so they are to us.
+            try:
+                url = urls.normalize(url)
+            except urls.UnsafeUrl as exc:
+                raise FetchError(f"next link refused: {exc}") from None
+            if not urls.is_under(url, base):
                 raise FetchError("next link points outside fhirServer")
-            body = self._get(url, token, deadline, params, allow_not_found=is_read)
-            params = None
+            body = self._get(http, url, token, deadline, allow_not_found=is_read)
             pages += 1
             if body is None:  # a read of something that does not exist: no data
                 return resources, pages
@@ -118,28 +124,22 @@ class FhirFetcher:
                 url = None
         return resources, pages
 
-    def _get(self, url: str, token: str | None, deadline: float, params, allow_not_found: bool) -> dict | None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise FetchError("deadline passed")
+    def _get(self, http: BoundedHttp, url: str, token: str | None, deadline: float,
+             allow_not_found: bool) -> dict | None:
         headers = {"Accept": "application/fhir+json, application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        timeout = (min(self.settings.connect_timeout, remaining), min(self.settings.read_timeout, remaining))
         try:
-            with self._session().get(url, headers=headers, params=params, timeout=timeout,
-                                     stream=True, allow_redirects=False) as response:
-                if allow_not_found and response.status_code in (404, 410):
-                    return None
-                if response.status_code != 200:
-                    raise FetchError(f"HTTP {response.status_code}")
-                raw = _read_capped(response, self.settings.max_response_bytes, deadline)
-        except requests.Timeout:
-            raise FetchError("timed out") from None
-        except requests.ConnectionError:
-            raise FetchError("connection failed") from None
-        except requests.RequestException as exc:
-            raise FetchError(type(exc).__name__) from None
+            status, raw = http.get(url, headers=headers, deadline=deadline,
+                                   connect_timeout=self.settings.connect_timeout,
+                                   read_timeout=self.settings.read_timeout,
+                                   max_bytes=self.settings.max_response_bytes)
+        except HttpFailure as exc:
+            raise FetchError(str(exc)) from None
+        if allow_not_found and status in (404, 410):
+            return None
+        if status != 200:
+            raise FetchError(f"HTTP {status}")
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -147,20 +147,3 @@ class FhirFetcher:
         if not isinstance(body, dict):
             raise FetchError("answer is not a FHIR resource")
         return body
-
-
-def _read_capped(response: requests.Response, limit: int, deadline: float) -> bytes:
-    chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise FetchError("answer too large")
-        if time.monotonic() > deadline:
-            raise FetchError("deadline passed")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _under(url: str, base: str) -> bool:
-    u, b = urlsplit(url), urlsplit(base)
-    return (u.scheme, u.netloc) == (b.scheme, b.netloc) and (u.path + "/").startswith(b.path.rstrip("/") + "/")

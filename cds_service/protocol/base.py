@@ -9,12 +9,16 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from cds_service.errors import BadRequest, flatten_messages
 
 # `\Z`, not `$`: `$` also matches before a trailing newline, and "pat1\n" is not an id.
-# FHIR `id` (R4 datatype): 1-64 of [A-Za-z0-9-.].
-FHIR_ID = validate.Regexp(r"[A-Za-z0-9\-.]{1,64}\Z", error="must be a FHIR id ([A-Za-z0-9-.], 1-64 characters)")
+# FHIR `id` (R4 datatype): 1-64 of [A-Za-z0-9-.]. "." and ".." match that, and no server has such
+# an id: in `Patient/{{context.patientId}}` they are dot segments, a URL above the patient's.
+_ID = r"(?!\.{1,2}\Z)[A-Za-z0-9\-.]{1,64}\Z"
+FHIR_ID = validate.Regexp(_ID, error="must be a FHIR id ([A-Za-z0-9-.], 1-64 characters, not . or ..)")
 # CDS Hooks Library invariant ord-1: `Type/id`.
-RELATIVE_REFERENCE = validate.Regexp(r"[A-Za-z]+/[A-Za-z0-9\-.]{1,64}\Z", error="must be a relative reference Type/id")
+RELATIVE_REFERENCE = validate.Regexp(r"[A-Za-z]+/" + _ID, error="must be a relative reference Type/id")
 UUID = validate.Regexp(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z",
                        error="must be a UUID")
+# No control characters (NUL among them, which PostgreSQL text cannot hold; line ends split log lines).
+PRINTABLE = validate.Regexp(r"[^\x00-\x1f\x7f]*\Z", error="must not contain control characters")
 
 
 class Lenient(Schema):
@@ -22,6 +26,21 @@ class Lenient(Schema):
 
     class Meta:
         unknown = EXCLUDE
+
+
+class BoundedList(fields.List):
+    """A list refused by its length before any item is loaded: loading costs per item (some
+    20 us for a draft order), and a 16 MB body holds hundreds of thousands of small ones."""
+
+    def __init__(self, cls_or_instance, *, max_items: int, **kwargs):
+        metadata = {**kwargs.pop("metadata", {}), "maxItems": max_items}
+        super().__init__(cls_or_instance, metadata=metadata, **kwargs)
+        self.max_items = max_items
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list) and len(value) > self.max_items:
+            raise ValidationError(f"at most {self.max_items} items")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class FhirResourceField(fields.Dict):

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from cards import Inputs, Moment
-from cds_service.protocol.base import FHIR_ID, RELATIVE_REFERENCE, FhirResourceField, Lenient
+from cds_service.protocol.base import FHIR_ID, RELATIVE_REFERENCE, BoundedList, FhirResourceField, Lenient
+
+# An order set is a few dozen orders; each draft is loaded, and may be validated by the engine.
+MAX_DRAFT_ORDERS = 1000
 
 
 def reference(resource: dict) -> str | None:
@@ -32,7 +35,7 @@ class BundleSchema(Lenient):
     resourceType = fields.String(required=True, validate=validate.Equal("Bundle", error="must be 'Bundle'"))
     type = fields.String()
     id = fields.String()
-    entry = fields.List(fields.Nested(BundleEntrySchema))
+    entry = BoundedList(fields.Nested(BundleEntrySchema), max_items=MAX_DRAFT_ORDERS)
 
 
 class PatientViewContextSchema(Lenient):
@@ -50,8 +53,8 @@ class OrderSignContextSchema(PatientViewContextSchema):
 
 
 class OrderSelectContextSchema(OrderSignContextSchema):
-    selections = fields.List(fields.String(validate=RELATIVE_REFERENCE), required=True,
-                             validate=validate.Length(min=1))
+    selections = BoundedList(fields.String(validate=RELATIVE_REFERENCE), required=True,
+                             validate=validate.Length(min=1), max_items=MAX_DRAFT_ORDERS)
 
     @validates_schema
     def _selections_name_drafts(self, data, **kwargs):

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from cds_service.protocol.base import Lenient
+from cds_service.protocol.base import PRINTABLE, UUID, BoundedList, Lenient
 
 ACCEPTED, OVERRIDDEN = "accepted", "overridden"
 # RFC 3339 section 5.6 date-time: a full date, a full time and an offset (no naive times).
@@ -31,8 +31,8 @@ class Rfc3339DateTime(fields.Field):
 
 
 class ReasonCodingSchema(Lenient):
-    system = fields.String(required=True, validate=validate.Length(1, 255))
-    code = fields.String(required=True, validate=validate.Length(1, 255))
+    system = fields.String(required=True, validate=[validate.Length(1, 255), PRINTABLE])
+    code = fields.String(required=True, validate=[validate.Length(1, 255), PRINTABLE])
     display = fields.String()
 
 
@@ -41,14 +41,15 @@ class FeedbackOverrideReasonSchema(Lenient):
     userComment = fields.String()
 
 
+# Card and suggestion uuids are this service's own, and UUIDs: anything else was never issued.
 class AcceptedSuggestionSchema(Lenient):
-    id = fields.String(required=True, validate=validate.Length(1, 100))
+    id = fields.String(required=True, validate=UUID)
 
 
 class FeedbackItemSchema(Lenient):
-    card = fields.String(required=True, validate=validate.Length(1, 64))
+    card = fields.String(required=True, validate=UUID)
     outcome = fields.String(required=True, validate=validate.OneOf([ACCEPTED, OVERRIDDEN]))
-    acceptedSuggestions = fields.List(fields.Nested(AcceptedSuggestionSchema))
+    acceptedSuggestions = BoundedList(fields.Nested(AcceptedSuggestionSchema), max_items=100)
     overrideReason = fields.Nested(FeedbackOverrideReasonSchema)
     outcomeTimestamp = Rfc3339DateTime(required=True)
 
@@ -64,4 +65,6 @@ class FeedbackItemSchema(Lenient):
 
 
 class FeedbackRequestSchema(Lenient):
-    feedback = fields.List(fields.Nested(FeedbackItemSchema), required=True, validate=validate.Length(min=1))
+    # A batch (CDS Hooks 2.0 allows several cards, several hook instances) of at most this many.
+    feedback = BoundedList(fields.Nested(FeedbackItemSchema), required=True, validate=validate.Length(min=1),
+                           max_items=1000)

@@ -11,12 +11,24 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from cds_service.fhir import urls
 from cds_service.protocol.base import FHIR_ID, UUID, Lenient, load
 from cds_service.protocol.contexts import HOOKS
 
 
+def _usable_base(value: str) -> None:
+    # What fetching, the token's allowlist and the snooze key all read: refused here, once.
+    try:
+        urls.normalize_base(value)
+    except urls.UnsafeUrl as exc:
+        raise ValidationError(f"not a usable FHIR base URL: {exc}") from None
+
+
 class FhirAuthorizationSchema(Lenient):
-    access_token = fields.String(required=True, validate=validate.Length(min=1))
+    # RFC 6750 b64token, the form a bearer token takes in an Authorization header: anything else
+    # (a line end, a space) would be a header we must not send.
+    access_token = fields.String(required=True, validate=validate.Regexp(
+        r"[A-Za-z0-9\-._~+/]+=*\Z", error="must be a bearer token (RFC 6750 b64token)"))
     token_type = fields.String(required=True, validate=validate.Equal("Bearer", error="must be 'Bearer'"))
     expires_in = fields.Integer(required=True, strict=True)
     scope = fields.String(required=True)
@@ -45,7 +57,7 @@ class HookRequestSchema(Lenient):
 
     hook = fields.String(required=True)
     hookInstance = fields.String(required=True, validate=UUID)
-    fhirServer = fields.Url(schemes={"http", "https"}, require_tld=False)
+    fhirServer = fields.Url(schemes={"http", "https"}, require_tld=False, validate=_usable_base)
     fhirAuthorization = fields.Nested(FhirAuthorizationSchema)
     prefetch = PrefetchField()
     context = fields.Dict(required=True)

@@ -4,6 +4,12 @@
 (a SQLite file by default, PostgreSQL from WITHDRAWAL_CDS_DATABASE_URL), applies the Alembic
 migrations, and loads the patient key. Every write is committed before the method returns,
 so a caller that acknowledges after calling us never acknowledges a lost write.
+
+On PostgreSQL every operation (a method here) ends within `store.timeout_seconds`, whatever
+the server does (store/engine.py); past it the method raises and the call is a 503. A card log
+whose COMMIT was sent but not answered may still land when the server comes back, for a call
+that was answered 503: those cards are deleted again once the store answers (`_Withdrawn`),
+so the log never holds a card the client was not given.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,8 +25,9 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from cds_service.deadline import bounded
 from cds_service.store import migrate, patient_key
 from cds_service.store.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, make_engine, sqlite_path
 from cds_service.store.models import feedback, issued_card, seen_jti
@@ -38,6 +45,9 @@ _LOG_CARD = insert(issued_card)
 T = TypeVar("T")
 # Expired jti rows are swept at most this often per process; they are harmless meanwhile.
 _JTI_PURGE_INTERVAL_SECONDS = 60.0
+# A withdrawn card is looked for this long after the store first answers again: a COMMIT the
+# server had received lands within moments of it coming back, before a new connection is served.
+_WITHDRAWN_WATCH_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,8 @@ class IssuedCard:
     patient_ref: str
     suggestion_uuids: tuple[str, ...]
     issued_at: datetime
+    source_ref: str
+    override_reasons: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -65,26 +77,35 @@ class FeedbackRow:
 
 
 class Store:
-    def __init__(self, engine: Engine, key: bytes):
+    def __init__(self, engine: Engine, key: bytes, timeout_seconds: float | None = None):
         self.engine = engine
         self._key = key
+        self._timeout = timeout_seconds
         self._jti_purged_at = 0.0
         self._jti_purge_lock = threading.Lock()
         # SQLite has one writer at a time; PostgreSQL needs no turn-taking of ours.
         self._writers = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._withdrawn = _Withdrawn()
 
     @classmethod
-    def from_settings(cls, settings) -> "Store":
+    def from_settings(cls, settings, *, bounded: bool = True) -> "Store":
+        """`bounded=False` for the command line: a report over a large log may take its time."""
         url = settings.store.database_url
-        engine = make_engine(url)
+        # Migrations run without timeouts: rewriting a large table may take a while, once.
+        migrating = make_engine(url)
         try:
-            migrate.upgrade(engine)
+            migrate.upgrade(migrating)
+        finally:
+            migrating.dispose()
+        timeout = settings.store.timeout_seconds if bounded else None
+        engine = make_engine(url, operation_timeout=timeout)
+        try:
             key = settings.patient_key or patient_key.load_or_create(_key_path(settings))
         except BaseException:
             engine.dispose()
             raise
         log.info("store ready: %s", engine.url.render_as_string(hide_password=True))
-        return cls(engine, key)
+        return cls(engine, key, timeout)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -98,8 +119,12 @@ class Store:
             log.warning("store unreachable: %s", type(exc).__name__)
             return False
 
-    def patient_ref(self, patient_id: str) -> str:
-        return patient_key.patient_ref(self._key, patient_id)
+    def patient_ref(self, source: str, patient_id: str) -> str:
+        """The keyed hash a patient is known by: the id within its source (Principal.source)."""
+        return patient_key.patient_ref(self._key, source, patient_id)
+
+    def source_ref(self, source: str) -> str:
+        return patient_key.source_ref(self._key, source)
 
     # --- cards -------------------------------------------------------------------------------
 
@@ -107,7 +132,7 @@ class Store:
         with self._reading() as conn:
             return _snoozed(conn, patient_ref, now)
 
-    def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str,
+    def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str, source_ref: str,
                     advised: Sequence[tuple[str, T]], render: Callable[[list[T]], list[dict]],
                     issued_at: datetime) -> list[dict]:
         """The cards to show: of ``advised`` ((topic, advice) pairs), those whose topic is not
@@ -117,10 +142,13 @@ class Store:
         feedback cannot land between the two. Rendering comes after the lookup because what a
         card says can depend on the cards shown beside it (a shared note is shown once).
         """
-        with self.writing() as conn:
+        self._settle_withdrawn()
+        logged: list[str] = []
+        with self.writing(in_doubt=lambda: self._withdrawn.add(logged)) as conn:
             snoozed = _snoozed(conn, patient_ref, issued_at)
             kept = [(topic, advice) for topic, advice in advised if topic not in snoozed]
             shown = list(zip([topic for topic, _ in kept], render([advice for _, advice in kept]), strict=True))
+            logged.extend(card["uuid"] for _, card in shown)
             if shown:
                 conn.execute(_LOG_CARD, [{
                     "card_uuid": card["uuid"],
@@ -129,8 +157,10 @@ class Store:
                     "hook_instance": hook_instance,
                     "topic": topic,
                     "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
+                    "override_reasons": [[r["system"], r["code"]] for r in card.get("overrideReasons") or ()],
                     "issued_at": issued_at,
                     "patient_ref": patient_ref,
+                    "source_ref": source_ref,
                 } for topic, card in shown])
         return [card for _, card in shown]
 
@@ -141,7 +171,8 @@ class Store:
         query = select(issued_card).where(issued_card.c.card_uuid.in_(wanted))
         with self._reading() as conn:
             return {row.card_uuid: IssuedCard(row.card_uuid, row.service_id, row.topic, row.patient_ref,
-                                              tuple(row.suggestion_uuids), row.issued_at)
+                                              tuple(row.suggestion_uuids), row.issued_at, row.source_ref,
+                                              tuple((system, code) for system, code in row.override_reasons))
                     for row in conn.execute(query)}
 
     # --- feedback ----------------------------------------------------------------------------
@@ -198,9 +229,26 @@ class Store:
         except Exception as exc:  # housekeeping must not fail the request that triggered it
             log.warning("purging expired jti failed: %s", type(exc).__name__)
 
+    def _settle_withdrawn(self) -> None:
+        """Delete the cards of calls answered 503 whose log commit was in doubt (see the module)."""
+        pending = self._withdrawn.pending()
+        if not pending:
+            return
+        try:
+            with self.writing() as conn:
+                deleted = set(conn.scalars(delete(issued_card).where(issued_card.c.card_uuid.in_(pending))
+                                           .returning(issued_card.c.card_uuid)))
+        except DBAPIError as exc:  # still down: the call itself will say so
+            log.warning("withdrawn cards not settled yet: %s", type(exc.orig).__name__ if exc.orig else "")
+            return
+        self._withdrawn.answered(deleted)
+        if deleted:
+            log.warning("deleted %d logged card(s) of calls answered 503", len(deleted))
+
     @contextmanager
-    def writing(self) -> Iterator[Connection]:
-        """A write transaction, committed when the block ends.
+    def writing(self, in_doubt: Callable[[], None] | None = None) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends. `in_doubt` is called when the
+        commit itself fails: the server may have it, and may yet apply it.
 
         On SQLite the threads of this process take turns before asking SQLite: its busy handler
         waits by sleeping in growing steps of up to 100 ms, so threads contending for the write
@@ -212,18 +260,57 @@ class Store:
         if turn is not None and not turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise OperationalError("waiting for this process's SQLite writers", None,
                                    TimeoutError("write lock not free"))
+        committing = False
         try:
-            with self.engine.begin() as conn:
+            with self._within_timeout(), self.engine.begin() as conn:
                 yield conn
+                committing = True
+        except DBAPIError:
+            if committing and in_doubt is not None:
+                in_doubt()
+            raise
         finally:
             if turn is not None:
                 turn.release()
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _reading(self) -> Connection:
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
         # Reads need no write lock; on SQLite a deferred transaction lets them run beside a writer.
-        return self.engine.connect().execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+        with self._within_timeout(), self.engine.connect() as conn:
+            yield conn.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+
+    def _within_timeout(self):
+        return bounded(time.monotonic() + self._timeout) if self._timeout is not None else nullcontext()
+
+
+class _Withdrawn:
+    """Card uuids logged by a commit that failed in doubt, for calls answered 503. Each is deleted
+    when the store answers again, and looked for a while after that, in case the commit lands
+    late."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cards: dict[str, float | None] = {}  # uuid -> when the store first answered since
+
+    def add(self, uuids: list[str]) -> None:
+        with self._lock:
+            self._cards.update(dict.fromkeys(uuids))
+
+    def pending(self) -> list[str]:
+        with self._lock:
+            return list(self._cards)
+
+    def answered(self, deleted: set[str]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for uuid in list(self._cards):
+                since = self._cards[uuid]
+                if uuid in deleted or since is not None and now - since > _WITHDRAWN_WATCH_SECONDS:
+                    del self._cards[uuid]
+                elif since is None:
+                    self._cards[uuid] = now
 
 
 def _snoozed(conn: Connection, patient_ref: str, now: datetime) -> set[str]:

@@ -13,24 +13,86 @@ load is every few requests.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from cds_service.deadline import remaining
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Execution option naming how a SQLite transaction begins: "IMMEDIATE" (default) or "DEFERRED".
 SQLITE_BEGIN = "sqlite_begin"
+# libpq does not wait less than this for a connection, whatever connect_timeout says.
+_LIBPQ_MIN_CONNECT_SECONDS = 2
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, operation_timeout: float | None = None) -> Engine:
+    """An engine for the URL. With `operation_timeout` (PostgreSQL), every store operation ends
+    within it: see _bounded_postgresql. Without, nothing is bounded (migrations, the CLI)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     # pre_ping: a PostgreSQL restart or a dropped idle connection costs a reconnect, not a 500.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if operation_timeout is None:
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=operation_timeout)
+    _bounded_postgresql(engine, operation_timeout)
+    return engine
+
+
+class BoundedConnection(psycopg.Connection):
+    """psycopg's connection, whose every wait on the server ends by the thread's deadline
+    (deadline.py; the store sets one per operation).
+
+    A frozen server (stopped, or its disk hung) keeps accepting TCP and never answers, so its
+    own statement_timeout never fires and libpq waits for ever. Past the deadline the
+    connection is closed, since nothing more can be said on it, and the operation fails as a
+    disconnect: SQLAlchemy drops the connection from its pool and the call is a 503.
+    """
+
+    def wait(self, gen, *args, **kwargs):
+        left = remaining()
+        if left is None:
+            return super().wait(gen, *args, **kwargs)
+        if left <= 0:
+            self._give_up()
+        given = kwargs.get("timeout")
+        kwargs["timeout"] = left if given is None else min(given, left)
+        try:
+            return super().wait(gen, *args, **kwargs)
+        except psycopg.OperationalError:
+            if remaining() <= 0:
+                self._give_up()
+            raise
+
+    def _give_up(self):
+        self.close()
+        raise psycopg.OperationalError("the database did not answer within the store's timeout")
+
+
+def _bounded_postgresql(engine: Engine, timeout: float) -> None:
+    """Each store operation ends within `timeout`: the pool wait (pool_timeout), the connect
+    (connect_timeout, at most what is left), each statement and lock wait on the server
+    (statement_timeout, lock_timeout: a slow server cancels cleanly) and every wait of ours
+    (BoundedConnection: a frozen one cannot)."""
+    milliseconds = int(timeout * 1000)
+    server_side = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect, connection_record, cargs, cparams):
+        left = remaining()
+        if left is not None and left <= 0:
+            raise psycopg.OperationalError("the store's timeout passed before a connection was made")
+        budget = timeout if left is None else min(timeout, left)
+        cparams["connect_timeout"] = max(_LIBPQ_MIN_CONNECT_SECONDS, math.ceil(budget))
+        # After any options the URL gives (a search_path, say).
+        cparams["options"] = f"{cparams.get('options', '')} {server_side}".strip()
+        return BoundedConnection.connect(*cargs, **cparams)
 
 
 def sqlite_path(database_url: str) -> Path | None:

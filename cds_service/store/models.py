@@ -2,8 +2,9 @@
 tests/store/test_migrations.py checks the two never drift apart.
 
 What is kept is only what the card log, feedback, snoozes and replay protection need: card and
-suggestion uuids, topics, times, and a keyed hash of the patient id. No names, no record content,
-no free text (a clinician's override comment may name the patient, so it is not stored).
+suggestion uuids, topics, times, a keyed hash of the patient id within its source and one of the
+source. No names, no record content, no free text (a clinician's override comment may name the
+patient, so it is not stored).
 """
 
 from __future__ import annotations
@@ -68,8 +69,15 @@ issued_card = Table(
     Column("hook_instance", String(100), nullable=False),
     Column("topic", String(64), nullable=False),
     Column("suggestion_uuids", JSON, nullable=False),
+    # [system, code] of each override reason the card offered: feedback may give only these.
+    # [] for cards logged before revision 0003.
+    Column("override_reasons", JSON, nullable=False),
     Column("issued_at", UtcDateTime, nullable=False),
+    # Keyed hash of (source, patient id): the patient within its EHR (store/patient_key.py).
     Column("patient_ref", String(64), nullable=False),
+    # Keyed hash of the source the card was issued to: only that source may give feedback on it.
+    # '' for cards logged before revision 0002, whose source nobody recorded.
+    Column("source_ref", String(64), nullable=False),
     # A card uuid names one card shown once (CDS Hooks 2.0: feedback refers to it).
     UniqueConstraint("card_uuid", name="uq_issued_card_uuid"),
     # The report and the retention purge select by time.

@@ -1,5 +1,10 @@
 """The secret that turns patient ids into keyed hashes (HMAC-SHA256).
 
+A patient id names one patient only within its source (one EHR: the issuer that vouches for
+the call, and its tenant; in open mode the FHIR server), so the hash is of the source and the
+id together: `123` at one EHR and `123` at another are two patients, two refs, two sets of
+snoozes. The source itself is kept as a keyed hash too, to tell whose card a card is.
+
 A deployment sets it in WITHDRAWAL_CDS_PATIENT_KEY. In local mode (no key set) one
 is generated at first start and kept in a file beside the database, readable by its
 owner only, so snoozes survive restarts. Several workers may start at once: the key
@@ -16,11 +21,23 @@ import os
 import secrets
 from pathlib import Path
 
+import orjson
+
 KEY_FILE_NAME = "patient-key"
 
 
-def patient_ref(key: bytes, patient_id: str) -> str:
-    return hmac.new(key, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
+def patient_ref(key: bytes, source: str, patient_id: str) -> str:
+    # A JSON array keeps the parts apart: no source and id can run together into another pair.
+    # Refs from before revision 0002 hashed the bare id, which never starts with "[".
+    return _keyed(key, orjson.dumps(["patient", source, patient_id]))
+
+
+def source_ref(key: bytes, source: str) -> str:
+    return _keyed(key, orjson.dumps(["source", source]))
+
+
+def _keyed(key: bytes, message: bytes) -> str:
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def load_or_create(path: Path) -> bytes:

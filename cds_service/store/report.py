@@ -7,9 +7,13 @@ Counting rules:
   `accepted`, in `overridden` and once in `both`, so neither clinician action disappears; then
   issued = no feedback + accepted + overridden - both. Cards with no feedback are "no feedback"
   (CDS Hooks clients send nothing for a card that was simply ignored).
-- An overridden card counts once by reason: the reason of its latest override (by outcomeTimestamp).
+- An overridden card counts once by reason: the reason of its latest override (by outcomeTimestamp,
+  taken as no later than when we received it: a client clock set years ahead, or a hostile one,
+  cannot make one override the latest for ever).
 - `since` selects cards by when they were issued; their feedback counts whenever it came.
 - Override rate = overridden / issued, so ignored cards lower it rather than vanish.
+- Reason codes are printed escaped and shortened (`printable`): since store revision 0003 they
+  can only be the reasons our cards offer, but older rows hold whatever clients sent.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, delete, func, or_, select, true
+from sqlalchemy import and_, case, delete, func, or_, select, true
 
 import cards
 from cds_service.store import Store
 from cds_service.store.models import feedback, issued_card
 
 NO_REASON = "(none)"
+MAX_PRINTED_CODE = 64
 BOTH_NOTE = ("A card both accepted and overridden counts in accepted, in overridden and once in both; "
              "overridden by reason: its latest override's reason.")
 
@@ -47,11 +52,13 @@ def report(store: Store, since: datetime | None = None) -> list[dict]:
     issued_filter = issued_card.c.issued_at >= since if since is not None else true()
     issued_counts = (select(issued_card.c.topic, func.count())
                      .where(issued_filter).group_by(issued_card.c.topic))
-    # One row per card and outcome it received: the latest feedback of that outcome.
+    # One row per card and outcome it received: the latest feedback of that outcome. A feedback
+    # happened no later than we received it, whatever its outcomeTimestamp says.
+    happened = case((feedback.c.outcome_timestamp > feedback.c.received_at, feedback.c.received_at),
+                    else_=feedback.c.outcome_timestamp)
     ranked = (select(issued_card.c.topic, feedback.c.card_uuid, feedback.c.outcome, feedback.c.reason_code,
                      func.row_number().over(partition_by=(feedback.c.card_uuid, feedback.c.outcome),
-                                            order_by=(feedback.c.outcome_timestamp.desc(),
-                                                      feedback.c.id.desc())).label("rank"))
+                                            order_by=(happened.desc(), feedback.c.id.desc())).label("rank"))
               .join(feedback, feedback.c.card_uuid == issued_card.c.card_uuid)
               .where(issued_filter)
               .subquery())
@@ -141,8 +148,15 @@ def _total(rows: list[dict]) -> dict:
     return total
 
 
+def printable(code: str) -> str:
+    """A stored code as it may be printed: no control character (a terminal escape) unescaped, at
+    most MAX_PRINTED_CODE characters."""
+    escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in code)
+    return escaped if len(escaped) <= MAX_PRINTED_CODE else escaped[:MAX_PRINTED_CODE - 1] + "…"
+
+
 def _cells(row: dict) -> list[str]:
     rate = "-" if row["override_rate"] is None else f"{row['override_rate']:.1%}"
-    reasons = ", ".join(f"{reason} {count}" for reason, count in row["overridden_by_reason"].items())
+    reasons = ", ".join(f"{printable(reason)} {count}" for reason, count in row["overridden_by_reason"].items())
     return [row["topic"], str(row["issued"]), str(row["accepted"]), str(row["overridden"]), str(row["both"]),
             str(row["no_feedback"]), rate, reasons or "-"]

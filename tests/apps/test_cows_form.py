@@ -270,7 +270,8 @@ def test_open_launch_is_refused_by_a_service_that_trusts_issuers(page, live_serv
     jwks = Path(__file__).resolve().parents[1] / "fixtures" / "sandbox-jwks.json"
     clean_fhir_server.load(record())
     service = live_service(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(jwks)}],
-                           cows_app={"client_id": "registered-at-the-ehr"})
+                           cows_app={"client_id": "registered-at-the-ehr"},
+                           server={"public_base_urls": ["https://cds.example.org"]})
     page.goto(f"{service}/apps/cows/launch.html?iss={quote(clean_fhir_server.base_url)}&patient={PATIENT_ID}")
     page.get_by_role("alert").wait_for()
     assert page.get_by_role("alert").inner_text().startswith("Open launch is turned off on this service.")

@@ -34,6 +34,10 @@ def call(client, *, fhir_server: str | None = FHIR, token: str | None = None, jw
     return {card["source"]["topic"]["code"]: card for card in response.get_json()["cards"]}
 
 
+# With trusted issuers the service must be told the URL it is called by (the test client's).
+CALLED_AT = {"server": {"public_base_urls": ["http://localhost"]}}
+
+
 def form_links(card: dict) -> list[dict]:
     return [link for link in card["links"] if "/apps/cows/" in link["url"]]
 
@@ -42,9 +46,9 @@ def form_links(card: dict) -> list[dict]:
     ({}, (OPEN_MODE_CLIENT_ID, True)),                                      # open: on, any client id
     ({"cows_app": {"client_id": "site-1"}}, ("site-1", True)),
     ({"cows_app": {"enabled": False}}, None),
-    ({"issuers": [SANDBOX]}, None),                                         # trusted issuers, no client id: off
-    ({"issuers": [SANDBOX], "cows_app": {"client_id": "site-1"}}, ("site-1", False)),
-    ({"issuers": [SANDBOX], "cows_app": {"client_id": "site-1", "enabled": False}}, None),
+    ({"issuers": [SANDBOX], **CALLED_AT}, None),                            # trusted issuers, no client id: off
+    ({"issuers": [SANDBOX], **CALLED_AT, "cows_app": {"client_id": "site-1"}}, ("site-1", False)),
+    ({"issuers": [SANDBOX], **CALLED_AT, "cows_app": {"client_id": "site-1", "enabled": False}}, None),
 ])
 def test_the_form_is_on_in_open_mode_and_with_issuers_once_a_client_id_is_set(make_settings, config, expected):
     form = cows_form(make_settings(**config))
@@ -53,7 +57,7 @@ def test_the_form_is_on_in_open_mode_and_with_issuers_once_a_client_id_is_set(ma
 
 def test_turning_the_form_on_with_trusted_issuers_needs_the_client_id(make_settings):
     with pytest.raises(ConfigError, match="cows_app.client_id is empty"):
-        make_settings(issuers=[SANDBOX], cows_app={"enabled": True})
+        make_settings(issuers=[SANDBOX], cows_app={"enabled": True}, **CALLED_AT)
 
 
 def test_the_item_system_must_be_a_uri(make_settings):
@@ -87,7 +91,7 @@ def test_no_open_launch_link_when_the_call_brings_a_token_or_no_fhir_server(clie
 
 
 def test_with_trusted_issuers_the_card_offers_the_ehr_launch_only(make_app):
-    client = make_app(issuers=[SANDBOX], cows_app={"client_id": "site-1"}).test_client()
+    client = make_app(issuers=[SANDBOX], cows_app={"client_id": "site-1"}, **CALLED_AT).test_client()
     card = call(client, jwt=True)["withdrawal-assessment"]
     assert [link["type"] for link in form_links(card)] == ["smart"]
     assert client.get("/apps/cows/config.json").get_json() == {
@@ -109,7 +113,7 @@ def test_a_form_that_is_off_is_neither_linked_nor_served(make_app):
 
 
 def test_the_form_is_served_without_a_cds_hooks_jwt_with_its_security_headers(make_app):
-    client = make_app(issuers=[SANDBOX], cows_app={"client_id": "site-1"}).test_client()
+    client = make_app(issuers=[SANDBOX], cows_app={"client_id": "site-1"}, **CALLED_AT).test_client()
     page = client.get("/apps/cows/")
     assert page.status_code == 200 and b"Clinical Opiate Withdrawal Scale" in page.data
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self';")

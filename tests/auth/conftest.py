@@ -121,8 +121,10 @@ def issuer_config(ehr):
 
 @pytest.fixture
 def make_secured(make_app, issuer_config):
-    """make_secured(issuer=..., **toml_sections) -> an app that trusts the `ehr` issuer."""
+    """make_secured(issuer=..., **toml_sections) -> an app that trusts the `ehr` issuer, called at BASE
+    (what Flask's test client calls) unless `server` says otherwise."""
     def make(issuers: list[dict] | None = None, **sections):
+        sections["server"] = {"public_base_urls": [BASE], **sections.get("server", {})}
         return make_app(issuers=issuers if issuers is not None else [issuer_config()], **sections)
     return make
 
@@ -144,13 +146,16 @@ def bearer(token: str) -> dict:
 # --- a JWK Set server on loopback, for jku -----------------------------------------------
 
 class JwksServer:
-    """Serves `document` at /jwks.json on 127.0.0.1 and records every path requested."""
+    """Serves `document` at /jwks.json on 127.0.0.1 and records every path requested. With `drip`
+    set it sends its body one byte a second instead: an endpoint that never trips a read timeout."""
 
     def __init__(self, document: dict | bytes, status: int = 200, headers: dict | None = None):
         self.document = document
         self.status = status
         self.headers = headers or {}
         self.paths: list[str] = []
+        self.drip = False
+        self._closing = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -163,7 +168,16 @@ class JwksServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if not server.drip:
+                    self.wfile.write(body)
+                    return
+                for byte in body:
+                    try:
+                        self.wfile.write(bytes([byte]))
+                    except OSError:
+                        return
+                    if server._closing.wait(1.0):
+                        return
 
             def log_message(self, *args):
                 pass
@@ -176,6 +190,7 @@ class JwksServer:
         self._thread.start()
 
     def close(self):
+        self._closing.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(2)

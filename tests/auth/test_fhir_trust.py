@@ -14,6 +14,8 @@ PV = "/cds-services/withdrawal-patient-view"
 # Strings that must never appear in a log: distinctive so a hit cannot be a coincidence.
 PATIENT_NAME = "Quorvellianx"
 ACCESS_TOKEN = "fhir-access-" + uuid.uuid4().hex
+# A resource id can be an MRN: an invalid resource is logged, but not by its id.
+RECORD_ID = "mrn-5550199-" + uuid.uuid4().hex[:8]
 
 
 def fhir_authorization(token: str = ACCESS_TOKEN) -> dict:
@@ -85,7 +87,8 @@ def test_open_local_mode_may_use_any_fhir_server(make_app, fault_server):
 
 
 def test_logs_hold_no_token_and_no_patient_name(trusting, ehr, caplog):
-    """A session of calls of every kind, with every logger at DEBUG: no JWT, no access token, no name."""
+    """A session of calls of every kind, with every logger at DEBUG: no JWT, no access token, no name,
+    no id of a resource in the record."""
     client, allowed, canary = trusting
     caplog.set_level(logging.DEBUG)
     for name in ("withdrawal_cds", "cards", "urllib3", "requests", "werkzeug", "sqlalchemy"):
@@ -98,7 +101,9 @@ def test_logs_hold_no_token_and_no_patient_name(trusting, ehr, caplog):
         return getattr(client, method)(path, headers=bearer(token), **kwargs)
 
     assert call("get", "/cds-services").status_code == 200
-    from_prefetch = call("post", PV, json=hook_request("patient-view", [patient(name=PATIENT_NAME), oud_condition()],
+    unreadable = {**oud_condition(cid=RECORD_ID), "code": "F11.20 opioid dependence"}
+    from_prefetch = call("post", PV, json=hook_request("patient-view", [patient(name=PATIENT_NAME), oud_condition(),
+                                                                        unreadable],
                                                        fhirServer=allowed.base_url,
                                                        fhirAuthorization=fhir_authorization()))
     assert from_prefetch.status_code == 200
@@ -120,8 +125,9 @@ def test_logs_hold_no_token_and_no_patient_name(trusting, ehr, caplog):
 
     assert caplog.records, "nothing was logged: the scan would prove nothing"
     assert any("iss=" in r.getMessage() for r in caplog.records)
+    assert any("skipped invalid Condition" in r.getMessage() for r in caplog.records)
     logged = caplog.text + "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
-    secrets = {"access token": ACCESS_TOKEN, "patient name": PATIENT_NAME}
+    secrets = {"access token": ACCESS_TOKEN, "patient name": PATIENT_NAME, "resource id": RECORD_ID}
     secrets |= {f"jwt {n}": t for n, t in enumerate(jwts)}
     secrets |= {f"jwt signature {n}": t.rsplit(".", 1)[1] for n, t in enumerate(jwts)}
     leaked = [what for what, secret in secrets.items() if secret in logged]

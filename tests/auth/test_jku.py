@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from cds_service.auth.jwks import MAX_JWKS_BYTES, JwksError, KeySet, parse_jwks, read_jwks_file
+from cds_service.auth.jwks import (
+    FETCH_DEADLINE_SECONDS,
+    MAX_JWKS_BYTES,
+    MAX_KEY_AGE_SECONDS,
+    JwksError,
+    KeySet,
+    fetch_jwks_url,
+    parse_jwks,
+    read_jwks_file,
+)
 from tests.auth.conftest import BASE, ES_KID, bearer, public_jwk
 
 AUD = BASE + "/cds-services"
@@ -144,6 +154,85 @@ def test_keyset_loads_once_under_concurrent_unknown_kids(ehr):
     for t in threads:
         t.join(5)
     assert len(calls) == 1
+
+
+def test_concurrent_misses_share_one_read_even_with_no_refetch_floor(ehr):
+    calls, release = [], threading.Event()
+
+    def slow_load():
+        calls.append(1)
+        release.wait(5)
+        return parse_jwks(ehr.jwks())
+
+    keys = KeySet("test", slow_load, min_refetch_seconds=0)
+    found: list = []
+    threads = [threading.Thread(target=lambda: found.append(keys.key_for("made-up"))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)  # all of them are in: one reading, seven waiting for that read
+    release.set()
+    for t in threads:
+        t.join(5)
+    # Each miss read the set again (one after the other, under the issuer's lock) before.
+    assert len(calls) == 1 and found == [None] * 8
+
+
+def test_a_request_whose_key_is_known_never_waits_for_a_read_in_flight(ehr):
+    documents, release = [ehr.jwks()], threading.Event()
+
+    def load():
+        if len(keys_loaded) == 1:
+            release.wait(10)  # the second read hangs, as a slow jku would
+        keys_loaded.append(1)
+        return parse_jwks(documents[0])
+
+    keys_loaded: list = []
+    keys = KeySet("test", load, min_refetch_seconds=0)
+    assert keys.key_for(ES_KID) is not None
+    miss = threading.Thread(target=keys.key_for, args=("rotated-kid",))
+    miss.start()
+    time.sleep(0.2)
+    try:
+        started = time.monotonic()
+        assert keys.key_for(ES_KID) is not None
+        assert time.monotonic() - started < 0.5, "waited for another request's fetch"
+    finally:
+        release.set()
+        miss.join(5)
+
+
+def test_an_old_key_is_used_while_it_is_refreshed_behind_the_request(ehr):
+    clock, release, loads = Clock(), threading.Event(), []
+
+    def load():
+        if loads:
+            release.wait(10)
+        loads.append(1)
+        return parse_jwks(ehr.jwks())
+
+    keys = KeySet("test", load, min_refetch_seconds=60, clock=clock)
+    assert keys.key_for(ES_KID) is not None
+    clock.now += MAX_KEY_AGE_SECONDS + 1
+    try:
+        started = time.monotonic()
+        assert keys.key_for(ES_KID) is not None
+        assert time.monotonic() - started < 0.5
+    finally:
+        release.set()
+    for _ in range(50):
+        if len(loads) == 2:
+            break
+        time.sleep(0.05)
+    assert len(loads) == 2 and keys.loads == 2
+
+
+def test_a_dripping_jku_is_given_up_at_the_fetch_deadline(jwks_server, ehr):
+    server = jwks_server(ehr.jwks())
+    server.drip = True
+    started = time.monotonic()
+    with pytest.raises(JwksError, match="deadline passed"):
+        fetch_jwks_url(server.url)
+    assert time.monotonic() - started < FETCH_DEADLINE_SECONDS + 1.5
 
 
 def test_unusable_keys_are_skipped(ehr, tmp_path):

@@ -43,7 +43,7 @@ def sandbox_token(aud: str) -> str:
 
 def sandbox_app(make_app):
     issuer = {"iss": SANDBOX_ISS, "jwks_file": str(FIXTURES / "sandbox-jwks.json")}
-    return make_app(issuers=[issuer]).test_client()
+    return make_app(issuers=[issuer], server={"public_base_urls": [BASE]}).test_client()
 
 
 def test_fixture_jwks_holds_the_public_half_of_the_sandbox_key():
@@ -80,5 +80,6 @@ def test_sandbox_jku_is_not_fetched_when_keys_come_from_a_file(make_app, monkeyp
 def test_sandbox_is_not_trusted_unless_configured(make_app, tmp_path):
     other = tmp_path / "jwks.json"
     other.write_text('{"keys": []}')
-    client = make_app(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(other)}]).test_client()
+    client = make_app(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(other)}],
+                      server={"public_base_urls": [BASE]}).test_client()
     assert client.get("/cds-services", headers=bearer(sandbox_token(BASE + "/cds-services"))).status_code == 401

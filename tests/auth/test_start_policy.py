@@ -35,7 +35,8 @@ def test_override_allows_open_on_a_reachable_address_with_a_warning(make_setting
 def test_with_issuers_nothing_to_say(make_settings, tmp_path, host):
     jwks = tmp_path / "jwks.json"
     jwks.write_text('{"keys": []}')
-    settings = make_settings(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(jwks)}])
+    settings = make_settings(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(jwks)}],
+                             server={"public_base_urls": ["https://cds.example.org"]})
     assert check_start_policy(settings, host, allow_unauthenticated=False) is None
 
 

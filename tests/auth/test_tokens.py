@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from cds_service.config import ConfigError
 from tests.auth.conftest import BASE, DROP, ES_KID, b64, bearer, encode_part, public_jwk
 from tests.calls import hook_request, oud_condition, patient
 
@@ -94,6 +95,8 @@ BAD_TOKENS = {
     "tampered payload": (_tampered, "bad signature"),
     "missing jti": (lambda ehr, c: bearer(ehr.token(AUD, jti=DROP)), "MissingRequiredClaimError"),
     "empty jti": (lambda ehr, c: bearer(ehr.token(AUD, jti="")), "jti missing or malformed"),
+    "jti with a NUL": (lambda ehr, c: bearer(ehr.token(AUD, jti="abc\x00def")), "jti missing or malformed"),
+    "jti with a line end": (lambda ehr, c: bearer(ehr.token(AUD, jti="abc\ndef")), "jti missing or malformed"),
     "missing exp": (lambda ehr, c: bearer(ehr.token(AUD, exp=DROP)), "MissingRequiredClaimError"),
     "missing iat": (lambda ehr, c: bearer(ehr.token(AUD, iat=DROP)), "MissingRequiredClaimError"),
     "missing aud": (lambda ehr, c: bearer(ehr.token(AUD, aud=DROP)), "MissingRequiredClaimError"),
@@ -181,12 +184,47 @@ def test_open_mode_needs_no_token(make_app):
     assert client.get(DISCOVERY, headers={"Authorization": "Bearer garbage"}).status_code == 200
 
 
-def test_public_base_url_sets_the_audience(make_secured, ehr):
-    client = make_secured(server={"public_base_url": "https://cds.example.org/withdrawal"}).test_client()
+@pytest.mark.parametrize("server", [{"public_base_urls": ["https://cds.example.org/withdrawal"]},
+                                    {"public_base_urls": [], "public_base_url": "https://cds.example.org/withdrawal"}],
+                         ids=["public_base_urls", "public_base_url"])
+def test_the_public_base_url_sets_the_audience(make_secured, ehr, server):
+    client = make_secured(server=server).test_client()
     public = "https://cds.example.org/withdrawal" + DISCOVERY
     assert client.get(DISCOVERY, headers=bearer(ehr.token(public))).status_code == 200
     # Behind a proxy the internal URL is not what the EHR called.
     assert client.get(DISCOVERY, headers=bearer(ehr.token(AUD))).status_code == 401
+
+
+def test_every_public_base_url_is_an_audience_and_nothing_else_is(make_secured, ehr):
+    bases = ["https://cds.example.org", "https://cds-internal.example.net:8443/cds"]
+    client = make_secured(server={"public_base_urls": bases}).test_client()
+    for base in bases:
+        assert client.get(DISCOVERY, headers=bearer(ehr.token(base + DISCOVERY))).status_code == 200
+    assert client.get(DISCOVERY, headers=bearer(ehr.token(AUD))).status_code == 401
+
+
+def test_the_host_header_never_makes_an_audience(make_secured, ehr):
+    """A token minted for another service, sent with that service's Host header, is that service's
+    token. Before, with no public base URL set, the audience was built from the Host header."""
+    client = make_secured(server={"public_base_urls": ["https://cds.example.org"]}).test_client()
+    theirs = "https://other-service.example.org" + DISCOVERY
+    response = client.get(DISCOVERY, headers={**bearer(ehr.token(theirs)), "Host": "other-service.example.org",
+                                              "X-Forwarded-Host": "other-service.example.org"},
+                          base_url="https://other-service.example.org")
+    assert response.status_code == 401
+
+
+def test_issuers_without_a_public_base_url_refuse_to_start(make_settings, issuer_config):
+    with pytest.raises(ConfigError, match="public_base_urls") as refused:
+        make_settings(issuers=[issuer_config()])
+    assert "Host header" in str(refused.value)
+
+
+def test_a_jti_postgresql_cannot_store_is_a_401_not_a_store_outage(make_secured, ehr, database_url):
+    """Before: a NUL in jti reached the replay table and PostgreSQL refused it, as a 503."""
+    client = make_secured(store={"database_url": database_url}).test_client()
+    assert client.get(DISCOVERY, headers=bearer(ehr.token(AUD, jti="abc\x00def"))).status_code == 401
+    assert client.get(DISCOVERY, headers=bearer(ehr.token(AUD))).status_code == 200
 
 
 def test_tenant_allowlist(make_secured, issuer_config, ehr):

@@ -1,8 +1,9 @@
-"""Bad data is skipped and logged (type and id, never PHI); the rest still counts."""
+"""Bad data is skipped and logged (type and a keyed hash of the id, never the id or PHI); the rest still counts."""
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 import pytest
@@ -36,9 +37,11 @@ def test_malformed_cows_is_skipped_logged_without_phi_and_others_count(caplog):
     # The bad COWS (2 h ago) would have silenced the assessment card and raised severity; skipped, it does not.
     assert "withdrawal-assessment" in found and "withdrawal-severity" not in found and "moud-referral" in found
     records = [r for r in caplog.records if r.name == "cards"]
-    assert any("Observation/bad-cows" in r.getMessage() for r in records)
+    assert any(re.fullmatch(r"skipped invalid Observation \(id hash [0-9a-f]{16}\): 1 validation error\(s\)",
+                            r.getMessage()) for r in records)
     for record in records:
         assert NAME not in record.getMessage() and "abc" not in record.getMessage()
+        assert "bad-cows" not in record.getMessage()
 
 
 def test_a_cows_with_no_usable_score_is_no_cows_and_is_not_validated(monkeypatch):
@@ -60,8 +63,10 @@ def test_condition_with_string_code_is_skipped_and_logged(caplog):
         assert topics(patient(), bad, condition(OUD)) == {"moud-referral", "counseling", "naloxone",
                                                           "depression-screen"}
     messages = [r.getMessage() for r in caplog.records if r.name == "cards"]
-    assert any("Condition/bad-cond" in m for m in messages)
-    assert not any(NAME in m or "opioid dependence" in m for m in messages)
+    assert any(m.startswith("skipped invalid Condition (id hash ") for m in messages)
+    # The same resource, the same hash: a log reader can tell one bad resource from many.
+    assert len({m for m in messages if "Condition" in m}) == 1
+    assert not any(NAME in m or "opioid dependence" in m or "bad-cond" in m for m in messages)
 
 
 JUNK = [None, 42, "Patient/p1", [], {}, {"resourceType": 7}, {"resourceType": "Observation"},

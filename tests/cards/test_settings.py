@@ -52,9 +52,14 @@ def test_defaults_match_the_design():
     assert s.withdrawal_order_set is s.buprenorphine_protocol is None
 
 
+# Not of the design: bounds on the work of one evaluation (issue 11), tested in tests/test_cpu_bounds.py.
+EVALUATION_BOUNDS = {"max_validated_resources": 2000}
+
+
 def test_every_numeric_setting_is_listed_here():
     numeric = {f.name for f in dataclasses.fields(EngineSettings) if isinstance(f.default, int)}
-    assert numeric == set(DESIGN_DEFAULTS)
+    assert numeric == set(DESIGN_DEFAULTS) | set(EVALUATION_BOUNDS)
+    assert {name: getattr(EngineSettings(), name) for name in EVALUATION_BOUNDS} == EVALUATION_BOUNDS
 
 
 def test_from_mapping_builds_and_rejects_unknown_keys():

@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from cds_service.auth.tokens import OPEN
 from cds_service.store import FeedbackRow, IssuedCard, Store
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+# Calls in open mode without a fhirServer: the source the test client's calls have.
+LOCAL = OPEN.source(None)
 TOPICS = ["withdrawal-assessment", "moud-referral", "counseling", "naloxone"]
 
 
@@ -21,11 +24,16 @@ def card(topic: str, suggestions: int = 1) -> dict:
     }
 
 
+def ref(store: Store, patient: str, source: str = LOCAL) -> str:
+    return store.patient_ref(source, patient)
+
+
 def issue(store: Store, *topics: str, patient: str = "pat-1", at: datetime = T0,
-          service_id: str = "withdrawal-patient-view") -> list[dict]:
+          service_id: str = "withdrawal-patient-view", source: str = LOCAL) -> list[dict]:
     return store.issue_cards(service_id=service_id, hook="patient-view", hook_instance=str(uuid.uuid4()),
-                             patient_ref=store.patient_ref(patient), advised=[(t, t) for t in topics],
-                             render=lambda kept: [card(t) for t in kept], issued_at=at)
+                             patient_ref=ref(store, patient, source), source_ref=store.source_ref(source),
+                             advised=[(t, t) for t in topics], render=lambda kept: [card(t) for t in kept],
+                             issued_at=at)
 
 
 def feedback_row(store: Store, card_dict: dict, outcome: str, *, reason: str = "", at: datetime = T0,
@@ -48,3 +56,41 @@ def override(store: Store, card_dict: dict, *, days: int = 7, reason: str = "", 
 
 def accept(store: Store, card_dict: dict, *, received_at: datetime = T0):
     return store.record_feedback([feedback_row(store, card_dict, "accepted", at=received_at)], received_at)
+
+
+def write_before_0002(database_url: str, key: bytes, *, topic: str, patient: str, snoozed_until: datetime,
+                      reason: str = "patient-declined") -> dict:
+    """A card and its override as revision 0001 stored them (patient_ref the hash of the bare id, no
+    source), written to a database migrated to 0001 only. Returns the card's uuids."""
+    import hashlib
+    import hmac
+
+    from sqlalchemy import JSON, String, column, table
+
+    from cds_service.store import migrate
+    from cds_service.store.engine import make_engine
+    from cds_service.store.models import UtcDateTime
+
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, revision="0001")
+        old_ref = hmac.new(key, patient.encode(), hashlib.sha256).hexdigest()
+        card_uuid, suggestion = str(uuid.uuid4()), str(uuid.uuid4())
+        text = ["card_uuid", "service_id", "topic", "patient_ref"]
+        cards_0001 = table("issued_card", *(column(c, String) for c in text + ["hook", "hook_instance"]),
+                           column("suggestion_uuids", JSON), column("issued_at", UtcDateTime))
+        feedback_0001 = table("feedback", *(column(c, String) for c in text + ["outcome", "reason_system",
+                                                                                "reason_code"]),
+                              column("accepted_suggestions", JSON),
+                              *(column(c, UtcDateTime) for c in ("outcome_timestamp", "received_at", "snoozed_until")))
+        shared = {"card_uuid": card_uuid, "service_id": "withdrawal-patient-view", "topic": topic,
+                  "patient_ref": old_ref}
+        with engine.begin() as conn:
+            conn.execute(cards_0001.insert().values(**shared, hook="patient-view", hook_instance=str(uuid.uuid4()),
+                                                    suggestion_uuids=[suggestion], issued_at=T0))
+            conn.execute(feedback_0001.insert().values(
+                **shared, outcome="overridden", reason_system="urn:withdrawal-cds:override-reason", reason_code=reason,
+                accepted_suggestions=[], outcome_timestamp=T0, received_at=T0, snoozed_until=snoozed_until))
+    finally:
+        engine.dispose()
+    return {"uuid": card_uuid, "suggestion": suggestion}

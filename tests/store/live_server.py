@@ -17,26 +17,35 @@ from tests.store.databases import TEST_KEY
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 class LiveServer:
-    def __init__(self, database_url: str, data_dir: Path, log_file: Path, workers: int = 2):
-        self.port = _free_port()
+    """`config`: the TOML of a config file to serve with; `port`: one chosen beforehand (a JWT's `aud`
+    must name it before the server starts)."""
+
+    def __init__(self, database_url: str, data_dir: Path, log_file: Path, workers: int = 2,
+                 config: str | None = None, port: int | None = None):
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_file = log_file
         env = {k: v for k, v in os.environ.items() if not k.startswith("WITHDRAWAL_CDS_")}
         env.update({"WITHDRAWAL_CDS_DATABASE_URL": database_url, "WITHDRAWAL_CDS_DATA_DIR": str(data_dir),
                     "WITHDRAWAL_CDS_PATIENT_KEY": TEST_KEY.decode(), "PYTHONPATH": str(REPO)})
+        command = [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(self.port),
+                   "--workers", str(workers)]
+        if config is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            (data_dir / "config.toml").write_text(config)
+            command += ["--config", str(data_dir / "config.toml")]
         self._log = open(log_file, "wb")
         # Own session: the whole server (master and workers) can be killed as one group.
-        self.process = subprocess.Popen(
-            # `withdrawal-cds serve` as deployed: gunicorn with our worker class, 8 threads a worker.
-            [sys.executable, "-m", "cds_service.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
-            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        # `withdrawal-cds serve` as deployed: gunicorn with our worker class, 8 threads a worker.
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

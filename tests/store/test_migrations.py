@@ -68,3 +68,35 @@ def test_workers_starting_together_migrate_once_without_errors(database_url):
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_rows_written_before_0002_keep_their_history_but_lose_their_snoozes(database_url, tmp_path):
+    """Nothing recorded which EHR a card went to before 0002, so its snooze cannot be scoped to
+    one: it ends, and the advice comes back everywhere rather than staying hidden somewhere."""
+    from datetime import timedelta
+
+    from cds_service.store import Store
+    from cds_service.store.models import feedback
+    from cds_service.store.report import report
+    from tests.store.cardlog import LOCAL, T0, issue, ref, write_before_0002
+    from tests.store.databases import TEST_KEY, settings_for
+
+    old = write_before_0002(database_url, TEST_KEY, topic="moud-referral", patient="pat-1",
+                            snoozed_until=T0 + timedelta(days=3650))
+    store = Store.from_settings(settings_for(database_url, tmp_path / "data"))  # migrates to head
+    try:
+        assert migrate.current_revision(store.engine) == migrate.head_revision()
+        card = store.issued_cards([old["uuid"]])[old["uuid"]]
+        assert card.source_ref == "" and card.suggestion_uuids == (old["suggestion"],)
+        assert card.override_reasons == ()  # revision 0003: nothing recorded which reasons it offered
+        with store.engine.connect() as conn:
+            assert conn.execute(feedback.select()).mappings().one()["snoozed_until"] is None
+        ehr = '["iss", "https://ehr.example.org", null]'
+        for source in (LOCAL, ehr):
+            assert store.snoozed_topics(ref(store, "pat-1", source), T0) == set()
+            assert [c["source"]["topic"]["code"] for c in issue(store, "moud-referral", source=source)] == [
+                "moud-referral"]
+        moud = next(row for row in report(store) if row["topic"] == "moud-referral")
+        assert (moud["issued"], moud["overridden"], moud["overridden_by_reason"]) == (3, 1, {"patient-declined": 1})
+    finally:
+        store.dispose()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 import cards
 from cds_service.store.models import feedback, issued_card, seen_jti
 from cds_service.store.report import format_report, parse_since, purge, report
-from tests.store.cardlog import T0, accept, issue, override
+from tests.store.cardlog import T0, accept, feedback_row, issue, override, ref
 
 
 def _by_topic(rows):
@@ -94,9 +94,31 @@ def test_purge_removes_old_records_but_not_a_running_snooze(store):
         assert conn.execute(select(issued_card.c.card_uuid)).scalars().all() == [recent["uuid"]]
         assert set(conn.execute(select(feedback.c.card_uuid)).scalars()) == {old_naloxone["uuid"], recent["uuid"]}
         assert conn.execute(select(func.count()).select_from(seen_jti)).scalar() == 1
-    assert store.snoozed_topics(store.patient_ref("pat-1"), now) == {"naloxone", "moud-referral"}
+    assert store.snoozed_topics(ref(store, "pat-1"), now) == {"naloxone", "moud-referral"}
 
 
 def test_purge_refuses_a_zero_retention(store):
     with pytest.raises(ValueError):
         purge(store, older_than_days=0, now=T0)
+
+
+def test_an_outcome_timestamp_in_the_future_does_not_make_it_the_latest_for_ever(store):
+    """Before: an override stamped 9999-12-31 stayed the card's latest, and its reason the card's,
+    whatever came after it."""
+    (moud,) = issue(store, "moud-referral")
+    far_future = datetime(9999, 12, 31, tzinfo=timezone.utc)
+    store.record_feedback([feedback_row(store, moud, "overridden", reason="patient-declined", at=far_future)], T0)
+    override(store, moud, reason="managed-elsewhere", at=T0 + timedelta(hours=1), received_at=T0 + timedelta(hours=1))
+    assert _by_topic(report(store))["moud-referral"]["overridden_by_reason"] == {"managed-elsewhere": 1}
+
+
+def test_the_report_prints_stored_reason_codes_escaped_and_short(store):
+    """Rows from before revision 0003 may hold any code a client sent: a terminal escape, a name."""
+    (naloxone,) = issue(store, "naloxone")
+    hostile = "\x1b[2J\x1b]0;pwned\x07Jane Roe MRN 5550199 " + "x" * 200
+    store.record_feedback([feedback_row(store, naloxone, "overridden", reason=hostile)], T0)
+    text = format_report(report(store))
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b[2J" in text
+    line = next(line for line in text.splitlines() if line.startswith("naloxone"))
+    assert len(line) < 200

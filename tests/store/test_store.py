@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from cds_service.store import Store
 from cds_service.store.engine import make_engine
 from cds_service.store.models import feedback, issued_card, seen_jti
-from tests.store.cardlog import T0, accept, feedback_row, issue, override
+from tests.store.cardlog import LOCAL, T0, accept, feedback_row, issue, override, ref
 from tests.store.databases import settings_for
 
 
@@ -33,12 +33,23 @@ def test_ping_is_false_not_an_exception_when_the_database_is_gone():
 
 
 def test_patient_ref_is_a_keyed_hash_that_reveals_nothing(store, tmp_path):
-    ref = store.patient_ref("example-patient-123")
-    assert re.fullmatch(r"[0-9a-f]{64}", ref)
-    assert ref == store.patient_ref("example-patient-123")
-    assert ref != store.patient_ref("example-patient-124")
+    known = ref(store, "example-patient-123")
+    assert re.fullmatch(r"[0-9a-f]{64}", known)
+    assert known == ref(store, "example-patient-123")
+    assert known != ref(store, "example-patient-124")
     other_key = Store(store.engine, b"another-key-0123456789abcdef0123")
-    assert other_key.patient_ref("example-patient-123") != ref
+    assert ref(other_key, "example-patient-123") != known
+
+
+def test_the_same_id_in_two_sources_is_two_patients(store):
+    ehr_a = '["iss", "https://ehr-a.example.org", null]'
+    ehr_b = '["iss", "https://ehr-b.example.org", null]'
+    tenant = '["iss", "https://ehr-a.example.org", "clinic-2"]'
+    refs = {ref(store, "123", source) for source in (ehr_a, ehr_b, tenant, LOCAL)}
+    assert len(refs) == 4
+    assert store.source_ref(ehr_a) != store.source_ref(ehr_b)
+    # Neither part can spill into the other: the parts are kept apart, not concatenated.
+    assert ref(store, "3", '["iss", "x"') != ref(store, '", "3', '["iss", "x')
 
 
 def test_issue_cards_keeps_one_row_per_card_and_nothing_else_about_the_patient(store):
@@ -49,7 +60,7 @@ def test_issue_cards_keeps_one_row_per_card_and_nothing_else_about_the_patient(s
     assert [r["topic"] for r in rows] == ["moud-referral", "naloxone"]
     assert rows[0]["suggestion_uuids"] == [s["uuid"] for s in issued[0]["suggestions"]]
     assert rows[0]["issued_at"] == T0 and rows[0]["issued_at"].tzinfo is not None
-    assert rows[0]["patient_ref"] == store.patient_ref("patient-with-a-findable-id")
+    assert rows[0]["patient_ref"] == ref(store, "patient-with-a-findable-id")
     assert rows[0]["service_id"] == "withdrawal-patient-view" and rows[0]["hook"] == "patient-view"
     assert "patient-with-a-findable-id" not in repr([dict(r) for r in rows])
 
@@ -73,7 +84,7 @@ def test_an_override_snoozes_that_topic_for_that_patient_until_its_end(store):
     moud, naloxone = issue(store, "moud-referral", "naloxone", patient="p1")
     issue(store, "moud-referral", patient="p2")
     override(store, moud, days=90, received_at=T0)
-    p1, p2 = store.patient_ref("p1"), store.patient_ref("p2")
+    p1, p2 = ref(store, "p1"), ref(store, "p2")
     assert store.snoozed_topics(p1, T0) == {"moud-referral"}
     assert store.snoozed_topics(p1, T0 + timedelta(days=90) - timedelta(seconds=1)) == {"moud-referral"}
     assert store.snoozed_topics(p1, T0 + timedelta(days=90)) == set()
@@ -91,14 +102,14 @@ def test_issue_cards_drops_and_does_not_log_a_snoozed_topic_until_the_snooze_end
     with store.engine.connect() as conn:
         logged = conn.execute(select(issued_card.c.topic, issued_card.c.patient_ref)
                               .order_by(issued_card.c.id)).all()
-    p1, p2 = store.patient_ref("p1"), store.patient_ref("p2")
+    p1, p2 = ref(store, "p1"), ref(store, "p2")
     assert logged == [("moud-referral", p1), ("naloxone", p1), ("moud-referral", p2), ("moud-referral", p1)]
 
 
 def test_acceptance_does_not_snooze(store):
     (moud,) = issue(store, "moud-referral")
     accept(store, moud)
-    assert store.snoozed_topics(store.patient_ref("pat-1"), T0) == set()
+    assert store.snoozed_topics(ref(store, "pat-1"), T0) == set()
 
 
 def test_snoozed_topics_is_one_query_on_the_snooze_index(store):
@@ -175,13 +186,13 @@ def test_local_mode_generates_the_patient_key_once_beside_the_database(tmp_path)
     db_dir = tmp_path / "somewhere"
     settings = settings_for(f"sqlite:///{db_dir / 'cds.db'}", tmp_path / "data", patient_key=None)
     first = Store.from_settings(settings)
-    ref = first.patient_ref("p")
+    known = ref(first, "p")
     first.dispose()
     key_file = db_dir / "patient-key"
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     again = Store.from_settings(settings)
     try:
-        assert again.patient_ref("p") == ref
+        assert ref(again, "p") == known
     finally:
         again.dispose()
     assert sorted(p.name for p in db_dir.iterdir() if not p.name.startswith("cds.db")) == ["patient-key"]
@@ -193,7 +204,7 @@ def test_a_key_from_the_environment_is_used_and_no_key_file_is_written(tmp_path)
     try:
         import hashlib
         import hmac
-        assert s.patient_ref("p") == hmac.new(b"env-secret", b"p", hashlib.sha256).hexdigest()
+        assert ref(s, "p") == hmac.new(b"env-secret", b'["patient","[\\"local\\"]","p"]', hashlib.sha256).hexdigest()
     finally:
         s.dispose()
     assert not (tmp_path / "patient-key").exists()
@@ -269,3 +280,19 @@ def test_a_sqlite_writer_that_never_gets_its_turn_fails_as_a_store_error_not_a_h
         release.set()
         holder.join(10)
         s.dispose()
+
+
+def test_withdrawn_cards_are_looked_for_until_found_or_a_while_after_the_store_answers(monkeypatch):
+    import cds_service.store as store_module
+    clock = [1000.0]
+    monkeypatch.setattr(store_module.time, "monotonic", lambda: clock[0])
+    withdrawn = store_module._Withdrawn()
+    withdrawn.add(["found", "late", "never"])
+    withdrawn.answered(deleted={"found"})            # the store answers: one deleted at once
+    assert sorted(withdrawn.pending()) == ["late", "never"]
+    clock[0] += store_module._WITHDRAWN_WATCH_SECONDS / 2
+    withdrawn.answered(deleted={"late"})              # its commit landed late, and is deleted then
+    assert withdrawn.pending() == ["never"]
+    clock[0] += store_module._WITHDRAWN_WATCH_SECONDS
+    withdrawn.answered(deleted=set())                 # never committed: no longer looked for
+    assert withdrawn.pending() == []

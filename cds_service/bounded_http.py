@@ -1,0 +1,185 @@
+"""HTTP GETs with one deadline for the whole exchange: connect, TLS handshake, request, head and body.
+
+A socket timeout bounds one read, not an exchange: a server that sends a byte a second never
+trips a 2 s read timeout, and holds the thread as long as it likes, in the head or the body,
+chunked or not. Here the thread that makes a request carries its deadline (deadline.py), and
+each blocking operation on its sockets first cuts the socket's timeout to what is left of it,
+and fails at once when nothing is. The sockets are urllib3's, made of two small subclasses: one for
+TCP (http.client reads through `recv_into`), and the TLS context's `sslsocket_class` (each TLS
+read, write and the handshake honour the socket timeout as a whole, in C).
+
+urllib3 directly rather than requests: nothing of its cookies, redirects or environment is wanted
+here. No redirects are followed (a redirect would take a token to a URL nobody allowed), no
+proxies or .netrc come from the environment, and only a 200's body is read.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+
+import certifi
+import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError, SSLError
+from urllib3.util.ssl_ import create_urllib3_context
+
+from cds_service.deadline import bounded, remaining
+
+_CHUNK_BYTES = 64 * 1024
+
+
+class HttpFailure(Exception):
+    """The exchange failed; the message is safe to log (no URL, no token, no body)."""
+
+
+def _shorten(sock: socket.socket) -> None:
+    left = remaining()
+    if left is None:
+        return
+    if left <= 0:
+        raise TimeoutError("deadline passed")
+    timeout = sock.gettimeout()
+    # urllib3 sets the connect or read timeout before each use; this only ever shortens it.
+    if timeout is None or timeout > left:
+        sock.settimeout(left)
+
+
+class _BoundedSocket(socket.socket):
+    __slots__ = ()
+
+    def recv_into(self, *args, **kwargs):
+        _shorten(self)
+        return super().recv_into(*args, **kwargs)
+
+    def recv(self, *args, **kwargs):
+        _shorten(self)
+        return super().recv(*args, **kwargs)
+
+    def sendall(self, *args, **kwargs):
+        _shorten(self)
+        return super().sendall(*args, **kwargs)
+
+    def send(self, *args, **kwargs):
+        _shorten(self)
+        return super().send(*args, **kwargs)
+
+
+class _BoundedTlsSocket(ssl.SSLSocket):
+    def do_handshake(self, *args, **kwargs):
+        _shorten(self)
+        return super().do_handshake(*args, **kwargs)
+
+    def recv_into(self, *args, **kwargs):
+        _shorten(self)
+        return super().recv_into(*args, **kwargs)
+
+    def recv(self, *args, **kwargs):
+        _shorten(self)
+        return super().recv(*args, **kwargs)
+
+    def sendall(self, *args, **kwargs):
+        _shorten(self)
+        return super().sendall(*args, **kwargs)
+
+    def send(self, *args, **kwargs):
+        _shorten(self)
+        return super().send(*args, **kwargs)
+
+
+def _bounded_socket(sock: socket.socket) -> _BoundedSocket:
+    timeout = sock.gettimeout()
+    bounded_sock = _BoundedSocket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+    bounded_sock.settimeout(timeout)
+    return bounded_sock
+
+
+class _Connection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _bounded_socket(super()._new_conn())
+
+
+class _TlsConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        # Wrapped in _BoundedTlsSocket afterwards, by the context.
+        return _bounded_socket(super()._new_conn())
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Connection
+
+
+class _TlsPool(HTTPSConnectionPool):
+    ConnectionCls = _TlsConnection
+
+
+def tls_context(cafile: str | None = None) -> ssl.SSLContext:
+    """What requests verifies with (certifi's CA bundle, unless `cafile`), its sockets bounded."""
+    context = create_urllib3_context()
+    context.load_verify_locations(cafile or certifi.where())
+    context.sslsocket_class = _BoundedTlsSocket
+    return context
+
+
+class BoundedHttp:
+    """A pool of keep-alive connections (thread-safe) and GETs that end by their deadline."""
+
+    def __init__(self, maxsize: int, context: ssl.SSLContext | None = None):
+        self._manager = urllib3.PoolManager(num_pools=64, maxsize=maxsize, ssl_context=context or tls_context())
+        self._manager.pool_classes_by_scheme = {"http": _Pool, "https": _TlsPool}
+
+    def get(self, url: str, *, headers: dict[str, str], deadline: float, connect_timeout: float,
+            read_timeout: float, max_bytes: int) -> tuple[int, bytes]:
+        """(status, body): the body of a 200, b"" for any other status. HttpFailure on anything else."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise HttpFailure("deadline passed")
+        timeout = urllib3.Timeout(connect=min(connect_timeout, left), read=min(read_timeout, left))
+        with bounded(deadline):
+            try:
+                response = self._manager.urlopen("GET", url, headers=headers, timeout=timeout, retries=False,
+                                                 redirect=False, preload_content=False)
+            except (HTTPError, OSError) as exc:
+                raise HttpFailure(_reason(exc, deadline)) from None
+            try:
+                body = _read_capped(response, max_bytes) if response.status == 200 else b""
+            except (HTTPError, OSError) as exc:
+                response.close()  # half read: never back into the pool
+                raise HttpFailure(_reason(exc, deadline)) from None
+            except HttpFailure:
+                response.close()
+                raise
+            finally:
+                response.release_conn()
+        return response.status, body
+
+    def clear(self) -> None:
+        self._manager.clear()
+
+
+def _read_capped(response: urllib3.BaseHTTPResponse, limit: int) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HttpFailure("answer too large")
+    chunks, size = [], 0
+    for chunk in response.stream(_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            raise HttpFailure("answer too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reason(exc: BaseException, deadline: float) -> str:
+    if time.monotonic() >= deadline:
+        return "deadline passed"
+    # NewConnectionError is a ConnectTimeoutError to urllib3, for history's sake: ask it first.
+    if isinstance(exc, (NewConnectionError, ConnectionError)):
+        return "connection failed"
+    if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
+        return "timed out"
+    if isinstance(exc, SSLError):
+        return "TLS failed"
+    return type(exc).__name__
