@@ -38,8 +38,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     # A data directory this process may not write stops it here, naming the path and the cause.
     check_store_files(settings)
     store = Store.from_settings(settings)
-    runtime = Runtime(settings=settings, fetcher=FhirFetcher(settings.fhir), store=store,
-                      authenticator=Authenticator(settings, store, clock=lambda: runtime.clock()), metrics=Metrics(),
+    metrics = Metrics()
+    runtime = Runtime(settings=settings, fetcher=FhirFetcher(settings.fhir, observe=metrics.fhir_fetched), store=store,
+                      authenticator=Authenticator(settings, store, clock=lambda: runtime.clock()), metrics=metrics,
                       clock=utcnow)
     app.extensions[EXTENSION] = runtime
     register_blueprints(app)

@@ -57,6 +57,9 @@ class Metrics:
             topic = card.get("source", {}).get("topic", {}).get("code", "")
             self.cards.labels(service, topic, card.get("indicator", "")).inc()
 
+    def fhir_fetched(self, outcome: str) -> None:
+        self.fhir_fetches.labels(outcome if outcome in FETCH_OUTCOMES else "error").inc()
+
     def exposition(self) -> bytes:
         return generate_latest(self._exposition)
 

@@ -12,7 +12,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.calls import PATIENT_VIEW, accepted, overridden, patient_view, topics
+from cds_service.protocol.services import PREFETCH
+from tests.calls import PATIENT_VIEW, accepted, hook_request, overridden, patient_view, topics
 
 PV = f"/cds-services/{PATIENT_VIEW}"
 
@@ -103,6 +104,38 @@ def test_a_store_outage_counts_a_store_error_and_a_503(app, client, monkeypatch)
     text = scrape(client)
     assert value(text, "withdrawal_cds_store_errors_total", kind="ConnectionRefusedError") == 1
     assert value(text, "withdrawal_cds_http_errors_total", status="503", error="store-unavailable") == 1
+
+
+def _fhir_call(base_url: str, token: str | None = None) -> dict:
+    body = hook_request("patient-view", resources=None, fhirServer=base_url)
+    if token:
+        body["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer", "expires_in": 300,
+                                     "scope": "patient/*.read", "subject": "withdrawal-cds"}
+    return body
+
+
+@pytest.mark.parametrize("kind, options, outcome", [
+    ("delayed_real", {"delay": 0}, "ok"),
+    ("slow", {"delay": 5.0}, "timeout"),
+    ("custom", {"handler": lambda request: (401, "application/fhir+json", {"resourceType": "OperationOutcome"})},
+     "refused"),
+    ("custom", {"handler": lambda request: (403, "application/fhir+json", {"resourceType": "OperationOutcome"})},
+     "refused"),
+    ("error500", {}, "error"),
+    ("not_json", {}, "error"),
+])
+def test_fhir_queries_are_counted_by_outcome(make_app, fault_server, kind, options, outcome):
+    server = fault_server(kind, **options)
+    client = make_app(fhir={"deadline_seconds": 1.0}).test_client()
+    before = scrape(client)
+    client.post(PV, json=_fhir_call(server.base_url, token="fhir-token-1"))
+    after = scrape(client)
+    name = "withdrawal_cds_fhir_fetches_total"
+    # Every prefetch key but the patient's own is a query; the patient read may end otherwise
+    # (a canned 404 is "no data"), so the count is checked for the search queries' outcome.
+    assert value(after, name, outcome=outcome) - value(before, name, outcome=outcome) >= len(PREFETCH) - 1
+    others = {"ok", "timeout", "refused", "error"} - {outcome}
+    assert sum(value(after, name, outcome=o) - value(before, name, outcome=o) for o in others) <= 1
 
 
 def test_no_patient_or_user_data_reaches_the_exposition(client):

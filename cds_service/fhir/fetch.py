@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 
@@ -33,16 +34,29 @@ class FetchError(Exception):
     """One query could not be answered; the message is safe to log (no PHI, no token)."""
 
 
+# How a query ended, for the metrics (cds_service/metrics.py): the reasons that mean "too slow"
+# and "not allowed"; any other failure is an error.
+_TIMEOUTS = frozenset({"deadline passed", "timed out"})
+_REFUSALS = frozenset({"HTTP 401", "HTTP 403"})
+
+
 @dataclass
 class FetchResult:
     resources: list[dict] | None  # None: failed
     reason: str | None = None
     pages: int = 0
 
+    @property
+    def outcome(self) -> str:
+        if self.resources is not None:
+            return "ok"
+        return "timeout" if self.reason in _TIMEOUTS else "refused" if self.reason in _REFUSALS else "error"
+
 
 class FhirFetcher:
-    def __init__(self, settings: FhirSettings):
+    def __init__(self, settings: FhirSettings, observe: Callable[[str], None] = lambda outcome: None):
         self.settings = settings
+        self._observe = observe  # told each query's outcome
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._pool: FairPool | None = None
@@ -87,6 +101,7 @@ class FhirFetcher:
         for key, result in results.items():
             log.info("fhir query key=%s ok=%s pages=%s reason=%s", key, result.resources is not None,
                      result.pages, result.reason or "-")
+            self._observe(result.outcome)
         return results
 
     def _run_query(self, http: BoundedHttp, base: str, token: str | None, query: str,
