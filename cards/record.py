@@ -465,7 +465,10 @@ class Record:
             if type(codings) is list:
                 for coding in codings:
                     if type(coding) is dict:
-                        found = OBSERVATION_KEY_TAGS.get((coding.get("system"), coding.get("code")))
+                        system, value = coding.get("system"), coding.get("code")
+                        # Only strings can be codes; a list or object there is unhashable junk.
+                        found = OBSERVATION_KEY_TAGS.get((system, value)) if type(system) is str \
+                            and type(value) is str else None
                         if found:
                             coded = found if coded is None else coded | found
                         display = coding.get("display")

@@ -100,9 +100,10 @@ class Topic:
                  else fired_evidence(AllOf(*self.shows), facts) if self.shows else [])
         notes = tuple(note for fact, note in content.NOTES if any(item.kind == fact for item in shown))
         paragraphs = [text.format_map(values) for text in (variant.lead, variant.reasoning or self.reasoning) if text]
-        # Evidence text is the record's own: it is never passed through format().
-        body = detail(shown, paragraphs, now)
-        noted = detail(shown, [*paragraphs, *(note.text for note in notes)], now) if notes else ""
+        footer = [inputs.footer] if inputs.footer else []
+        # Evidence text is the record's own, and the footer the caller's: neither is passed through format().
+        body = detail(shown, [*paragraphs, *footer], now)
+        noted = detail(shown, [*paragraphs, *(note.text for note in notes), *footer], now) if notes else ""
         suggestion = self.suggest(inputs, settings, facts)
         source = content.GUIDELINES[self.source]
         return Advice(

@@ -161,11 +161,21 @@ class StoreSettings:
 
 @dataclass(frozen=True, config=_FILE)
 class SnoozeSettings:
+    """How long feedback hides a card's topic for the patient (0: not at all). Each card says so
+    in its last line (cds_service/protocol/card_json.py)."""
+
+    # An override with a reason that `by_reason` does not list.
     default_days: Annotated[int, Field(ge=0, le=3650)] = 7
+    # An override without a reason, a plain dismissal: nobody said why, so it comes back sooner.
+    dismissed_days: Annotated[int, Field(ge=0, le=3650)] = 1
     # Override reason code -> days. A patient who declined is not re-asked for a quarter,
     # as in the CDC opioid IG's "Snooze - patient declined (3 months)".
     by_reason: dict[str, Annotated[int, Field(ge=0, le=3650)]] = field(
         default_factory=lambda: {"patient-declined": 90})
+    # An accepted card: many EHRs save the accepted order only at signing, and the CDS Hooks
+    # Sandbox never does, so the record does not show it yet and the card would come straight
+    # back. Its topic rests this long, then the record decides.
+    accepted_hours: Annotated[int, Field(ge=0, le=8760)] = 24
 
 
 @dataclass(frozen=True, config=_FILE)

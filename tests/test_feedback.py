@@ -213,8 +213,9 @@ def test_an_override_hides_that_topic_for_that_patient_for_the_reasons_snooze(cl
     assert store.snoozed_topics(pat_1, after + timedelta(days=90)) == set()
 
 
-@pytest.mark.parametrize("reason, days", [(None, 7), ("managed-elsewhere", 7), ("already-addressed", 30)])
+@pytest.mark.parametrize("reason, days", [(None, 1), ("managed-elsewhere", 7), ("already-addressed", 30)])
 def test_the_snooze_length_follows_the_reason_else_the_default(database_url, tmp_path, reason, days):
+    """No reason is a plain dismissal (`dismissed_days`, 1); a reason gets its own or `default_days`."""
     app = make_app(database_url, tmp_path, snooze={"by_reason": {"already-addressed": 30}})
     store, client = app.extensions[EXTENSION].store, app.test_client()
     try:
@@ -292,16 +293,57 @@ def test_the_snooze_runs_from_receipt_whatever_the_client_clock_says(client, sto
     received = datetime.now(timezone.utc)
     send(client, overridden(cards["naloxone"], when="2031-01-01T00:00:00Z"),
          overridden(cards["counseling"], when="2001-01-01T00:00:00Z"))
-    for row in stored_feedback(store):
-        assert abs(row["snoozed_until"] - (received + timedelta(days=7))) < timedelta(seconds=30)
+    for row in stored_feedback(store):  # dismissed without a reason: one day
+        assert abs(row["snoozed_until"] - (received + timedelta(days=1))) < timedelta(seconds=30)
     assert set(issue_cards(client)) == {"moud-referral", "depression-screen"}
 
 
-def test_acceptance_does_not_snooze(client, store):
+def test_an_acceptance_rests_the_topic_for_a_day_because_the_order_may_not_be_saved_yet(client, store):
+    """The Sandbox never writes an accepted suggestion, and many EHRs save it only at signing:
+    without this the accepted card came straight back at the next hook."""
     cards = issue_cards(client)
+    received = datetime.now(timezone.utc)
     assert send(client, accepted(cards["naloxone"])).status_code == 200
-    assert "naloxone" in issue_cards(client)
-    assert stored_feedback(store)[0]["snoozed_until"] is None
+    assert "naloxone" not in issue_cards(client)
+    (until,) = [r["snoozed_until"] for r in stored_feedback(store)]
+    assert abs(until - (received + timedelta(hours=24))) < timedelta(seconds=30)
+    pat_1 = ref(store, "pat-1")
+    assert store.snoozed_topics(pat_1, received + timedelta(hours=23)) == {"naloxone"}
+    assert store.snoozed_topics(pat_1, received + timedelta(hours=24, seconds=30)) == set()
+
+
+def test_with_accepted_hours_0_an_acceptance_hides_nothing(database_url, tmp_path):
+    app = make_app(database_url, tmp_path, snooze={"accepted_hours": 0})
+    store, client = app.extensions[EXTENSION].store, app.test_client()
+    try:
+        send(client, accepted(issue_cards(client)["naloxone"]))
+        assert "naloxone" in issue_cards(client)
+        assert stored_feedback(store)[0]["snoozed_until"] is None
+    finally:
+        store.dispose()
+
+
+def test_every_card_says_how_long_dismissing_hides_it_and_each_reason_its_own_length(client):
+    cards = issue_cards(client)
+    for card in cards.values():
+        assert card["detail"].endswith("Dismissed, this card is hidden for this patient for 1 day; "
+                                       "with a reason, for 7 days."), card["detail"]
+        assert len(card["detail"]) < 600
+    displays = {r["code"]: r["display"] for r in cards["moud-referral"]["overrideReasons"]}
+    assert displays["patient-declined"].endswith("(hidden 90 days)")
+    assert all("hidden" not in d for code, d in displays.items() if code != "patient-declined")
+
+
+def test_the_line_follows_the_sites_snooze_settings(database_url, tmp_path):
+    app = make_app(database_url, tmp_path, snooze={"dismissed_days": 0, "default_days": 14,
+                                                   "by_reason": {"patient-declined": 14}})
+    try:
+        cards = issue_cards(app.test_client())
+        assert cards["naloxone"]["detail"].endswith("Dismissed with a reason, this card is hidden for this patient "
+                                                    "for 14 days; without one, not.")
+        assert all("hidden" not in r["display"] for r in cards["moud-referral"]["overrideReasons"])
+    finally:
+        app.extensions[EXTENSION].store.dispose()
 
 
 # --- who may send feedback -----------------------------------------------------------------------

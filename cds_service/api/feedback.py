@@ -18,12 +18,14 @@ standard leaves them open:
   `feedback.N.overrideReason.reason`: what is stored and reported is then our own code, never
   client text (a terminal escape, a name and MRN). A card logged before store revision 0003
   recorded no reasons: it takes an override without one. The snooze length is looked up by
-  code in `[snooze] by_reason`, else `default_days`. `userComment` is accepted and not stored:
+  code (below). `userComment` is accepted and not stored:
   free text may carry patient data.
 - **A snooze starts when we receive the override**, not at `outcomeTimestamp`: a client's
   clock can neither stretch nor backdate it. Resending the same feedback does not restart it.
-- **Acceptance never snoozes**: accepted advice is settled by the accepted resource
-  appearing in the record.
+- **How long feedback hides the topic for the patient** (`[snooze]`): an acceptance
+  `accepted_hours` (24), because many EHRs save the accepted order only at signing and the
+  Sandbox never writes it, so the record cannot show it yet; an override without a reason
+  `dismissed_days` (1); with a reason, `by_reason` or `default_days` (7). Each card says so.
 - The same feedback (card, outcome, outcomeTimestamp, reason) sent twice is stored once;
   200 is sent only after the commit, with `{"stored": n, "duplicates": m}`.
 """
@@ -105,10 +107,16 @@ def _row(item: dict, card: IssuedCard, snooze: SnoozeSettings, received_at: date
         service_id=card.service_id,
         topic=card.topic,
         patient_ref=card.patient_ref,
-        snoozed_until=snooze_until(snooze, reason.get("code"), received_at) if overridden else None,
+        snoozed_until=snooze_until(snooze, overridden, reason.get("code"), received_at),
     )
 
 
-def snooze_until(snooze: SnoozeSettings, reason_code: str | None, received_at: datetime) -> datetime | None:
-    days = snooze.by_reason.get(reason_code, snooze.default_days) if reason_code else snooze.default_days
-    return received_at + timedelta(days=days) if days > 0 else None
+def snooze_until(snooze: SnoozeSettings, overridden: bool, reason_code: str | None,
+                 received_at: datetime) -> datetime | None:
+    if not overridden:
+        hidden = timedelta(hours=snooze.accepted_hours)
+    elif reason_code:
+        hidden = timedelta(days=snooze.by_reason.get(reason_code, snooze.default_days))
+    else:
+        hidden = timedelta(days=snooze.dismissed_days)
+    return received_at + hidden if hidden else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import orjson
 from flask import Blueprint, Response, g, request
@@ -17,7 +18,7 @@ import cards
 from cds_service.api.body import parse_json, read_body
 from cds_service.apps.links import CowsForm, card_links, cows_form
 from cds_service.fhir.assemble import FhirAccess, assemble_record
-from cds_service.protocol import card_json
+from cds_service.protocol import card_json, dismissal
 from cds_service.protocol.contexts import HOOKS
 from cds_service.protocol.decode import decode_hook_request
 from cds_service.protocol.request_schemas import validate_request
@@ -40,8 +41,9 @@ def call_service(service_id: str):
     hook_request = validate_request(service.hook, document if document is not None else parse_json(body))
     resources = assemble_record(service.prefetch, hook_request, _fhir_access(hook_request), rt.fetcher)
     now = rt.clock()
-    advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]), now,
-                             rt.settings.clinical)
+    # Every card ends by saying how long dismissing it hides it ([snooze]).
+    inputs = replace(HOOKS[service.hook].inputs(hook_request["context"]), footer=dismissal.footer(rt.settings.snooze))
+    advised = cards.evaluate(resources, inputs, now, rt.settings.clinical)
     # Most charts raise nothing: then there is nothing to snooze or to log.
     shown = _unsnoozed_and_logged(rt, service, hook_request, advised, now) if advised else []
     answer = card_json.response(shown)
@@ -64,7 +66,8 @@ def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, adv
                                 patient_ref=rt.store.patient_ref(source, hook_request["context"]["patientId"]),
                                 source_ref=rt.store.source_ref(source),
                                 advised=[(advice.topic, advice) for advice in advised],
-                                render=lambda kept: card_json.cards(kept, _app_links(hook_request, form, rt)),
+                                render=lambda kept: card_json.cards(kept, _app_links(hook_request, form, rt),
+                                                                   rt.settings.snooze),
                                 issued_at=now)
 
 

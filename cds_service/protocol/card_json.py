@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cards import Advice, Suggestion, compose
+from cds_service.config import SnoozeSettings
+from cds_service.protocol.dismissal import reason_display
 
 TOPIC_SYSTEM = "urn:withdrawal-cds:card-topic"
 OVERRIDE_REASON_SYSTEM = "urn:withdrawal-cds:override-reason"
@@ -17,13 +19,15 @@ OVERRIDE_REASON_SYSTEM = "urn:withdrawal-cds:override-reason"
 ExtraLinks = Callable[[Advice, str], Sequence[dict]]
 
 
-def cards(advised: Sequence[Advice], extra_links: ExtraLinks | None = None) -> list[dict[str, Any]]:
-    """The cards of one response, worded together (cards.compose: a shared note is shown once)."""
+def cards(advised: Sequence[Advice], extra_links: ExtraLinks | None = None,
+          snooze: SnoozeSettings | None = None) -> list[dict[str, Any]]:
+    """The cards of one response, worded together (cards.compose: a shared note is shown once).
+    With `snooze`, an override reason that hides the card longer or shorter than usual says so."""
     response = []
     for advice in compose(advised):
         card_uuid = str(uuid.uuid4())
         links = extra_links(advice, card_uuid) if extra_links else ()
-        response.append(card(advice, card_uuid=card_uuid, links=links))
+        response.append(card(advice, card_uuid=card_uuid, links=links, snooze=snooze))
     return response
 
 
@@ -34,7 +38,8 @@ def response(cards_: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"cards": [prune(card) for card in cards_]}
 
 
-def card(advice: Advice, *, card_uuid: str | None = None, links: Sequence[dict] = ()) -> dict[str, Any]:
+def card(advice: Advice, *, card_uuid: str | None = None, links: Sequence[dict] = (),
+         snooze: SnoozeSettings | None = None) -> dict[str, Any]:
     """`links` are wire-ready links the service adds (to an app it serves), listed first: they act on
     the card. `card_uuid` lets such a link name its card."""
     card: dict[str, Any] = {
@@ -52,7 +57,9 @@ def card(advice: Advice, *, card_uuid: str | None = None, links: Sequence[dict] 
         card["suggestions"] = [suggestion(s) for s in advice.suggestions]
         # One suggestion per card: accepting it settles the card.
         card["selectionBehavior"] = "at-most-one"
-    card["overrideReasons"] = [{"system": OVERRIDE_REASON_SYSTEM, "code": reason.code, "display": reason.display}
+    card["overrideReasons"] = [{"system": OVERRIDE_REASON_SYSTEM, "code": reason.code,
+                                "display": reason_display(reason.display, reason.code, snooze) if snooze
+                                else reason.display}
                                for reason in advice.override_reasons]
     if links or advice.links:
         card["links"] = [*links, *({"label": link.label, "url": link.url, "type": "absolute"} for link in advice.links)]

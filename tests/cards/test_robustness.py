@@ -72,6 +72,8 @@ def test_condition_with_string_code_is_skipped_and_logged(caplog):
 JUNK = [None, 42, "Patient/p1", [], {}, {"resourceType": 7}, {"resourceType": "Observation"},
         {"resourceType": "Condition", "code": {"coding": "x"}},
         {"resourceType": "Observation", "code": {"coding": [None, 3]}},
+        # Found by tests/cards/test_sieve.py's hypothesis run: an unhashable system was a TypeError.
+        {"resourceType": "Observation", "code": {"coding": [{"system": ["http://loinc.org"], "code": {"x": 1}}]}},
         {"resourceType": "MedicationRequest", "medicationReference": "x"},
         {"resourceType": "MedicationRequest",
          "medicationCodeableConcept": {"coding": [{"system": OXYCODONE[0], "code": OXYCODONE[1]}]}, "status": 5},
