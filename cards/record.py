@@ -688,6 +688,7 @@ class Sieve:
     Exact by construction: it runs the record's own indexers on the fields, so a rule change
     cannot leave the sieve behind. `FIELDS` must hold every field those indexers read, and the
     indexers must read an absent field and a null one alike (tests/cards/test_sieve.py checks both).
+    A sieve judges with a scratch record of its own: use one per thread.
     """
 
     # The resource types whose indexers look at a few fields and keep a resource only when a

@@ -107,6 +107,68 @@ def test_a_body_of_another_shape_is_left_to_the_whole_parse(body):
     assert decode_hook_request(body, cards.Sieve()) is None
 
 
+# --- the FHIR server's answers, read the same way ----------------------------------------------
+
+CHART_ROWS = [row for row in SCENARIOS if len(row) == 3][::4]  # chart-moment rows, every fourth
+
+
+@pytest.fixture
+def twin_fhir(twin, fault_server):
+    """A hook call with only fhirServer, its FHIR server holding the record; read partially and whole."""
+    from cds_service.api import hooks
+
+    def post(resources: list[dict]) -> tuple[tuple, tuple]:
+        by_type: dict[str, list[dict]] = {}
+        for resource in resources:
+            by_type.setdefault(resource["resourceType"], []).append(resource)
+        server = fault_server("delayed_real", delay=0, resources=by_type)
+        pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+        body = json.dumps(hook_request("patient-view", resources=None, pid=pid, fhirServer=server.base_url)).encode()
+        real = hooks.decode_fhir_answer
+        answers = []
+        for partial in (True, False):
+            hooks.decode_fhir_answer = real if partial else (lambda answer, sieve: orjson.loads(answer))
+            try:
+                answers.append(twin("patient-view", body)[0])
+            finally:
+                hooks.decode_fhir_answer = real
+        return answers[0], answers[1]
+    return post
+
+
+@pytest.mark.parametrize("row", CHART_ROWS, ids=[row[0] for row in CHART_ROWS])
+def test_a_record_from_the_fhir_server_answers_the_same_read_partially_or_whole(twin_fhir, row):
+    partial, whole = twin_fhir(row[1])
+    assert partial == whole and partial[0] == 200
+
+
+@pytest.mark.parametrize("answer", [
+    {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"},
+    {"resourceType": "OperationOutcome", "issue": []},
+    {"resourceType": "Bundle", "entry": "not a list"},
+    {"resourceType": "Bundle", "type": "searchset", "link": [{"relation": "next", "url": "x"}], "entry": [
+        {"resource": {"resourceType": "Observation", "code": {"coding": [{"system": "http://loinc.org",
+                                                                           "code": "8867-4"}]}}},
+        {"resource": {"resourceType": "Condition", "code": {"coding": [
+            {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F11.20"}]}}, "search": {"mode": "match"}}]},
+    [1, 2],
+])
+def test_a_fhir_answer_is_what_a_whole_parse_gives_less_what_the_sieve_drops(answer):
+    raw = orjson.dumps(answer)
+    read = decode.decode_fhir_answer(raw, cards.Sieve())
+    whole = orjson.loads(raw)
+    if isinstance(whole, dict) and whole.get("resourceType") == "Bundle" and isinstance(whole.get("entry"), list):
+        kept = [e for e in whole["entry"] if cards.Sieve().keeps({k: e["resource"].get(k) for k in cards.Sieve.FIELDS})]
+        assert read == {**whole, "entry": kept}
+    else:
+        assert read == whole
+
+
+def test_a_fhir_answer_that_is_not_json_raises_as_the_whole_parse_does():
+    with pytest.raises(orjson.JSONDecodeError):
+        decode.decode_fhir_answer(b"<html>oops</html>", cards.Sieve())
+
+
 def test_a_member_no_one_reads_is_skipped_not_converted():
     # The one difference from a whole parse: a number beyond a double's range (which orjson
     # refuses) in a member nothing reads. It is dropped unread; the answer is the schema's.

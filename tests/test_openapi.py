@@ -42,7 +42,7 @@ class OfflineFetcher:
     def __init__(self):
         self.calls = 0
 
-    def fetch(self, base_url, token, queries):
+    def fetch(self, base_url, token, queries, read=None):
         self.calls += 1
         return {key: FetchResult(None, "offline in tests") for key in queries}
 

@@ -20,7 +20,7 @@ from cds_service.apps.links import CowsForm, card_links, cows_form
 from cds_service.fhir.assemble import FhirAccess, assemble_record
 from cds_service.protocol import card_json, dismissal
 from cds_service.protocol.contexts import HOOKS
-from cds_service.protocol.decode import decode_hook_request
+from cds_service.protocol.decode import decode_fhir_answer, decode_hook_request
 from cds_service.protocol.request_schemas import validate_request
 from cds_service.protocol.services import Service, find_service
 from cds_service.runtime import Runtime, runtime
@@ -37,9 +37,13 @@ def call_service(service_id: str):
     body = read_body(request)
     # Only the resources the rules would keep are decoded whole; a body of another shape is
     # parsed whole, and refused or accepted exactly as before.
-    document = decode_hook_request(body, cards.Sieve(rt.settings.clinical))
+    sieve = cards.Sieve(rt.settings.clinical)
+    document = decode_hook_request(body, sieve)
     hook_request = validate_request(service.hook, document if document is not None else parse_json(body))
-    resources = assemble_record(service.prefetch, hook_request, _fhir_access(hook_request), rt.fetcher)
+    # The FHIR server's answers are read the same way, each by a sieve of its own: the pages are
+    # read on the fetch pool's threads, and a sieve is one thread's.
+    resources = assemble_record(service.prefetch, hook_request, _fhir_access(hook_request), rt.fetcher,
+                                read=lambda answer: decode_fhir_answer(answer, cards.Sieve(rt.settings.clinical)))
     now = rt.clock()
     # Every card ends by saying how long dismissing it hides it ([snooze]).
     inputs = replace(HOOKS[service.hook].inputs(hook_request["context"]), footer=dismissal.footer(rt.settings.snooze))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Mapping
+
+import orjson
 
 from cds_service.errors import PreconditionFailed
 from cds_service.fhir.fetch import FhirFetcher
@@ -32,8 +35,10 @@ class FhirAccess:
 
 
 def assemble_record(templates: Mapping[str, str], request: Mapping[str, Any],
-                    access: FhirAccess | None, fetcher: FhirFetcher) -> list[dict]:
-    """All resources the rules need, or PreconditionFailed naming the keys that could not be had."""
+                    access: FhirAccess | None, fetcher: FhirFetcher,
+                    read: Callable[[bytes], Any] = orjson.loads) -> list[dict]:
+    """All resources the rules need, or PreconditionFailed naming the keys that could not be had.
+    `read` parses the FHIR server's answers (FhirFetcher.fetch)."""
     state = classify_all(templates, request.get("prefetch"))
     context = request["context"]
     todo = {key: data for key, data in state.items() if not data.complete}
@@ -43,7 +48,7 @@ def assemble_record(templates: Mapping[str, str], request: Mapping[str, Any],
             query = data.next_url or render(templates[key], context)
             if query is not None:
                 queries[key] = query
-        for key, result in fetcher.fetch(access.base_url, access.token, queries).items():
+        for key, result in fetcher.fetch(access.base_url, access.token, queries, read).items():
             data = state[key]
             if result.resources is None:
                 data.reason = result.reason

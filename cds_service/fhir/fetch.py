@@ -72,15 +72,17 @@ class FhirFetcher:
                 self._pid = os.getpid()
             return self._pool, self._http
 
-    def fetch(self, base_url: str, token: str | None, queries: dict[str, str]) -> dict[str, FetchResult]:
-        """Run `queries` (key -> relative query or absolute URL under base_url) against the server."""
+    def fetch(self, base_url: str, token: str | None, queries: dict[str, str],
+              read: Callable[[bytes], object] = orjson.loads) -> dict[str, FetchResult]:
+        """Run `queries` (key -> relative query or absolute URL under base_url) against the server.
+        `read` parses each answer (the service's reads a Bundle only as far as the rules will)."""
         deadline = time.monotonic() + self.settings.deadline_seconds
         # Validated as normalisable with the request (request_schemas.py).
         base = urls.normalize_base(base_url)
         pool, http = self._resources()
         server = urls.origin(base)
         futures: dict[str, Future] = {
-            key: pool.submit(server, self._run_query, http, base, token, query, deadline)
+            key: pool.submit(server, self._run_query, http, base, token, query, deadline, read)
             for key, query in queries.items()
         }
         remaining = max(0.0, deadline - time.monotonic())
@@ -105,7 +107,7 @@ class FhirFetcher:
         return results
 
     def _run_query(self, http: BoundedHttp, base: str, token: str | None, query: str,
-                   deadline: float) -> tuple[list[dict], int]:
+                   deadline: float, read: Callable[[bytes], object]) -> tuple[list[dict], int]:
         absolute = query.lower().startswith(("http://", "https://"))
         url = query if absolute else f"{base}/{query.lstrip('/')}"
         # `Type/id` is a read: 404 there means "no such resource", an answer like prefetch's null.
@@ -125,7 +127,7 @@ class FhirFetcher:
                 raise FetchError(f"next link refused: {exc}") from None
             if not urls.is_under(url, base):
                 raise FetchError("next link points outside fhirServer")
-            body = self._get(http, url, token, deadline, allow_not_found=is_read)
+            body = self._get(http, url, token, deadline, read, allow_not_found=is_read)
             pages += 1
             if body is None:  # a read of something that does not exist: no data
                 return resources, pages
@@ -140,7 +142,7 @@ class FhirFetcher:
         return resources, pages
 
     def _get(self, http: BoundedHttp, url: str, token: str | None, deadline: float,
-             allow_not_found: bool) -> dict | None:
+             read: Callable[[bytes], object], allow_not_found: bool) -> dict | None:
         headers = {"Accept": "application/fhir+json, application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -156,7 +158,7 @@ class FhirFetcher:
         if status != 200:
             raise FetchError(f"HTTP {status}")
         try:
-            body = orjson.loads(raw)
+            body = read(raw)
         except orjson.JSONDecodeError:
             raise FetchError("answer is not JSON") from None
         if not isinstance(body, dict):

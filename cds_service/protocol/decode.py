@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import msgspec
+import orjson
 from msgspec import UNSET, Raw, Struct, UnsetType
 
 from cards import Sieve
@@ -94,7 +95,18 @@ def decode_hook_request(body: bytes, sieve: Sieve) -> dict | None:
         return None
 
 
-def _prefetch_value(raw: Raw, sieve: Sieve) -> Any:
+def decode_fhir_answer(raw: bytes, sieve: Sieve) -> Any:
+    """A FHIR server's answer (a search page, a resource) read as a prefetch value is: a Bundle
+    keeps only what `sieve` keeps. Any other shape is parsed whole, with orjson's errors."""
+    try:
+        if _KIND.decode(raw).resourceType == "Bundle":
+            return _prefetch_value(raw, sieve)
+    except _NOT_THIS_SHAPE:
+        pass
+    return orjson.loads(raw)
+
+
+def _prefetch_value(raw: Raw | bytes, sieve: Sieve) -> Any:
     kind = _KIND.decode(raw) if memoryview(raw)[0] == _OBJECT else None
     if kind is None or kind.resourceType != "Bundle":
         return _WHOLE.decode(raw)  # a single resource, null, or something the schema will refuse
