@@ -168,10 +168,11 @@ class SnoozeSettings:
     default_days: Annotated[int, Field(ge=0, le=3650)] = 7
     # An override without a reason, a plain dismissal: nobody said why, so it comes back sooner.
     dismissed_days: Annotated[int, Field(ge=0, le=3650)] = 1
-    # Override reason code -> days. A patient who declined is not re-asked for a quarter,
-    # as in the CDC opioid IG's "Snooze - patient declined (3 months)".
+    # Override reason code -> days. A patient who declined, or who is on MOUD elsewhere, is not
+    # re-asked for a quarter, as the CDC opioid IG's recommendation 12 snoozes both for 3 months
+    # (../shared/reference/clinical-content.md, "Rec 12").
     by_reason: dict[str, Annotated[int, Field(ge=0, le=3650)]] = field(
-        default_factory=lambda: {"patient-declined": 90})
+        default_factory=lambda: {"patient-declined": 90, "on-moud-elsewhere": 90})
     # An accepted card: many EHRs save the accepted order only at signing, and the CDS Hooks
     # Sandbox never does, so the record does not show it yet and the card would come straight
     # back. Its topic rests this long, then the record decides.
