@@ -1,6 +1,7 @@
 """examples/sandbox-patient.py, the README's test patient for the Sandbox walk-through: the cards the
 README promises for it, whatever the day it is run; it loads into a real FHIR server in one POST,
-and the service reads it back from there."""
+and the service reads it back from there; and the shipped config lets the service read the rest of
+a search from the FHIR server the README starts."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import subprocess
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from cds_service.auth.tokens import Principal
 from cds_service.config import load_settings
 from cds_service.offline import evaluate_document
 from cds_service.protocol.card_json import topic_of
@@ -79,3 +82,16 @@ def test_it_loads_in_one_post_and_the_service_reads_it_back(clean_fhir_server, m
     assert response.status_code == 200, response.get_data(as_text=True)
     assert [topic_of(card) for card in response.get_json()["cards"]] == PROMISED
 
+
+def test_the_shipped_config_lets_the_service_read_the_readme_fhir_server():
+    """The Sandbox prefetches one page per search; the next pages come from fhirServer only if the
+    Sandbox's issuer may use it, else the call is a 412."""
+    (url,) = re.findall(r"^http://localhost:8080/\?\S+$", SECTION, flags=re.M)
+    query = parse_qs(urlsplit(url).query)
+    (fhir_base,) = query["fhirServiceUrl"]
+    assert query["patientId"] == [_script().PATIENT_ID]
+    assert f"--data-binary @- {fhir_base}\n" in SECTION, "the README loads the patient where the Sandbox reads it"
+    (issuer,) = load_settings(CONFIG, environ={}).issuers
+    sandbox = Principal(iss=issuer.iss, fhir_servers=tuple(issuer.fhir_servers))  # as a verified token makes it
+    assert sandbox.may_use(fhir_base)
+    assert not sandbox.may_use("http://localhost:8091/fhir"), "a list, not any server"
