@@ -140,6 +140,7 @@ def test_failing_server_is_412_not_500(client, fault_server, kind):
     response = client.post(PV, json=_only_server(server.base_url))
     assert response.status_code == 412
     assert set(response.get_json()["missing"]) == ALL_KEYS
+    assert all(f"{key}: " in response.get_json()["message"] for key in ALL_KEYS)
 
 
 def test_slow_server_is_cut_off_at_the_deadline(make_app, fault_server):
@@ -170,6 +171,8 @@ def test_next_link_to_another_host_never_gets_the_token(client, fault_server):
     response = client.post(PV, json=body)
     assert response.status_code == 412
     assert canary.requests == []
+    # The answer says why, key by key: an integrator looking at it should not hunt for a slow server.
+    assert "conditions: next link points outside fhirServer" in response.get_json()["message"]
 
 
 def test_server_answering_operation_outcome_for_a_search_is_412(client, fault_server):

@@ -42,7 +42,8 @@ def call_service(service_id: str):
     hook_request = validate_request(service.hook, document if document is not None else parse_json(body))
     # The FHIR server's answers are read the same way, each by a sieve of its own: the pages are
     # read on the fetch pool's threads, and a sieve is one thread's.
-    resources = assemble_record(service.prefetch, hook_request, _fhir_access(hook_request), rt.fetcher,
+    access, no_access = _fhir_access(hook_request)
+    resources = assemble_record(service.prefetch, hook_request, access, rt.fetcher, no_access=no_access,
                                 read=lambda answer: decode_fhir_answer(answer, cards.Sieve(rt.settings.clinical)))
     now = rt.clock()
     # Every card ends by saying how long dismissing it hides it ([snooze]).
@@ -83,11 +84,13 @@ def _app_links(hook_request: dict, form: CowsForm | None, rt: Runtime) -> card_j
     return lambda advice, card_uuid: card_links(advice, hook_request, card_uuid, form, base_url)
 
 
-def _fhir_access(hook_request: dict) -> FhirAccess | None:
-    """The FHIR server we may query for this call, or None: a server the caller's issuer does not
-    vouch for is treated as absent, so the token is never sent where it was not meant to go."""
+def _fhir_access(hook_request: dict) -> tuple[FhirAccess | None, str]:
+    """The FHIR server we may query for this call, or None and why not: a server the caller's
+    issuer does not vouch for is treated as absent, so the token is never sent where it was not
+    meant to go. Said only in a 412, when it matters: with prefetch complete, no server is needed."""
     access = FhirAccess.of(hook_request)
-    if access is not None and not g.principal.may_use(access.base_url):
-        log.warning("fhirServer not allowed for issuer %s; not contacted", g.principal.iss)
-        return None
-    return access
+    if access is None:
+        return None, "no usable fhirServer was given"
+    if not g.principal.may_use(access.base_url):
+        return None, "fhirServer is not one this issuer's fhir_servers lists, so it was not contacted"
+    return access, ""

@@ -36,9 +36,11 @@ class FhirAccess:
 
 def assemble_record(templates: Mapping[str, str], request: Mapping[str, Any],
                     access: FhirAccess | None, fetcher: FhirFetcher,
-                    read: Callable[[bytes], Any] = orjson.loads) -> list[dict]:
+                    read: Callable[[bytes], Any] = orjson.loads,
+                    no_access: str = "no usable fhirServer was given") -> list[dict]:
     """All resources the rules need, or PreconditionFailed naming the keys that could not be had.
-    `read` parses the FHIR server's answers (FhirFetcher.fetch)."""
+    `read` parses the FHIR server's answers (FhirFetcher.fetch); `no_access` says why `access`
+    is None."""
     state = classify_all(templates, request.get("prefetch"))
     context = request["context"]
     todo = {key: data for key, data in state.items() if not data.complete}
@@ -58,7 +60,10 @@ def assemble_record(templates: Mapping[str, str], request: Mapping[str, Any],
             state[key] = KeyData(Status.SATISFIED, kept + result.resources)
     unavailable = sorted(key for key, data in state.items() if not data.complete)
     if unavailable:
-        how = "no usable fhirServer was given" if access is None else "the FHIR server did not answer in time or failed"
+        # Each key's own reason: "the server failed" sent integrators hunting for a slow server when
+        # the cause was a next link under another name for it.
+        how = no_access if access is None else "; ".join(
+            f"{key}: {state[key].reason or 'no query for it'}" for key in unavailable)
         log.info("412: prefetch keys unavailable=%s (%s)", ",".join(unavailable), how)
         raise PreconditionFailed(
             f"data the rules need is neither in prefetch nor retrievable: {how}", unavailable)

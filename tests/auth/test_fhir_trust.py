@@ -45,6 +45,8 @@ def test_fhir_server_outside_the_allowlist_is_never_contacted(trusting, ehr):
     # Treated as if no fhirServer were given: the data the rules need is missing.
     assert response.status_code == 412, response.get_json()
     assert response.get_json()["error"] == "precondition-failed"
+    # And it says so: an integrator must not go looking for a slow server.
+    assert "fhirServer is not one this issuer's fhir_servers lists" in response.get_json()["message"]
     assert canary.requests == []
     assert allowed.requests == []
 
@@ -60,13 +62,17 @@ def test_allowed_fhir_server_gets_the_token_and_only_it(trusting, ehr):
     assert canary.requests == []
 
 
-def test_prefetch_alone_needs_no_fhir_server(trusting, ehr):
+def test_prefetch_alone_needs_no_fhir_server(trusting, ehr, caplog):
     client, allowed, canary = trusting
     body = hook_request("patient-view", [patient(), oud_condition()], fhirServer=canary.base_url,
                         fhirAuthorization=fhir_authorization())
-    response = client.post(PV, json=body, headers=bearer(ehr.token(BASE + PV)))
+    with caplog.at_level(logging.INFO, logger="withdrawal_cds"):
+        response = client.post(PV, json=body, headers=bearer(ehr.token(BASE + PV)))
     assert response.status_code == 200, response.get_json()
     assert canary.requests == []
+    # A server that was not needed is not a warning on every call (the Sandbox always sends one).
+    assert any(r.getMessage().startswith("hook service=") for r in caplog.records), "the log was not captured"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
 def test_an_issuer_without_fhir_servers_may_use_none(make_secured, issuer_config, ehr, fault_server):
