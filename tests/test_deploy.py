@@ -54,7 +54,9 @@ SERVICE, DB = COMPOSE["services"]["withdrawal-cds"], COMPOSE["services"]["db"]
 
 def test_compose_runs_two_or_more_replicas_of_the_image_built_here_on_the_official_postgresql():
     assert SERVICE["build"] == "." and SERVICE["deploy"]["replicas"] >= 2
-    assert re.fullmatch(r"postgres:\d+", DB["image"])
+    # The official image, pinned by digest like the service's base (the tag stays for the reader).
+    assert re.fullmatch(r"postgres:\d+@sha256:[0-9a-f]{64}", DB["image"])
+    assert "docker-library/repo-info" in (ROOT / "compose.yaml").read_text()
     assert SERVICE["depends_on"]["db"]["condition"] == "service_healthy" and "pg_isready" in str(DB["healthcheck"])
 
 
