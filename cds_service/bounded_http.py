@@ -47,7 +47,10 @@ def _shorten(sock: socket.socket) -> None:
         sock.settimeout(left)
 
 
-class _BoundedSocket(socket.socket):
+class _Shortened:
+    """Every read and write of the socket first cuts its timeout to what is left of the deadline.
+    Mixed into the plain and the TLS socket class, ahead of either in the MRO."""
+
     __slots__ = ()
 
     def recv_into(self, *args, **kwargs):
@@ -67,26 +70,14 @@ class _BoundedSocket(socket.socket):
         return super().send(*args, **kwargs)
 
 
-class _BoundedTlsSocket(ssl.SSLSocket):
+class _BoundedSocket(_Shortened, socket.socket):
+    __slots__ = ()
+
+
+class _BoundedTlsSocket(_Shortened, ssl.SSLSocket):
     def do_handshake(self, *args, **kwargs):
         _shorten(self)
         return super().do_handshake(*args, **kwargs)
-
-    def recv_into(self, *args, **kwargs):
-        _shorten(self)
-        return super().recv_into(*args, **kwargs)
-
-    def recv(self, *args, **kwargs):
-        _shorten(self)
-        return super().recv(*args, **kwargs)
-
-    def sendall(self, *args, **kwargs):
-        _shorten(self)
-        return super().sendall(*args, **kwargs)
-
-    def send(self, *args, **kwargs):
-        _shorten(self)
-        return super().send(*args, **kwargs)
 
 
 def _bounded_socket(sock: socket.socket) -> _BoundedSocket:
