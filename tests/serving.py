@@ -35,17 +35,7 @@ class Serving:
                                             stdout=out, stderr=err, start_new_session=True)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited with {self.process.returncode}: {self.stderr()}")
-            try:
-                if requests.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass  # not listening yet, or its workers are still starting
-            time.sleep(0.1)  # polling for readiness; nothing to wait on across processes
-        raise AssertionError(f"serve not ready in {timeout}s: {self.stderr()}")
+        wait_healthy(self.base_url, self.process, self.stderr, timeout)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -61,3 +51,19 @@ class Serving:
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
+
+
+def wait_healthy(base_url: str, process: subprocess.Popen, output, timeout: float = 30.0) -> None:
+    """Until `base_url`/healthz answers 200; AssertionError with `output()` (the server's log)
+    if the process exits or the timeout passes first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}:\n{output()}")
+        try:
+            if requests.get(f"{base_url}/healthz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass  # not listening yet, or its workers are still starting
+        time.sleep(0.05)  # polling for readiness; nothing to wait on across processes
+    raise AssertionError(f"server not ready in {timeout}s:\n{output()}")

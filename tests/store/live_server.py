@@ -7,11 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
-
+from tests.serving import wait_healthy
 from tests.store.databases import TEST_KEY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,17 +46,7 @@ class LiveServer:
                                         start_new_session=True)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if requests.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass  # not listening yet, or its workers are still starting
-            time.sleep(0.05)  # polling for readiness; nothing to wait on across processes
-        raise RuntimeError(f"server not ready in {timeout}s:\n{self.log_tail()}")
+        wait_healthy(self.base_url, self.process, self.log_tail, timeout)
 
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
