@@ -29,6 +29,7 @@ from urllib3.util.ssl_ import create_urllib3_context
 from cds_service.deadline import bounded, remaining
 
 _CHUNK_BYTES = 64 * 1024
+_ERROR_BODY_BYTES = 64 * 1024  # an OperationOutcome; past this the connection is not worth keeping
 
 
 class HttpFailure(Exception):
@@ -135,7 +136,7 @@ class BoundedHttp:
             except (HTTPError, OSError) as exc:
                 raise HttpFailure(_reason(exc, deadline)) from None
             try:
-                body = _read_capped(response, max_bytes) if response.status == 200 else b""
+                body = _read_capped(response, max_bytes) if response.status == 200 else _drop_body(response)
             except (HTTPError, OSError) as exc:
                 response.close()  # half read: never back into the pool
                 raise HttpFailure(_reason(exc, deadline)) from None
@@ -161,6 +162,17 @@ def _read_capped(response: urllib3.BaseHTTPResponse, limit: int) -> bytes:
             raise HttpFailure("answer too large")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _drop_body(response: urllib3.BaseHTTPResponse) -> bytes:
+    """Read another status's body and drop it. Left unread, it could still be on its way when the
+    connection went back to the pool, and the next GET on that connection read it as its status
+    line. A long one is not worth reading: its connection is closed instead."""
+    try:
+        _read_capped(response, _ERROR_BODY_BYTES)
+    except HttpFailure:
+        response.close()
+    return b""
 
 
 def _reason(exc: BaseException, deadline: float) -> str:

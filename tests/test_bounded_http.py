@@ -59,6 +59,64 @@ def test_only_a_200s_body_is_read(http, fault_server):
     assert get(http, server.url("Patient/x")) == (404, b"")
 
 
+class _LateBodyServer:
+    """One keep-alive connection: a 404 whose body follows its head 0.3 s later, then a 200. A real
+    server's body can trail its head like this (two sends, a busy machine); the next GET on that
+    connection then read the 404's body as its status line."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/fhir/"
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        reader = conn.makefile("rb")
+        with conn, reader:
+            while request := _read_head(reader):
+                missing = b"Patient/x" in request
+                body = b'{"resourceType":"OperationOutcome"}' if missing else b'{"resourceType":"Bundle"}'
+                conn.sendall(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n" % (404 if missing else 200, len(body)))
+                if missing:
+                    time.sleep(0.3)
+                conn.sendall(body)
+
+    def close(self):
+        self.listener.close()
+
+
+def _read_head(reader) -> bytes:
+    head = b""
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        head += line
+    return head
+
+
+def test_an_error_answer_leaves_no_unread_body_for_the_next_get(http):
+    server = _LateBodyServer()
+    try:
+        assert get(http, server.url + "Patient/x") == (404, b"")
+        assert get(http, server.url + "Condition") == (200, b'{"resourceType":"Bundle"}')
+    finally:
+        server.close()
+
+
+def test_a_long_error_body_still_answers_its_status_and_costs_its_connection_only(http, fault_server):
+    server = fault_server("custom", handler=lambda req: (404, "text/html", b"<p>gone</p>" * 20_000)
+                          if "Patient" in req.path else (200, "application/fhir+json", b"{}"))
+    assert get(http, server.url("Patient/x")) == (404, b"")
+    assert get(http, server.url("Condition")) == (200, b"{}")
+
+
 def test_a_body_over_the_limit_is_refused(http, fault_server):
     server = fault_server("canary")
     with pytest.raises(HttpFailure, match="too large"):
