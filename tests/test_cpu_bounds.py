@@ -3,7 +3,12 @@ evaluation are bounded, and so are the lists loaded item by item. Past a bound t
 clear 413 or 400 naming it, never a hang and never cards from part of a record.
 
 CPU is the calling thread's (time.thread_time): the test client runs the app in this thread, and
-a busy machine does not move it much. Each bound is far from both sides of the figure it guards.
+a busy machine does not move it much. A slower machine, or a worker process whose heap makes each
+garbage collection dearer, does: so a bound is never a number of seconds but a multiple of the
+floor, a plain orjson parse of the same bytes timed in the same process just before, plus the
+budget the service is allowed. Each bound is far from both sides of the figure it guards (the
+figures in the docstrings are the service's cost before each fix, on the 2-core development VM).
+Where the guarantee is a count (resources validated, work per mention), the test counts.
 """
 
 from __future__ import annotations
@@ -14,27 +19,41 @@ import orjson
 import pytest
 
 from cards import EngineSettings
-from cards.record import concept
+from cards.record import MODELS, concept
 from cards.terms import MAX_TEXT_CHARS
 from tests.calls import accepted, hook_request, oud_condition, patient
 
 PV = "/cds-services/withdrawal-patient-view"
 
 
-def cpu_of(client, path: str, body: dict):
+def cpu_of(client, path: str, body: dict) -> tuple[object, float, float]:
+    """(response, the call's CPU, the floor's): the floor is the best of two parses of the body."""
     raw = orjson.dumps(body)
+    floor = min(_cpu(orjson.loads, raw) for _ in range(2))
     started = time.thread_time()
     response = client.post(path, data=raw, content_type="application/json")
-    return response, time.thread_time() - started
+    return response, time.thread_time() - started, floor
+
+
+def _cpu(function, *args) -> float:
+    started = time.thread_time()
+    function(*args)
+    return time.thread_time() - started
+
+
+# What a call costs beyond reading its body, the engine's own work aside: Flask, the envelope, the
+# card log. Tens of milliseconds on the development VM; this leaves room for a machine ten times slower.
+FIXED = 0.3
 
 
 def test_fifteen_megabytes_of_keyword_text_is_read_only_as_far_as_a_text_can_matter(client):
-    """Before: every pattern ran over all of it, 3.4 s of CPU for this one Observation."""
+    """Before: every pattern ran over all of it, 3.4 s of CPU (200 floors) for this one Observation.
+    Now about 2.5 floors."""
     observation = {"resourceType": "Observation", "id": "o1", "status": "final",
                    "code": {"text": "withdrawal " * 1_300_000}, "subject": {"reference": "Patient/pat-1"}}
-    response, cpu = cpu_of(client, PV, hook_request("patient-view", [patient(), observation]))
+    response, cpu, floor = cpu_of(client, PV, hook_request("patient-view", [patient(), observation]))
     assert response.status_code == 200
-    assert cpu < 1.0, f"{cpu:.2f} s"
+    assert cpu < 10 * floor + FIXED, f"{cpu:.2f} s, floor {floor:.3f} s"
 
 
 def test_text_past_the_bound_is_not_read():
@@ -43,14 +62,30 @@ def test_text_past_the_bound_is_not_read():
     assert len(concept({"text": far, "coding": [{"display": far}]}).text) == MAX_TEXT_CHARS
 
 
-def test_a_record_with_more_matching_resources_than_may_be_validated_is_a_413(client):
-    """Before: every matching Condition was validated (20,000 took about 4 s of CPU), then a 200."""
+class _CountingModel:
+    """Stands in for a fhir.resources model and counts, in one tally shared by all of them, the
+    resources it is asked to validate."""
+
+    def __init__(self, model, tally: list[int]):
+        self.model, self.tally = model, tally
+
+    def model_validate(self, data):
+        self.tally.append(1)
+        return self.model.model_validate(data)
+
+
+def test_a_record_with_more_matching_resources_than_may_be_validated_is_a_413(client, monkeypatch):
+    """Before: every matching Condition was validated (20,000 took about 4 s of CPU), then a 200.
+    Now validation stops at the bound: the 2,001st resource is refused before it is validated."""
+    tally: list[int] = []
+    for resource_type, model in list(MODELS.items()):
+        monkeypatch.setitem(MODELS, resource_type, _CountingModel(model, tally))
     body = hook_request("patient-view", [patient(), *(oud_condition(cid=f"c{n}") for n in range(3_000))])
-    response, cpu = cpu_of(client, PV, body)
+    response = client.post(PV, json=body)
     assert response.status_code == 413, response.get_json()
     assert response.get_json()["error"] == "record-too-large"
     assert "clinical.max_validated_resources" in response.get_json()["message"]
-    assert cpu < 2.5, f"{cpu:.2f} s"
+    assert len(tally) == EngineSettings().max_validated_resources
 
 
 def test_the_validation_bound_is_a_setting(make_app):
@@ -62,14 +97,15 @@ def test_the_validation_bound_is_a_setting(make_app):
 
 def test_a_record_that_needs_more_cpu_than_one_evaluation_may_use_is_a_413(make_app):
     """Resources that match nothing still cost their reading; past the budget the evaluation
-    stops, close to it. Before there was no budget: this record took 2.4 s and a 200."""
+    stops, close to it. Before there was no budget: this record took 2.4 s (80 floors) and a 200.
+    Now about the budget and one floor."""
     client = make_app(clinical={"max_cpu_seconds": 0.2}).test_client()
     plain = "ordinary words about an ordinary visit that match nothing at all in the rules " * 52
     record = [patient(), *({**oud_condition(cid=f"p{n}"), "code": {"text": f"{plain}{n}"}} for n in range(3500))]
-    response, cpu = cpu_of(client, PV, hook_request("patient-view", record))
+    response, cpu, floor = cpu_of(client, PV, hook_request("patient-view", record))
     assert response.status_code == 413, response.get_json()
     assert "clinical.max_cpu_seconds" in response.get_json()["message"]
-    assert cpu < 1.5, f"{cpu:.2f} s"  # parsing 16 MB, then 0.2 s of evaluation
+    assert cpu < 3 * floor + 0.2 + FIXED, f"{cpu:.2f} s, floor {floor:.3f} s"  # reading 16 MB, then the budget
 
 
 def test_the_engine_bounds_are_validated_settings():
@@ -89,11 +125,12 @@ def _opioid_draft(n: int) -> dict:
 @pytest.mark.parametrize("hook, field", [("order-sign", "context.draftOrders.entry"),
                                          ("order-select", "context.draftOrders.entry")])
 def test_draft_orders_past_the_bound_are_refused_before_they_are_loaded(client, hook, field):
-    """Before: 50,000 selected opioid drafts were loaded and validated, 5.6 s of CPU, then a 200."""
+    """Before: 50,000 selected opioid drafts were loaded and validated, 5.6 s of CPU (about 10
+    floors), then a 200. Now reading the 11 MB body is all of it, about one floor."""
     body = hook_request(hook, [patient(), oud_condition()], drafts=[_opioid_draft(n) for n in range(50_000)])
-    response, cpu = cpu_of(client, f"/cds-services/withdrawal-{hook}", body)
+    response, cpu, floor = cpu_of(client, f"/cds-services/withdrawal-{hook}", body)
     assert response.status_code == 400 and field in response.get_json()["fields"]
-    assert cpu < 1.5, f"{cpu:.2f} s"  # parsing the 12 MB body is most of it
+    assert cpu < 3 * floor + FIXED, f"{cpu:.2f} s, floor {floor:.3f} s"
 
 
 def test_a_feedback_batch_past_the_bound_is_refused_before_it_is_loaded(client):
@@ -104,11 +141,13 @@ def test_a_feedback_batch_past_the_bound_is_refused_before_it_is_loaded(client):
 
 def test_looking_for_negations_costs_the_same_per_mention_however_long_the_text():
     """Before, each mention re-read the whole text before and after it: 7,000 negated mentions in
-    100 KB took minutes."""
+    100 KB took minutes, and four times the mentions cost sixteen times the CPU. Now four times."""
     from cards import terms
 
-    text = "patient denies kratom. " * 4500
-    started = time.thread_time()
-    assert not terms.affirmed(terms.KRATOM, text)
-    assert time.thread_time() - started < 2.0
-    assert terms.affirmed(terms.KRATOM, text + " reports kratom use")
+    def best_of_three(mentions: int) -> float:
+        text = "patient denies kratom. " * mentions
+        assert not terms.affirmed(terms.KRATOM, text)
+        return min(_cpu(terms.affirmed, terms.KRATOM, text) for _ in range(3))
+
+    assert best_of_three(8000) < 8 * best_of_three(2000)
+    assert terms.affirmed(terms.KRATOM, "patient denies kratom. " * 2000 + " reports kratom use")
