@@ -1,4 +1,5 @@
-"""HTTP GETs with one deadline for the whole exchange: connect, TLS handshake, request, head and body.
+"""HTTP GETs with one deadline for the whole exchange: name lookup, connect, TLS handshake, request,
+head and body.
 
 A socket timeout bounds one read, not an exchange: a server that sends a byte a second never
 trips a 2 s read timeout, and holds the thread as long as it likes, in the head or the body,
@@ -23,10 +24,19 @@ import certifi
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError, SSLError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.util.connection import allowed_gai_family, create_connection
 from urllib3.util.ssl_ import create_urllib3_context
 
 from cds_service.deadline import bounded, remaining
+from cds_service.name_lookup import LOOKUP, TooManyLookups
 
 _CHUNK_BYTES = 64 * 1024
 _ERROR_BODY_BYTES = 64 * 1024  # an OperationOutcome; past this the connection is not worth keeping
@@ -88,15 +98,44 @@ def _bounded_socket(sock: socket.socket) -> _BoundedSocket:
     return bounded_sock
 
 
-class _Connection(HTTPConnection):
+class _LookedUp:
+    """Looks its host's name up within the deadline (name_lookup.py), then connects to each of its
+    addresses in turn, as urllib3's own `_new_conn` does with an unbounded lookup. Everything else
+    (the Host header, TLS's server name and certificate check) still uses the name.
+    Mixed into the plain and the TLS connection class, ahead of either in the MRO."""
+
     def _new_conn(self) -> socket.socket:
-        return _bounded_socket(super()._new_conn())
+        failure: Exception = NewConnectionError(self, "no address")
+        for *_, sockaddr in self._addresses():
+            try:
+                sock = create_connection(sockaddr[:2], self.timeout, source_address=self.source_address,
+                                         socket_options=self.socket_options)
+            except TimeoutError as exc:
+                failure = ConnectTimeoutError(self, f"connect timed out: {exc}")
+            except OSError as exc:
+                failure = NewConnectionError(self, f"connect failed: {exc}")
+            else:
+                return _bounded_socket(sock)
+        raise failure
+
+    def _addresses(self) -> list[tuple]:
+        # As urllib3's exceptions: it would wrap any other OSError as a bare "Connection aborted".
+        try:
+            return LOOKUP.addresses(self._dns_host, self.port, allowed_gai_family())
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(self, "name lookup timed out") from exc
+        except OSError as exc:
+            raise NewConnectionError(self, f"name lookup: {exc}") from exc
 
 
-class _TlsConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        # Wrapped in _BoundedTlsSocket afterwards, by the context.
-        return _bounded_socket(super()._new_conn())
+class _Connection(_LookedUp, HTTPConnection):
+    pass
+
+
+class _TlsConnection(_LookedUp, HTTPSConnection):
+    pass  # its socket is wrapped in _BoundedTlsSocket afterwards, by the context
 
 
 class _Pool(HTTPConnectionPool):
@@ -178,6 +217,10 @@ def _drop_body(response: urllib3.BaseHTTPResponse) -> bytes:
 def _reason(exc: BaseException, deadline: float) -> str:
     if time.monotonic() >= deadline:
         return "deadline passed"
+    if isinstance(exc, NameResolutionError):
+        return "name lookup failed"
+    if isinstance(exc.__cause__, TooManyLookups):
+        return "too many name lookups"
     # NewConnectionError is a ConnectTimeoutError to urllib3, for history's sake: ask it first.
     if isinstance(exc, (NewConnectionError, ConnectionError)):
         return "connection failed"
