@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.serving import wait_healthy
@@ -56,6 +57,16 @@ class LiveServer:
         pid = self.worker_pids()[0]
         os.kill(pid, signal.SIGKILL)
         return pid
+
+    def reaped(self, pid: int, timeout: float = 10.0) -> bool:
+        """Whether the master has reaped `pid` within `timeout`: a worker killed a moment ago is
+        its child, a zombie, until the master's SIGCHLD handler runs, later under load."""
+        deadline = time.monotonic() + timeout
+        while pid in self.worker_pids():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def kill_all(self) -> None:
         if self.process.poll() is None:

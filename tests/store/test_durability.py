@@ -106,7 +106,7 @@ def test_every_acknowledged_write_survives_load_and_sigkill(server, database_url
         assert worker_kill.wait(timeout=60), f"load never reached the first kill\n{server.log_tail()}"
         killed = server.kill_worker()
         assert server_kill.wait(timeout=60), f"load did not go on after a worker died\n{server.log_tail()}"
-        assert killed not in server.worker_pids()
+        assert server.reaped(killed), server.log_tail()
         server.kill_all()
     finally:
         stop.set()
