@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from cards import dates, terms
 from cards import valuesets as vs
-from cards.record import Concept, Item, Record, concept
+from cards.record import Concept, Item, Record, concept, value_text
 from cards.settings import EngineSettings
 
 log = logging.getLogger("cards")
@@ -200,8 +200,7 @@ def affirms(resource: dict) -> bool:
     words that are not a negative. A number is not a yes (a checklist item, an unknown scale)."""
     if "dataAbsentReason" in resource or any(k in resource for k in ("valueQuantity", "valueInteger")):
         return False
-    words = resource.get("valueString") if isinstance(resource.get("valueString"), str) else ""
-    words += " " + concept(resource.get("valueCodeableConcept")).text
+    words = value_text(resource) + " " + concept(resource.get("valueCodeableConcept")).text
     return result_polarity(resource) != "negative" and not terms.says_no(words)
 
 
@@ -220,19 +219,12 @@ def result_polarity(resource: dict) -> str:
             return "positive"
     if isinstance(resource.get("valueBoolean"), bool):
         return "positive" if resource["valueBoolean"] else "negative"
-    value_text = " | ".join(
-        t
-        for t in (
-            resource.get("valueString") if isinstance(resource.get("valueString"), str) else "",
-            concept(resource.get("valueCodeableConcept")).text,
-        )
-        if t
-    )
-    if value_text:
+    said = " | ".join(t for t in (value_text(resource), concept(resource.get("valueCodeableConcept")).text) if t)
+    if said:
         # "Not detected" contains "detected": negatives are read first.
-        if terms.NEGATIVE.search(value_text):
+        if terms.NEGATIVE.search(said):
             return "negative"
-        if terms.POSITIVE.search(value_text):
+        if terms.POSITIVE.search(said):
             return "positive"
     quantity = resource.get("valueQuantity")
     if isinstance(quantity, dict) and isinstance(quantity.get("value"), (int, float)):

@@ -144,6 +144,12 @@ def note_text(resource: dict) -> str:
                       if isinstance(n, dict) and isinstance(n.get("text"), str))[:_MAX_TEXT]
 
 
+def value_text(resource: dict) -> str:
+    """An Observation's valueString, as far as the rules read any text."""
+    value = resource.get("valueString")
+    return value[:_MAX_TEXT] if isinstance(value, str) else ""
+
+
 def mentions_kratom(*texts: str) -> bool:
     """Kratom named, and not negated ("denies kratom", "no kratom use")."""
     return any(terms.affirmed(terms.KRATOM, text[:_MAX_TEXT]) for text in texts if text)
@@ -483,9 +489,8 @@ class Record:
         # `is not None`, not `in`: a null member reads as an absent one (the sieve passes nulls).
         if (resource.get("valueString") is not None or resource.get("valueCodeableConcept") is not None
                 or resource.get("note") is not None):
-            value = resource.get("valueString")
             kratom = mentions_kratom(
-                value if isinstance(value, str) else "",
+                value_text(resource),
                 concept(resource.get("valueCodeableConcept")).text,
                 note_text(resource),
             )
