@@ -36,7 +36,7 @@ from cards import valuesets as vs
 from cards.settings import EngineSettings
 
 _screens = terms.screens  # bound once: looked up for every Observation
-_MAX_TEXT = terms.MAX_TEXT_CHARS
+_TEXT_BOUND = terms.TEXT_BOUND
 
 log = logging.getLogger("cards")
 
@@ -120,9 +120,10 @@ def concept(value: object) -> Concept:
         return EMPTY
     keys: list[vs.Key] = []
     parts: list[str] = []
+    bound = _TEXT_BOUND.chars
     text = value.get("text")
     if isinstance(text, str) and text:
-        parts.append(text[:_MAX_TEXT])
+        parts.append(text[:bound])
     codings = value.get("coding")
     if isinstance(codings, list):
         for coding in codings:
@@ -132,27 +133,29 @@ def concept(value: object) -> Concept:
                     keys.append(key)
                 display = coding.get("display")
                 if isinstance(display, str) and display:
-                    parts.append(display[:_MAX_TEXT])
-    return Concept(tuple(keys), " | ".join(parts)[:_MAX_TEXT])
+                    parts.append(display[:bound])
+    return Concept(tuple(keys), " | ".join(parts)[:bound])
 
 
 def note_text(resource: dict) -> str:
     notes = resource.get("note")
     if not isinstance(notes, list):
         return ""
-    return " | ".join(n["text"][:_MAX_TEXT] for n in notes
-                      if isinstance(n, dict) and isinstance(n.get("text"), str))[:_MAX_TEXT]
+    bound = _TEXT_BOUND.chars
+    return " | ".join(n["text"][:bound] for n in notes
+                      if isinstance(n, dict) and isinstance(n.get("text"), str))[:bound]
 
 
 def value_text(resource: dict) -> str:
     """An Observation's valueString, as far as the rules read any text."""
     value = resource.get("valueString")
-    return value[:_MAX_TEXT] if isinstance(value, str) else ""
+    return value[:_TEXT_BOUND.chars] if isinstance(value, str) else ""
 
 
 def mentions_kratom(*texts: str) -> bool:
     """Kratom named, and not negated ("denies kratom", "no kratom use")."""
-    return any(terms.affirmed(terms.KRATOM, text[:_MAX_TEXT]) for text in texts if text)
+    bound = _TEXT_BOUND.chars
+    return any(terms.affirmed(terms.KRATOM, text[:bound]) for text in texts if text)
 
 
 def says_withdrawal(text: str) -> bool:
@@ -418,6 +421,7 @@ class Record:
         patient_id: str | None = None,
     ) -> Record:
         record = cls(settings=settings or EngineSettings(), patient_id=patient_id)
+        terms.TEXT_BOUND.chars = record.settings.max_text_chars
         record._cpu_until = time.thread_time() + record.settings.max_cpu_seconds
         record._configured = {
             "cows_order": _key(record.settings.cows_assessment_code),

@@ -120,6 +120,10 @@ class EngineSettings:
     # checked as the record is read and validated. A 10,000-resource chart takes under 0.1 s; the
     # largest body accepted (16 MB, some 25,000 small resources) about 0.5 s.
     max_cpu_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    # The most of any one text (a display, a code's text, a note, a value) the rules read: a
+    # mention further in is not seen. Clinical wording is far shorter; raise it to read long
+    # annotations whole (each character costs every text pattern once). At least 256 characters.
+    max_text_chars: Annotated[int, Field(ge=256, le=1_048_576, strict=True)] = 4096
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> EngineSettings:

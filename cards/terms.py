@@ -8,6 +8,7 @@ so a new product in a CSV needs no change here.
 from __future__ import annotations
 
 import re
+import threading
 from functools import wraps
 from typing import Callable, TypeVar
 
@@ -188,10 +189,23 @@ OBSERVATION_SCREEN = re.compile(
 
 REMEMBERED_TEXTS = 8192
 REMEMBERED_TEXT_LENGTH = 256
-# The most of one text (a display, a code's text, a note, a value) the rules read. Clinical
-# wording is far shorter; every pattern costs per character, so a record stuffed with text
-# cannot buy CPU with it (15 MB of keyword-rich text took seconds per resource).
+# The most of one text (a display, a code's text, a note, a value) the rules read, by default
+# (clinical.max_text_chars). Clinical wording is far shorter; every pattern costs per character,
+# so a record stuffed with text cannot buy CPU with it (15 MB of keyword-rich text took seconds
+# per resource).
 MAX_TEXT_CHARS = 4096
+
+
+class _TextBound(threading.local):
+    """The bound of the record this thread is reading: each `Record.build` sets it from its
+    settings. Texts are cut deep in indexers and finders that have no settings in reach, and a
+    thread reads one record at a time. Never below REMEMBERED_TEXT_LENGTH, so a remembered
+    classification never depends on it."""
+
+    chars = MAX_TEXT_CHARS
+
+
+TEXT_BOUND = _TextBound()
 
 
 def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
@@ -208,7 +222,7 @@ def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
             return memory[text]
         except KeyError:
             pass
-        result = classify(text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS])
+        result = classify(text[:TEXT_BOUND.chars])
         if len(text) <= REMEMBERED_TEXT_LENGTH:
             if len(memory) >= REMEMBERED_TEXTS:
                 memory.clear()

@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from cards import EngineSettings
-from cards.record import MODELS, concept
+from cards.record import MODELS, Record, concept
 from cards.terms import MAX_TEXT_CHARS
 from tests.calls import accepted, hook_request, oud_condition, patient
 
@@ -72,8 +72,32 @@ def test_fourteen_megabytes_of_value_text_is_read_only_as_far_as_a_text_can_matt
 
 def test_text_past_the_bound_is_not_read():
     near, far = "x " * 10 + "kratom", "x " * MAX_TEXT_CHARS + "kratom"
+    Record.build((), settings=EngineSettings())
     assert "kratom" in concept({"text": near}).text
     assert len(concept({"text": far, "coding": [{"display": far}]}).text) == MAX_TEXT_CHARS
+
+
+def _kratom_deep_in_a_note(chars_before: int) -> dict:
+    return {"resourceType": "Condition", "id": "c1", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"text": "Opioid withdrawal"}, "recordedDate": "2026-11-30T10:00:00Z",
+            "note": [{"text": "x" * chars_before + " uses kratom daily"}], "subject": {"reference": "Patient/pat-1"}}
+
+
+def test_the_text_bound_is_a_setting_and_follows_each_records_settings(make_app):
+    """A mention past the bound is not seen; a site that raises it reads long notes whole. Two apps in
+    one thread, each with its own bound: each record is read with its own."""
+    record = hook_request("patient-view", [patient(), _kratom_deep_in_a_note(6000)])
+    default = make_app().test_client()
+    raised = make_app(clinical={"max_text_chars": 8192}).test_client()
+
+    def kratom_seen(client) -> bool:
+        cards = client.post(PV, json=record).get_json()["cards"]
+        return any("kratom" in (card["summary"] + card["detail"]).lower() for card in cards)
+
+    assert kratom_seen(raised) and not kratom_seen(default) and kratom_seen(raised)
+    for bad in (255, 2_000_000, "4096"):
+        with pytest.raises(ValueError, match="max_text_chars"):
+            EngineSettings.from_mapping({"max_text_chars": bad})
 
 
 class _CountingModel:

@@ -53,7 +53,7 @@ def test_defaults_match_the_design():
 
 
 # Not of the design: bounds on the work of one evaluation (issue 11), tested in tests/test_cpu_bounds.py.
-EVALUATION_BOUNDS = {"max_validated_resources": 2000}
+EVALUATION_BOUNDS = {"max_validated_resources": 2000, "max_text_chars": 4096}
 
 
 def test_every_numeric_setting_is_listed_here():
