@@ -9,6 +9,7 @@ mentions were dropped when the record was indexed.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -279,6 +280,10 @@ class Search:
     s: EngineSettings
     now: datetime
     facts: Facts
+    # Per explaining tag: whether an active undated prescription is on record, and the sorted
+    # dates of the others. Read once, then each positive test or overdose is a bisection: asked
+    # per test, a record of many tests and many prescriptions cost their product.
+    prescriptions: dict[str, tuple[bool, list[datetime]]] = field(default_factory=dict, compare=False)
 
 
 def medication_in_use(
@@ -321,16 +326,27 @@ def explained(q: Search, drug_class: str, when: datetime | None) -> bool:
     if tag is None:
         return False
     when = when or q.now
-    for item in q.record.tagged(tag, "MedicationRequest", "MedicationStatement"):
+    if tag not in q.prescriptions:
+        q.prescriptions[tag] = _prescriptions(q.record, tag)
+    active_undated, given = q.prescriptions[tag]
+    if active_undated:
+        return True
+    first = bisect_left(given, when - q.s.explaining_window)
+    return first < len(given) and given[first] <= when
+
+
+def _prescriptions(record: Record, tag: str) -> tuple[bool, list[datetime]]:
+    """(an active undated prescription of ``tag`` is on record, the sorted dates of the dated ones)."""
+    active_undated, given = False, []
+    for item in record.tagged(tag, "MedicationRequest", "MedicationStatement"):
         if item.draft or not status_ok(item):
             continue
-        given = medication_when(item.resource)
-        if given is None:
-            if item.resource.get("status") in ACTIVE_MEDICATION_STATUS[item.type]:
-                return True
-        elif when - q.s.explaining_window <= given <= when:
-            return True
-    return False
+        when = medication_when(item.resource)
+        if when is not None:
+            given.append(when)
+        elif item.resource.get("status") in ACTIVE_MEDICATION_STATUS[item.type]:
+            active_undated = True
+    return active_undated, sorted(given)
 
 
 def positive_opioid_tests(q: Search, window: timedelta, classes=("heroin", "fentanyl", "oxycodone", "other")):

@@ -256,6 +256,19 @@ def medication_tags(medication: Concept) -> set[str]:
     return tags
 
 
+def medication_concept(medication: dict) -> Concept:
+    """A Medication resource's code and its ingredients' codes, as one concept."""
+    found = concept(medication.get("code"))
+    ingredients = [
+        concept(part.get("itemCodeableConcept"))
+        for part in medication.get("ingredient") or ()
+        if isinstance(part, dict)
+    ]
+    keys = found.keys + tuple(key for part in ingredients for key in part.keys)
+    text = " | ".join(t for t in [found.text, *(p.text for p in ingredients)] if t)
+    return Concept(keys, text[:_TEXT_BOUND.chars])
+
+
 # Text classifications are remembered per string: a chart repeats the same few displays
 # ("Hypertension", "Lisinopril 10 MG Oral Tablet") dozens of times, and each costs a
 # handful of regex searches. Code lookups stay per resource; they are set membership.
@@ -407,6 +420,9 @@ class Record:
     _validated: int = 0
     _cpu_until: float = math.inf  # time.thread_time() past which the evaluation stops
     _acted_on: set[int] = field(default_factory=set)
+    # What each Medication resource is, read once (keyed by id: the resources live as long as the
+    # record): thousands of requests may name one Medication with thousands of ingredients.
+    _medications_read: dict[int, tuple[Concept, frozenset[str]]] = field(default_factory=dict)
 
     # --- building -------------------------------------------------------------------------
 
@@ -567,9 +583,16 @@ class Record:
     }
 
     def _classify_medication_uses(self) -> None:
-        for resource, draft in self.medication_uses:
-            medication, referenced = self.medication_of(resource)
-            tags = medication_tags(medication)
+        for n, (resource, draft) in enumerate(self.medication_uses):
+            if not n & 31:
+                self._within_cpu_budget()
+            if "medicationCodeableConcept" in resource:
+                medication, referenced = concept(resource["medicationCodeableConcept"]), None
+                tags = medication_tags(medication)
+            else:
+                medication, referenced = self.medication_of(resource)
+                tags = set(self._medications_read[id(referenced)][1]) if referenced is not None \
+                    else medication_tags(medication)
             if resource.get("resourceType") == "MedicationStatement" and mentions_kratom(
                 medication.text, note_text(resource)
             ):
@@ -594,15 +617,11 @@ class Record:
         if medication is None:
             display = reference.get("display") if isinstance(reference, dict) else None
             return Concept((), display if isinstance(display, str) else ""), None
-        found = concept(medication.get("code"))
-        ingredients = [
-            concept(part.get("itemCodeableConcept"))
-            for part in medication.get("ingredient") or ()
-            if isinstance(part, dict)
-        ]
-        keys = found.keys + tuple(key for part in ingredients for key in part.keys)
-        text = " | ".join(t for t in [found.text, *(p.text for p in ingredients)] if t)
-        return Concept(keys, text), medication
+        read = self._medications_read.get(id(medication))
+        if read is None:
+            what = medication_concept(medication)
+            read = self._medications_read[id(medication)] = what, frozenset(medication_tags(what))
+        return read[0], medication
 
     # --- reading --------------------------------------------------------------------------
 
