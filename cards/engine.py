@@ -22,8 +22,13 @@ def evaluate(
     inputs: Inputs,
     now: datetime,
     settings: EngineSettings | None = None,
+    *,
+    cpu_until: float | None = None,
 ) -> list[Advice]:
     """The advice for one patient at one moment. Bad resources are skipped and logged.
+
+    `cpu_until` bounds the evaluation's CPU (see `Record.build`): the sieve's, when the caller
+    sieved the request, so that sieving and evaluating share `max_cpu_seconds`.
 
     A bug raises. It is not turned into "no advice": an empty answer that is really a failure
     would tell the EHR, and the clinician, that there was nothing to advise.
@@ -31,7 +36,8 @@ def evaluate(
     settings = settings or EngineSettings()
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
     record = Record.build(resources if resources is not None else (), drafts=inputs.drafts,
-                          acted_on=inputs.acted_on, settings=settings, patient_id=inputs.patient_id)
+                          acted_on=inputs.acted_on, settings=settings, patient_id=inputs.patient_id,
+                          cpu_until=cpu_until)
     if inputs.moment is Moment.ORDER and not any(triggers(record, draft) for draft in inputs.acted_on):
         return []
     facts = find_facts(record, settings, now)

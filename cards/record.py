@@ -435,10 +435,15 @@ class Record:
         acted_on: Iterable[Any] = (),
         settings: EngineSettings | None = None,
         patient_id: str | None = None,
+        cpu_until: float | None = None,
     ) -> Record:
+        """`cpu_until`: the thread CPU time (time.thread_time()) past which reading stops with
+        RecordTooLarge; by default `max_cpu_seconds` from now. A caller that sieved the request
+        first passes the sieve's (`Sieve.cpu_until`), so that one request has one budget."""
         record = cls(settings=settings or EngineSettings(), patient_id=patient_id)
         terms.TEXT_BOUND.chars = record.settings.max_text_chars
-        record._cpu_until = time.thread_time() + record.settings.max_cpu_seconds
+        record._cpu_until = cpu_until if cpu_until is not None else \
+            time.thread_time() + record.settings.max_cpu_seconds
         record._configured = {
             "cows_order": _key(record.settings.cows_assessment_code),
             "moud_referral": _key(record.settings.moud_referral_code),
@@ -729,6 +734,11 @@ class Sieve:
         # the same text rules over every resource of the request.
         self._probe = Record.build((), settings=settings)
         self._judged = 0
+
+    @property
+    def cpu_until(self) -> float:
+        """When this sieve's CPU budget ends: pass it to the evaluation of the record it sieved."""
+        return self._probe._cpu_until
 
     def keeps(self, fields: dict) -> bool:
         """`fields`: a resource's FIELDS as plain JSON values; an absent one may be missing or None.

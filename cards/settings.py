@@ -117,7 +117,8 @@ class EngineSettings:
     # are validated with fhir.resources (about 0.1 ms each); a real chart needs a few hundred.
     max_validated_resources: Count = 2000
     # CPU time of the whole evaluation (thread time, so waiting for a busy machine does not count),
-    # checked as the record is read and validated. A 10,000-resource chart takes under 0.1 s; the
+    # checked as the record is read and validated; a caller that sieves the request first counts
+    # the sieving in it too (Record.build's cpu_until). A 10,000-resource chart takes under 0.1 s; the
     # largest body accepted (16 MB, some 25,000 small resources) about 0.5 s.
     max_cpu_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
     # The most of any one text (a display, a code's text, a note, a value) the rules read: a

@@ -14,14 +14,19 @@ Where the guarantee is a count (resources validated, work per mention), the test
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import orjson
 import pytest
 
-from cards import EngineSettings
+import cards
+from cards import EngineSettings, Inputs, terms
 from cards.record import MODELS, Record, concept
 from cards.terms import MAX_TEXT_CHARS
-from tests.calls import accepted, hook_request, oud_condition, patient
+from cds_service.api import hooks
+from tests.calls import PATIENT_ID, accepted, hook_request, oud_condition, patient
+from tests.cards.chart import LOINC, OXYCODONE, ago, med_request, topics, uds
+from tests.cards.chart import patient as chart_patient
 
 PV = "/cds-services/withdrawal-patient-view"
 
@@ -180,8 +185,6 @@ def test_a_feedback_batch_past_the_bound_is_refused_before_it_is_loaded(client):
 def test_looking_for_negations_costs_the_same_per_mention_however_long_the_text():
     """Before, each mention re-read the whole text before and after it: 7,000 negated mentions in
     100 KB took minutes, and four times the mentions cost sixteen times the CPU. Now four times."""
-    from cards import terms
-
     def best_of_three(mentions: int) -> float:
         text = "patient denies kratom. " * mentions
         assert not terms.affirmed(terms.KRATOM, text)
@@ -207,9 +210,6 @@ def test_a_medication_named_by_many_requests_is_read_once_per_call(client):
 def test_explaining_tests_by_prescriptions_costs_their_sum_not_their_product():
     """Before, each positive test looked through every prescription: 500 of each took 0.66 s, 250
     of each 0.24 s. Four times as many of each must cost less than eight times (the product: 16)."""
-    from tests.cards.chart import LOINC, OXYCODONE, ago, med_request, topics, uds
-    from tests.cards.chart import patient as chart_patient
-
     def best_of_three(n: int) -> float:
         record = [chart_patient(),
                   *(uds((LOINC, "51954-6", "oxyCODONE Free Ur-mCnc"), id=f"u{i}") for i in range(n)),
@@ -218,3 +218,39 @@ def test_explaining_tests_by_prescriptions_costs_their_sum_not_their_product():
         return min(_cpu(topics, *record) for _ in range(3))
 
     assert best_of_three(400) < 8 * best_of_three(100)
+
+
+def _burn(seconds: float) -> None:
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+def test_sieving_and_evaluating_share_one_budget(make_app, monkeypatch):
+    """Before, the evaluation started a budget of its own after the sieve had used its: one request
+    could take twice `max_cpu_seconds`. Here the sieving is made to use all of it."""
+    decode = hooks.decode_hook_request
+
+    def slow_decode(body, sieve):
+        document = decode(body, sieve)
+        _burn(0.25)
+        return document
+
+    client = make_app(clinical={"max_cpu_seconds": 0.2}).test_client()
+    body = hook_request("patient-view", [patient(), oud_condition()])
+    assert client.post(PV, json=body).status_code == 200
+    monkeypatch.setattr(hooks, "decode_hook_request", slow_decode)
+    response = client.post(PV, json=body)
+    assert response.status_code == 413, response.get_json()
+    assert "clinical.max_cpu_seconds" in response.get_json()["message"]
+
+
+def test_an_evaluation_given_a_spent_budget_stops():
+    now = datetime.now(timezone.utc)
+    settings = EngineSettings(max_cpu_seconds=0.05)
+    sieve = cards.Sieve(settings)
+    _burn(0.1)
+    record = [patient(), oud_condition()]
+    assert cards.evaluate(record, Inputs(patient_id=PATIENT_ID), now, settings)
+    with pytest.raises(cards.RecordTooLarge):
+        cards.evaluate(record, Inputs(patient_id=PATIENT_ID), now, settings, cpu_until=sieve.cpu_until)

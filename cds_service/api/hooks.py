@@ -48,7 +48,8 @@ def call_service(service_id: str):
     now = rt.clock()
     # Every card ends by saying how long dismissing it hides it ([snooze]).
     inputs = replace(HOOKS[service.hook].inputs(hook_request["context"]), footer=dismissal.footer(rt.settings.snooze))
-    advised = cards.evaluate(resources, inputs, now, rt.settings.clinical)
+    # One CPU budget for the request thread's reading: the sieve's, which started with the call.
+    advised = cards.evaluate(resources, inputs, now, rt.settings.clinical, cpu_until=sieve.cpu_until)
     # Most charts raise nothing: then there is nothing to snooze or to log.
     shown = _unsnoozed_and_logged(rt, service, hook_request, advised, now) if advised else []
     answer = card_json.response(shown)
