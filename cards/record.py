@@ -591,13 +591,10 @@ class Record:
         for n, (resource, draft) in enumerate(self.medication_uses):
             if not n & 31:
                 self._within_cpu_budget()
-            if "medicationCodeableConcept" in resource:
-                medication, referenced = concept(resource["medicationCodeableConcept"]), None
-                tags = medication_tags(medication)
-            else:
-                medication, referenced = self.medication_of(resource)
-                tags = set(self._medications_read[id(referenced)][1]) if referenced is not None \
-                    else medication_tags(medication)
+            medication, referenced = self.medication_of(resource)
+            # A Medication resource's tags were found once, when medication_of first read it.
+            tags = set(self._medications_read[id(referenced)][1]) if referenced is not None \
+                else medication_tags(medication)
             if resource.get("resourceType") == "MedicationStatement" and mentions_kratom(
                 medication.text, note_text(resource)
             ):

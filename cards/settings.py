@@ -17,6 +17,8 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
+from cards.terms import MAX_TEXT_CHARS, REMEMBERED_TEXT_LENGTH
+
 # Unknown keys are refused (a typo must not silently keep the default); numbers must be numbers.
 _FORBID = ConfigDict(extra="forbid")
 Count = Annotated[int, Field(ge=0, strict=True)]
@@ -123,8 +125,9 @@ class EngineSettings:
     max_cpu_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
     # The most of any one text (a display, a code's text, a note, a value) the rules read: a
     # mention further in is not seen. Clinical wording is far shorter; raise it to read long
-    # annotations whole (each character costs every text pattern once). At least 256 characters.
-    max_text_chars: Annotated[int, Field(ge=256, le=1_048_576, strict=True)] = 4096
+    # annotations whole (each character costs every text pattern once). At least 256 characters
+    # (REMEMBERED_TEXT_LENGTH: a remembered classification must not depend on it).
+    max_text_chars: Annotated[int, Field(ge=REMEMBERED_TEXT_LENGTH, le=1_048_576, strict=True)] = MAX_TEXT_CHARS
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> EngineSettings:
