@@ -22,7 +22,7 @@ fi
 
 compile() {
   env -u UV_INDEX -u UV_INDEX_URL -u UV_DEFAULT_INDEX -u UV_EXTRA_INDEX_URL -u UV_FIND_LINKS \
-    "$uv" pip compile --no-config --universal --python-version 3.11 --generate-hashes --quiet \
+    "$uv" pip compile --no-config --universal --python-version 3.11 --generate-hashes --no-strip-extras --quiet \
     --custom-compile-command "scripts/lock.sh" "$@"
 }
 

@@ -3,26 +3,27 @@ package with its hashes, and are what the image and the README's test command in
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 LOCKS = {name: ROOT / "requirements" / f"{name}.txt" for name in ("service", "test", "build")}
-_PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)(?:\s*;\s*(.+?))?\s*\\?$")
+_PIN = re.compile(r"^([A-Za-z0-9._-]+)(?:\[([A-Za-z0-9._,-]+)\])?==(\S+)(?:\s*;\s*(.+?))?\s*\\?$")
 
 
-def pins(lock: Path) -> dict[str, set[str]]:
-    """{package: its pinned versions} (a universal lock may pin two, under different markers);
-    fails on any requirement line that is not `name==version` followed by its hashes."""
-    found: dict[str, set[str]] = {}
-    entries = re.split(r"\n(?=\S)", lock.read_text())
-    for entry in entries:
+def entries(lock: Path) -> list[tuple[str, frozenset[str], str, Marker | None]]:
+    """(package, its locked extras, version, marker) per requirement line; fails on any line that
+    is not `name[extras]==version` followed by its hashes."""
+    found = []
+    for entry in re.split(r"\n(?=\S)", lock.read_text()):
         if entry.startswith("#") or not entry.strip():
             continue
         first, *rest = entry.splitlines()
@@ -30,7 +31,17 @@ def pins(lock: Path) -> dict[str, set[str]]:
         assert match, f"{lock.name}: not an exact pin: {first!r}"
         hashes = [line for line in rest if line.strip().startswith("--hash=sha256:")]
         assert hashes, f"{lock.name}: {first} has no hash"
-        found.setdefault(canonicalize_name(match.group(1)), set()).add(match.group(2))
+        name, extras, version, marker = match.groups()
+        extras = frozenset(canonicalize_name(e) for e in (extras or "").split(",") if e)
+        found.append((canonicalize_name(name), extras, version, Marker(marker) if marker else None))
+    return found
+
+
+def pins(lock: Path) -> dict[str, set[str]]:
+    """{package: its pinned versions} (a universal lock may pin two, under different markers)."""
+    found: dict[str, set[str]] = {}
+    for name, _, version, _ in entries(lock):
+        found.setdefault(name, set()).add(version)
     return found
 
 
@@ -69,3 +80,48 @@ def test_the_image_and_the_test_command_install_from_the_locks():
     command = readme.split("<!-- test-command -->", 1)[1].split("```sh\n", 1)[1].split("\n", 1)[0]
     assert "--require-hashes -r requirements/test.txt -r requirements/build.txt" in command
     assert "--no-deps --no-build-isolation -e ." in command
+
+
+def unpinned_extras(lock: Path, requires_of) -> list[str]:
+    """Every `name[extra]` that a package in the lock asks for (under this machine's markers) and the
+    lock does not hold with that extra. pip before 24 treats `name[extra]` as a project apart from
+    `name`: in --require-hashes mode it then finds it unpinned and stops, or, were the lock to hold
+    only `name`, takes whatever release is newest (the uvicorn[standard] breakage of 2026-12-07)."""
+    locked = entries(lock)
+    extras_of: dict[str, set[str]] = {}
+    for name, extras, _, marker in locked:
+        if marker is None or marker.evaluate():
+            extras_of.setdefault(name, set()).update(extras)
+    missing = []
+    for name, extras in extras_of.items():
+        for text in requires_of(name):
+            requirement = Requirement(text)
+            applies = requirement.marker is None or any(
+                requirement.marker.evaluate({"extra": extra}) for extra in {"", *extras})
+            wanted = {canonicalize_name(e) for e in requirement.extras}
+            if applies and wanted and not wanted <= extras_of.get(canonicalize_name(requirement.name), set()):
+                missing.append(f"{name} asks for {requirement} (locked as "
+                               f"{sorted(extras_of.get(canonicalize_name(requirement.name), set()))})")
+    return missing
+
+
+def installed_requires(name: str) -> list[str]:
+    return importlib.metadata.distribution(name).requires or []
+
+
+@pytest.mark.parametrize("lock", ["service", "test"])
+def test_every_extra_a_locked_package_asks_for_is_locked_with_it(lock):
+    """The test lock is what this environment was installed from, so each locked package's metadata is
+    here to read; the service lock is a subset of it (test above)."""
+    assert unpinned_extras(LOCKS[lock], installed_requires) == []
+
+
+def test_a_lock_without_the_extra_a_dependency_asks_for_is_caught(tmp_path):
+    lock = tmp_path / "lock.txt"
+    lock.write_text("sekmet-fhir==0.1.1 \\\n    --hash=sha256:00\n"
+                    "uvicorn==0.54.0 \\\n    --hash=sha256:00\n")
+    requires = {"sekmet-fhir": ["uvicorn[standard]>=0.30"], "uvicorn": ["click>=7.0"]}
+    assert unpinned_extras(lock, lambda name: requires.get(name, [])) == [
+        "sekmet-fhir asks for uvicorn[standard]>=0.30 (locked as [])"]
+    lock.write_text(lock.read_text().replace("uvicorn==", "uvicorn[standard]=="))
+    assert unpinned_extras(lock, lambda name: requires.get(name, [])) == []
