@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationadministration import MedicationAdministration
+from fhir.resources.R4B.medicationdispense import MedicationDispense
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.observation import Observation
@@ -46,6 +48,8 @@ MODELS: dict[str, Any] = {
     "Observation": Observation,
     "MedicationRequest": MedicationRequest,
     "MedicationStatement": MedicationStatement,
+    "MedicationDispense": MedicationDispense,
+    "MedicationAdministration": MedicationAdministration,
     "Medication": Medication,
     "ServiceRequest": ServiceRequest,
     "Procedure": Procedure,
@@ -60,7 +64,8 @@ READ_FIELDS = frozenset({
     "occurrenceDateTime", "occurrencePeriod", "valueString", "valueQuantity", "valueCodeableConcept",
     "valueInteger", "valueBoolean", "interpretation", "referenceRange", "note", "medicationReference",
     "medicationCodeableConcept", "ingredient", "contained", "birthDate", "deceasedBoolean",
-    "deceasedDateTime",
+    "deceasedDateTime", "category", "dispenseRequest", "whenHandedOver", "whenPrepared", "reasonCode",
+    "reasonReference",
 })
 KNOWN_MEDICATIONS = (vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
                      | vs.BENZODIAZEPINES.keys)
@@ -585,6 +590,8 @@ class Record:
         "Medication": _medication,
         "MedicationRequest": _medication_use,
         "MedicationStatement": _medication_use,
+        "MedicationDispense": _medication_use,
+        "MedicationAdministration": _medication_use,
     }
 
     def _classify_medication_uses(self) -> None:
