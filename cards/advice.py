@@ -30,7 +30,7 @@ class Note:
     """Background several cards could give (what kratom is): a response shows it once."""
 
     text: str
-    link: Link
+    link: Link | None = None
 
 
 @dataclass(frozen=True)

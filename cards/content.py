@@ -6,6 +6,7 @@ Only verified URLs (clinical-content.md sections 6 and 7, plus the NIDA COWS for
 
 from __future__ import annotations
 
+from cards import valuesets as vs
 from cards.advice import Link, Note, Reason
 
 # Offered on every card; a topic may add its own. The code also picks the snooze length.
@@ -21,7 +22,8 @@ OVERRIDE_REASONS: tuple[Reason, ...] = tuple(
 # The CDC IG's recommendation 12 offers "Snooze - already on MOUD elsewhere" (clinical-content.md 1.1).
 ON_MOUD_ELSEWHERE = Reason("on-moud-elsewhere", "On MOUD elsewhere (e.g. an opioid treatment program)")
 
-# The guideline a card follows: its CDS Hooks `source`.
+# The guideline a card follows: its CDS Hooks `source`. Each URL is checked against its source in
+# tests/cards/test_links.py (the list of URLs and where each was verified).
 GUIDELINES: dict[str, Link] = {
     "cdc-2022": Link(
         "CDC Clinical Practice Guideline for Prescribing Opioids for Pain (2022)",
@@ -29,18 +31,31 @@ GUIDELINES: dict[str, Link] = {
     ),
     "asam-2020": Link(
         "ASAM National Practice Guideline for the Treatment of OUD (2020 Focused Update)",
-        "https://www.asam.org/Quality-Science/quality/2020-national-practice-guideline",
+        "https://www.asam.org/quality-care/clinical-guidelines/national-practice-guideline",
     ),
     "ca-bridge": Link("CA Bridge on-shift tools: starting buprenorphine", "https://cabridge.org/tools/on-shift/"),
-    "suicide-oud-2022": Link(
-        "Suicidal ideation among US adults with opioid use disorder, 2009-2020 (eClinicalMedicine, 2022)",
-        "https://www.thelancet.com/journals/eclinm/article/PIIS2589-5370(22)00426-6/fulltext",
+    "hhs-tapering-2019": Link(
+        "HHS Guide for Clinicians on the Appropriate Dosage Reduction or Discontinuation of Long-Term Opioid "
+        "Analgesics (2019)",
+        "https://www.hhs.gov/system/files/Dosage_Reduction_Discontinuation.pdf",
+    ),
+    "samhsa-overdose-toolkit": Link(
+        "SAMHSA Overdose Prevention and Response Toolkit (PEP23-03-00-001)",
+        "https://library.samhsa.gov/product/overdose-prevention-and-response-toolkit/pep23-03-00-001",
+    ),
+    "uspstf-depression": Link(
+        "USPSTF: Screening for Depression and Suicide Risk in Adults (2023); in Children and Adolescents (2022)",
+        "https://www.uspreventiveservicestaskforce.org/uspstf/recommendation/screening-depression-suicide-risk-adults",
+    ),
+    "tjc-npsg-15": Link(
+        "The Joint Commission NPSG 15.01.01: reduce the risk for suicide",
+        "https://www.jointcommission.org/resources/patient-safety-topics/suicide-prevention/",
     ),
 }
 
 LINKS: dict[str, Link] = {
     "cows": Link(
-        "Clinical Opiate Withdrawal Scale (COWS) form",
+        "COWS reference (PDF)",
         "https://nida.nih.gov/sites/default/files/ClinicalOpiateWithdrawalScale.pdf",
     ),
     "cdc-2022": Link("CDC 2022 opioid prescribing guideline", GUIDELINES["cdc-2022"].url),
@@ -51,21 +66,40 @@ LINKS: dict[str, Link] = {
     ),
     "dsm5-pain": Link("DSM-5 OUD criteria for patients prescribed opioids",
                       "https://pmc.ncbi.nlm.nih.gov/articles/PMC4782928/table/T1"),
+    "hhs-tapering": Link("HHS 2019 guide to tapering long-term opioids", GUIDELINES["hhs-tapering-2019"].url),
     "findtreatment": Link("FindTreatment.gov (SAMHSA treatment locator)", "https://findtreatment.gov"),
     "no-waiver": Link("No waiver is needed to prescribe buprenorphine (SAMHSA)",
                       "https://www.samhsa.gov/medications-substance-use-disorders/waiver-elimination-mat-act"),
     "ed-buprenorphine": Link("ED-initiated buprenorphine vs referral (D'Onofrio, JAMA 2015)",
                              "https://pmc.ncbi.nlm.nih.gov/articles/PMC5442013"),
-    "overdose-survivors": Link("After a nonfatal overdose: mortality and MOUD (Implement Sci 2019)",
-                               "http://link.springer.com/article/10.1186/s13012-019-0891-5"),
-    "pregnancy": Link("ASAM: opioid use disorder in pregnancy",
-                      "https://www.asam.org/quality-care/clinical-recommendations/OUD-in-Pregnancy"),
-    "benzodiazepines": Link("FDA 2017: MOUD should not be withheld from patients taking benzodiazepines",
-                            "https://www.fda.gov/Drugs/DrugSafety/ucm575307.htm"),
+    "ed-oud-consensus": Link("ACEP consensus: managing OUD in the ED (Hawk, Ann Emerg Med 2021)",
+                             "https://doi.org/10.1016/j.annemergmed.2021.04.023"),
+    "overdose-moud": Link("MOUD after a nonfatal overdose and mortality (Larochelle, Ann Intern Med 2018)",
+                          "https://doi.org/10.7326/M17-3107"),
+    "overdose-mortality": Link("One-year mortality after a nonfatal opioid overdose in the ED (Weiner, "
+                               "Ann Emerg Med 2020)", "https://doi.org/10.1016/j.annemergmed.2019.04.020"),
+    "pregnancy": Link("ACOG Committee Opinion 711: opioid use and OUD in pregnancy",
+                      "https://www.acog.org/clinical/clinical-guidance/committee-opinion/articles/2017/08/opioid-use-and-opioid-use-disorder-in-pregnancy"),
+    "adolescents": Link("AAP 2016: medication-assisted treatment of adolescents with OUD",
+                        "https://doi.org/10.1542/peds.2016-1893"),
+    "benzodiazepines": Link("FDA 2017: do not withhold MOUD from patients taking benzodiazepines",
+                            "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-fda-urges-caution-about-withholding-opioid-addiction-medications"),
+    "benzodiazepine-taper": Link("FDA 2020: benzodiazepine boxed warning (taper, never stop abruptly)",
+                                 "https://www.fda.gov/drugs/drug-safety-and-availability/fda-requiring-boxed-warning-updated-improve-safe-use-benzodiazepine-drug-class"),
+    "seven-oh": Link("FDA 2025: steps to restrict concentrated 7-OH opioid products",
+                     "https://www.fda.gov/news-events/press-announcements/fda-takes-steps-restrict-7-oh-opioid-products-threatening-american-consumers"),
+    "high-potency-opioids": Link("ASAM 2023: buprenorphine starts with high-potency synthetic opioids (Weimer, "
+                                 "J Addict Med)", "https://doi.org/10.1097/ADM.0000000000001202"),
     "low-dose-start": Link("Low-dose buprenorphine initiation (RCORP)",
                            "https://www.rcorp-ta.org/rcorp-corner/best-practice-of-the-month/low-dose-buprenorphine-initiation-what-where-why-how-and-whom"),
     "otc-naloxone": Link("Over-the-counter naloxone (SAMHSA FAQ)",
                          "https://www.samhsa.gov/medications-substance-use-disorders/medications-counseling-related-conditions/opioid-overdose-reversal-medications/over-the-counter-naloxone-faqs"),
+    "stimulants": Link("SAMHSA: treatment of stimulant use disorders (PEP20-06-01-001)",
+                       "https://library.samhsa.gov/product/treatment-stimulant-use-disorders/pep20-06-01-001"),
+    "methadone-in-hospital": Link("21 CFR 1306.07: methadone in hospital",
+                                  "https://www.ecfr.gov/current/title-21/chapter-II/part-1306/subject-group-ECFR1eb5bb3a23fddd0/section-1306.07"),
+    "uspstf-adolescents": Link("USPSTF 2022: screening adolescents for depression and suicide risk",
+                               "https://www.uspreventiveservicestaskforce.org/uspstf/recommendation/screening-depression-suicide-risk-children-adolescents"),
     "988": Link("988 Suicide & Crisis Lifeline", "https://988lifeline.org"),
 }
 
@@ -73,6 +107,14 @@ LINKS: dict[str, Link] = {
 EVIDENCE_LABELS: dict[str, str] = {
     "prescribed_opioid": "Opioid medication",
     "moud": "MOUD",
+    "nonmedical_opioid_use": "Opioid use recorded",
+    "withdrawal_suspected": "Withdrawal suspected",
+    "stimulant_use": "Stimulant use",
+    "xylazine": "Xylazine",
+    "buprenorphine_bridge": "Buprenorphine prescription",
+    "nonopioid_withdrawal": "Alcohol or sedative withdrawal",
+    "gabapentinoid": "Gabapentinoid",
+    "naloxone_take_home": "Naloxone",
     "unprescribed_opioid": "Opioid test, no matching prescription",
     "kratom_use": "Kratom use",
     "kratom_disorder": "Substance use disorder",
@@ -95,10 +137,14 @@ EVIDENCE_LABELS: dict[str, str] = {
     "major_depression": "Depression",
     "phq9": "PHQ-9",
     "phq2": "PHQ-2",
-    "phq9_item9": "PHQ-9 item 9 answer",
+    "phq9_item9": "PHQ-9 item 9",
     "suicide_attempt": "Suicide attempt",
     "fentanyl_or_methadone": "Fentanyl or methadone",
     "fentanyl_test": "Fentanyl test",
+}
+# An answer said in words: PHQ-9 item 9 by its LOINC answer list (phq-loinc.csv), "several days".
+SCORE_WORDS: dict[str, dict[int, str]] = {
+    "phq9_item9": {int(row["score"]): row["display"].lower() for row in vs.PHQ.rows if row.get("role") == "answer"},
 }
 # A record that is evidence of the first kind adds nothing by also being evidence of the second.
 SUBSUMED_BY: dict[str, set[str]] = {

@@ -40,7 +40,10 @@ def fired_evidence(expr: Expr, facts: Facts) -> list[Evidence]:
 
 def label(item: Evidence) -> str:
     text = content.EVIDENCE_LABELS.get(item.kind, item.kind.replace("_", " ").capitalize())
-    return text + (f" {item.score:g}" if item.score is not None else "")
+    if item.score is None:
+        return text
+    words = content.SCORE_WORDS.get(item.kind, {}).get(int(item.score))
+    return f"{text}: {words}" if words else f"{text} {item.score:g}"
 
 
 def by_record(items: list[Evidence]) -> list[tuple[Evidence, list[str]]]:
@@ -69,11 +72,20 @@ def evidence_line(item: Evidence, labels: list[str], now: datetime) -> str:
     return f"- {'; '.join(labels)}: {what} ({when_text(item, now)})"
 
 
-def detail(items: list[Evidence], paragraphs: list[str], now: datetime) -> str:
-    """The evidence lines, then ``paragraphs``, in at most MAX_DETAIL characters: lines that do
-    not fit become "and N more"."""
+def detail_cut(text: str) -> int:
+    """How many evidence lines a detail left out ("- and N more"), 0 when none."""
+    match = _MORE.search(text)
+    return int(match.group(1)) if match else 0
+
+
+_MORE = re.compile("^" + re.escape(content.MORE_EVIDENCE).replace(r"\{n\}", r"(\d+)") + "$", re.M)
+
+
+def detail(items: list[Evidence], paragraphs: list[str], now: datetime, first: str | None = None) -> str:
+    """The evidence lines (after ``first``, a line of the card's own such as "Risk: ..."), then
+    ``paragraphs``, in at most MAX_DETAIL characters: lines that do not fit become "and N more"."""
     fixed = sum(len(p) + 2 for p in paragraphs) + len(content.EVIDENCE_HEADING) + 1
-    lines: list[str] = []
+    lines: list[str] = [f"- {first}"] if first else []
     entries = by_record(items)
     for n, (item, labels) in enumerate(entries):
         line = evidence_line(item, labels, now)

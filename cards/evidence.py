@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cards import dates, terms
+from cards import dates, medications, terms
 from cards import valuesets as vs
-from cards.record import Concept, Item, Record, concept, value_text
+from cards.record import URINE_TEST_CLASSES, Concept, Item, Record, concept, note_text, value_text
 from cards.settings import EngineSettings
 
 log = logging.getLogger("cards")
@@ -24,18 +24,16 @@ log = logging.getLogger("cards")
 EXCLUDED_STATUS = {
     "Condition": frozenset(),  # Condition has no status; verificationStatus is checked instead
     "Observation": frozenset({"entered-in-error", "cancelled"}),
-    "MedicationRequest": frozenset({"entered-in-error", "cancelled"}),
-    "MedicationStatement": frozenset({"entered-in-error", "not-taken"}),
     "ServiceRequest": frozenset({"entered-in-error", "revoked"}),
     "Procedure": frozenset({"entered-in-error", "not-done", "preparation"}),
-}
+}  # medication records: cards/medications.py
 EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+# A Condition counts only when confirmed or with no verificationStatus (design 4); these say "maybe".
+UNCONFIRMED_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential"})
+# Condition states that never count.
+UNCOUNTED = ("excluded", "unconfirmed")
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 INACTIVE_CLINICAL = frozenset({"inactive", "remission", "resolved"})
-ACTIVE_MEDICATION_STATUS = {
-    "MedicationRequest": frozenset({"active", "on-hold", "draft"}),
-    "MedicationStatement": frozenset({"active"}),
-}
 # An order a card's own suggestion would create counts in any of these states (design 3: an
 # accepted suggestion settles its card, whatever status the EHR saved it with, unless cancelled).
 SETTLING_ORDER_STATUS = frozenset({"draft", "active", "on-hold", "completed"})
@@ -101,9 +99,12 @@ def _codings(value: object) -> list[dict]:
 
 
 def condition_state(resource: dict) -> str | None:
-    """'excluded', 'active', 'inactive' or None (no clinical status given)."""
-    if codes_of(resource.get("verificationStatus")) & EXCLUDED_VERIFICATION:
+    """'excluded', 'unconfirmed', 'active', 'inactive' or None (no clinical status given)."""
+    verification = codes_of(resource.get("verificationStatus"))
+    if verification & EXCLUDED_VERIFICATION:
         return "excluded"
+    if verification & UNCONFIRMED_VERIFICATION:
+        return "unconfirmed"
     clinical = codes_of(resource.get("clinicalStatus"))
     if clinical & ACTIVE_CLINICAL:
         return "active"
@@ -127,15 +128,6 @@ def observation_when(resource: dict) -> datetime | None:
     effective = dates.latest(resource.get("effectiveDateTime"), resource.get("effectiveInstant"))
     effective = effective or dates.period_latest(resource.get("effectivePeriod"))
     return effective or dates.parse(resource.get("issued"))
-
-
-def medication_when(resource: dict) -> datetime | None:
-    if resource.get("resourceType") == "MedicationRequest":
-        return dates.parse(resource.get("authoredOn"))
-    effective = dates.parse(resource.get("effectiveDateTime")) or dates.period_latest(
-        resource.get("effectivePeriod")
-    )
-    return effective or dates.parse(resource.get("dateAsserted"))
 
 
 def order_when(resource: dict) -> datetime | None:
@@ -197,12 +189,16 @@ def answer_score(resource: dict) -> float | None:
 
 
 def affirms(resource: dict) -> bool:
-    """An observation of a finding ("opioid withdrawal signs") affirms it: no value, true, or
-    words that are not a negative. A number is not a yes (a checklist item, an unknown scale)."""
-    if "dataAbsentReason" in resource or any(k in resource for k in ("valueQuantity", "valueInteger")):
+    """A finding ("opioid withdrawal signs") is affirmed by no value at all or by a positive one
+    (design 4: a result means what it says). A number is not a yes (a checklist item, an unknown
+    scale); "Low", "N", a coded No or anything else is no evidence."""
+    if "dataAbsentReason" in resource:
         return False
-    words = value_text(resource) + " " + concept(resource.get("valueCodeableConcept")).text
-    return result_polarity(resource) != "negative" and not terms.says_no(words)
+    if not any(key.startswith("value") and resource[key] is not None for key in resource):
+        return True
+    if any(k in resource for k in ("valueQuantity", "valueInteger")):
+        return False
+    return result_polarity(resource) == "positive"
 
 
 def result_polarity(resource: dict) -> str:
@@ -246,7 +242,19 @@ def _reference_high(resource: dict) -> float | None:
     return None
 
 
-def evidence(kind: str, item: Item, when: datetime | None, score: float | None = None) -> Evidence:
+def quoted(pattern, *texts: str) -> str:
+    """The words around the first mention of ``pattern`` (about 40 characters), so the card shows
+    "Mother uses kratom" rather than the code's name "Substance use history"."""
+    for text in texts:
+        match = pattern.search(text) if text else None
+        if match:
+            return terms.quote(text, match.start(), match.end())
+    return ""
+
+
+def evidence(kind: str, item: Item, when: datetime | None, score: float | None = None, *, what: str = "") -> Evidence:
+    if what:
+        return Evidence(kind, what, when, item.type, score, item.draft)
     what = item.concept.label if isinstance(item.concept, Concept) and item.concept.text else ""
     return Evidence(kind, what or item.type, when, item.type, score, item.draft)
 
@@ -263,13 +271,18 @@ def condition_counts(item: Item, now: datetime, window: timedelta) -> bool:
 
 # What explains a positive opioid test or an opioid overdose: a prescription, in the window before
 # it, of a product that earns this tag (design 4.1). None: nothing explains it (heroin).
-EXPLAINED_BY: dict[str, str | None] = {
-    "heroin": None,
-    "fentanyl": "fentanyl_type",
-    "oxycodone": "oxycodone",
-    "methadone": "methadone",
-    "other": "opioid",
+EXPLAINED_BY: dict[str, tuple[str, ...]] = {
+    "heroin": (),
+    "fentanyl": ("fentanyl_type",),
+    "oxycodone": ("oxycodone",),
+    "methadone": ("methadone",),
+    "other": ("opioid",),
+    "xylazine": (),
 }
+# Overdoses of these substances count for the disorder signal for the whole overdose window (365
+# days); the others for the signal window (90). None of the three is ever explained but fentanyl by a
+# fentanyl product (design 4.1).
+LONG_SIGNAL_OVERDOSES = frozenset({"heroin", "fentanyl", "xylazine"})
 # A COWS total is 0-48 (11 items; Wesson & Ling 2003): anything else is bad data.
 COWS_MAX = 48
 
@@ -280,36 +293,104 @@ class Search:
     s: EngineSettings
     now: datetime
     facts: Facts
-    # Per explaining tag: whether an active undated prescription is on record, and the sorted
-    # dates of the others. Read once, then each positive test or overdose is a bisection: asked
-    # per test, a record of many tests and many prescriptions cost their product.
-    prescriptions: dict[str, tuple[bool, list[datetime]]] = field(default_factory=dict, compare=False)
+    # Per explaining tag: whether an active product is on record, and the sorted dates of the
+    # others, taken (requests, statements, dispenses) and given (administrations). Read once, then
+    # each positive test or overdose is a bisection: asked per test, a record of many tests and many
+    # prescriptions cost their product.
+    exposures: dict[str, Exposure] = field(default_factory=dict, compare=False)
+    # Record-wide answers several finders ask, found once.
+    found: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def oud_condition_references(self) -> set[str]:
+        """"Condition/<id>" of every counted OUD Condition (current, history, agonist therapy)."""
+        if "oud_refs" not in self.found:
+            self.found["oud_refs"] = {
+                f"Condition/{item.resource.get('id')}" for tag in ("oud_current", "oud_history", "agonist_therapy")
+                for item in self.record.tagged(tag, "Condition")
+                if condition_state(item.resource) not in UNCOUNTED and item.resource.get("id")}
+        return self.found["oud_refs"]  # type: ignore[return-value]
+
+    def oud_on_record(self) -> bool:
+        """OUD (active or history) or agonist therapy on record, whatever its date: methadone is then
+        MOUD. Read from the Conditions themselves, not from the facts, which depend on it."""
+        if "oud_on_record" not in self.found:
+            self.found["oud_on_record"] = any(
+                condition_state(item.resource) not in UNCOUNTED
+                for tag in ("oud_current", "oud_history", "agonist_therapy")
+                for item in self.record.tagged(tag, "Condition"))
+        return bool(self.found["oud_on_record"])
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What the record says of one product tag, for explaining tests and overdoses."""
+
+    active: bool
+    taken: list[datetime]
+    given: list[datetime]
 
 
 def medication_in_use(
-    record: Record, tag: str, now: datetime, window: timedelta, *, kind: str | None = None,
-    undated_counts: bool = False, exclude: str | None = None,
+    q: Search, tags: str | tuple[str, ...], window: timedelta, *, kind: str | None = None,
+    keep: Callable[[Item], bool] | None = None, undated_counts: bool = False,
 ) -> list[Evidence]:
-    """Medication requests and statements that are active, or authored/taken within ``window``
-    (drafts of this call count: they are being ordered now)."""
-    def counts(item: Item) -> bool:
-        if exclude in item.tags or (not item.draft and not status_ok(item)):
-            return False
-        when = medication_when(item.resource)
-        active = item.draft or item.resource.get("status") in ACTIVE_MEDICATION_STATUS[item.type]
-        return active or within(when, now, window) or (undated_counts and when is None)
+    """Medication records of any of the four sources, tagged with one of ``tags``, taken or given in
+    ``window`` (active, or dated in it; drafts of this call count: they are being ordered now) and
+    passing ``keep``."""
+    tags = (tags,) if isinstance(tags, str) else tags
 
-    return [evidence(kind or tag, item, medication_when(item.resource))
-            for item in record.tagged(tag, "MedicationRequest", "MedicationStatement", keep=counts)]
+    def counts(item: Item) -> bool:
+        if keep is not None and not keep(item):
+            return False
+        if medications.taken_in(item, q.now, window):
+            return True
+        return undated_counts and medications.counts(item) and medications.when(item.resource) is None
+
+    found = {id(item): item for tag in tags
+             for item in q.record.tagged(tag, *medications.MEDICATION_TYPES, keep=counts)}
+    return [evidence(kind or tags[0], item, medications.when(item.resource)) for item in found.values()]
 
 
 def prescribed_opioid(q: Search) -> list[Evidence]:
-    """An opioid analgesic (MOUD products are not), active or used within the use window."""
-    return medication_in_use(q.record, "opioid", q.now, q.s.use_window, kind="prescribed_opioid", exclude="moud")
+    """An opioid analgesic taken or given in the use window: MOUD products are not, and methadone is
+    one only when it is not MOUD (design 4.1)."""
+    return medication_in_use(q, ("opioid", "methadone"), q.s.use_window, kind="prescribed_opioid",
+                             keep=lambda item: not is_moud(q, item))
+
+
+def outpatient_opioid(q: Search) -> list[Evidence]:
+    """The same, from outpatient records only: the patient has, or goes home with, an opioid."""
+    return medication_in_use(q, ("opioid", "methadone"), q.s.use_window, kind="prescribed_opioid",
+                             keep=lambda item: medications.outpatient(item) and not is_moud(q, item))
+
+
+def is_moud(q: Search, item: Item) -> bool:
+    """A MOUD product; methadone only when recorded as a statement, given for an OUD reason, or with
+    OUD (active or history) or agonist therapy on record. Most EHR methadone orders are for pain."""
+    if "moud" not in item.tags:
+        return False
+    if "methadone" not in item.tags or item.type == "MedicationStatement":
+        return True
+    return q.oud_on_record() or _oud_reason(q, item.resource)
+
+
+def _oud_reason(q: Search, resource: dict) -> bool:
+    for reason in resource.get("reasonCode") or ():
+        if any(vs.is_oud_current(key) or vs.is_oud_history(key) for key in concept(reason).keys):
+            return True
+    targets = {ref.get("reference") for ref in resource.get("reasonReference") or () if isinstance(ref, dict)}
+    return bool(targets & q.oud_condition_references())
+
+
+def on_buprenorphine(q: Search) -> list[Evidence]:
+    """A buprenorphine MOUD product taken or given in the last 14 days, not a draft of this call: a
+    renewal or a switch (to an injection) of a patient already on it is not a start."""
+    return medication_in_use(q, "buprenorphine_moud", q.s.on_buprenorphine_window, kind="moud",
+                             keep=lambda item: not item.draft)
 
 
 def moud_products(q: Search) -> list[Evidence]:
-    return medication_in_use(q.record, "moud", q.now, q.s.use_window)
+    return medication_in_use(q, "moud", q.s.use_window, kind="moud", keep=lambda item: is_moud(q, item))
 
 
 def agonist_therapy(q: Search) -> list[Evidence]:
@@ -320,37 +401,45 @@ def agonist_therapy(q: Search) -> list[Evidence]:
 
 
 def explained(q: Search, drug_class: str, when: datetime | None) -> bool:
-    """Whether a prescription on record explains exposure to ``drug_class`` at ``when``: one
-    authored, taken or effective in the window before it, or active and undated."""
-    tag = EXPLAINED_BY[drug_class]
-    if tag is None:
-        return False
+    """Whether exposure on record explains ``drug_class`` at ``when`` (a positive test, an overdose):
+    a product of a matching tag taken (request, statement, dispense; active, or dated in the
+    explaining window before it) or given (an administration in the days before it)."""
     when = when or q.now
-    if tag not in q.prescriptions:
-        q.prescriptions[tag] = _prescriptions(q.record, tag)
-    active_undated, given = q.prescriptions[tag]
-    if active_undated:
-        return True
-    first = bisect_left(given, when - q.s.explaining_window)
-    return first < len(given) and given[first] <= when
+    for tag in EXPLAINED_BY[drug_class]:
+        exposure = q.exposures.get(tag)
+        if exposure is None:
+            exposure = q.exposures[tag] = _exposure(q, tag)
+        if exposure.active or _dated_between(exposure.taken, when - q.s.explaining_window, when) \
+                or _dated_between(exposure.given, when - q.s.given_explaining_window, when):
+            return True
+    return False
 
 
-def _prescriptions(record: Record, tag: str) -> tuple[bool, list[datetime]]:
-    """(an active undated prescription of ``tag`` is on record, the sorted dates of the dated ones)."""
-    active_undated, given = False, []
-    for item in record.tagged(tag, "MedicationRequest", "MedicationStatement"):
-        if item.draft or not status_ok(item):
+def _dated_between(dated: list[datetime], start: datetime, end: datetime) -> bool:
+    first = bisect_left(dated, start)
+    return first < len(dated) and dated[first] <= end
+
+
+def _exposure(q: Search, tag: str) -> Exposure:
+    """Buprenorphine and methadone never explain another opioid's test (design 4.1)."""
+    active, taken, given = False, [], []
+    for item in q.record.tagged(tag, *medications.MEDICATION_TYPES):
+        if item.draft or not medications.counts(item) or (tag == "opioid" and _maintenance_product(item)):
             continue
-        when = medication_when(item.resource)
-        if when is not None:
-            given.append(when)
-        elif item.resource.get("status") in ACTIVE_MEDICATION_STATUS[item.type]:
-            active_undated = True
-    return active_undated, sorted(given)
+        when = medications.when(item.resource)
+        if medications.active(item):
+            active = True
+        elif when is not None:
+            (given if medications.given(item) else taken).append(when)
+    return Exposure(active, sorted(taken), sorted(given))
 
 
-def positive_opioid_tests(q: Search, window: timedelta, classes=("heroin", "fentanyl", "oxycodone", "other")):
-    """(class, item, when) of each positive or detected opioid urine test in the window."""
+def _maintenance_product(item: Item) -> bool:
+    return bool(item.tags & {"moud", "methadone"}) or terms.BUPRENORPHINE.search(item.concept.text) is not None
+
+
+def positive_opioid_tests(q: Search, window: timedelta, classes=URINE_TEST_CLASSES):
+    """(class, item, when) of each positive opioid (or xylazine) urine test in the window."""
     def positive(item: Item) -> bool:
         return (status_ok(item) and within(observation_when(item.resource), q.now, window)
                 and result_polarity(item.resource) == "positive")
@@ -368,31 +457,26 @@ def unprescribed_opioid(q: Search) -> list[Evidence]:
 
 
 def kratom_use(q: Search) -> list[Evidence]:
-    """Kratom named in a recent or active record, or a positive mitragynine test.
-
-    An Observation whose code names kratom or mitragynine is read as a test or a question: its
-    result decides, and a negative result is not evidence. Kratom named in a value or a note is
-    evidence as written (negated mentions such as "denies kratom" were dropped when indexing).
-    """
+    """Kratom use recorded as the patient's own, within the use window or active (design 4.1): a
+    statement naming it, a social-history answer or note that mentions it, a Condition naming kratom
+    use or disorder, or a positive mitragynine test. Mentions that are negated, past, someone
+    else's, a question or uncertain were dropped when indexing; a mention anywhere else (a supplement
+    list in a note, a lab's code text) is not use."""
     record, now, window = q.record, q.now, q.s.use_window
     found = [evidence("kratom_use", item, condition_when(item.resource))
              for item in record.tagged("kratom", "Condition") if condition_counts(item, now, window)]
-    for item in record.tagged("kratom", "MedicationStatement"):
-        if status_ok(item):
-            when = medication_when(item.resource)
-            if item.resource.get("status") == "active" or within(when, now, window):
-                found.append(evidence("kratom_use", item, when))
-    for tag in ("kratom", "kratom_test", "kratom_code"):
+    found += medication_in_use(q, "kratom", window, kind="kratom_use",
+                               keep=lambda item: item.type == "MedicationStatement")
+    for item in record.tagged("kratom", "Observation"):
+        when = observation_when(item.resource)
+        if status_ok(item) and within(when, now, window) and social_history(item):
+            found.append(evidence("kratom_use", item, when, what=quoted(terms.KRATOM, value_text(item.resource),
+                                                                         note_text(item.resource))))
+    for tag in ("kratom_test", "kratom_code"):
         for item in record.tagged(tag, "Observation"):
             when = observation_when(item.resource)
-            if not status_ok(item) or not within(when, now, window):
-                continue
-            polarity = result_polarity(item.resource)
-            if tag == "kratom_test" and polarity != "positive":
-                continue
-            if tag == "kratom_code" and polarity == "negative":
-                continue
-            found.append(evidence("kratom_use", item, when))
+            if status_ok(item) and within(when, now, window) and result_polarity(item.resource) == "positive":
+                found.append(evidence("kratom_use", item, when))
     return _unique(found)
 
 
@@ -410,10 +494,11 @@ def kratom_disorder(q: Search) -> list[Evidence]:
 # --- withdrawal ---
 
 def withdrawal_diagnosis(q: Search) -> list[Evidence]:
+    """A withdrawal Condition, confirmed or with no verificationStatus, in the withdrawal window."""
     found = []
     for item in q.record.tagged("withdrawal", "Condition"):
         state, when = condition_state(item.resource), condition_when(item.resource)
-        if state in ("active", None) and within(when, q.now, q.s.withdrawal_window):
+        if state in ("active", None) and within(when, q.now, q.s.withdrawal_window) and is_withdrawal_finding(q, item):
             found.append(evidence("withdrawal_diagnosis", item, when))
     return found
 
@@ -473,11 +558,45 @@ def withdrawal_score(q: Search) -> list[Evidence]:
     return cows + sows
 
 
+def is_withdrawal_finding(q: Search, item: Item) -> bool:
+    """Withdrawal itself, not a risk, screen, assessment or question about it ("At risk for opioid
+    withdrawal"); and, when it names no opioid (F19.x3, "Signs of drug withdrawal"), not beside an
+    alcohol or sedative withdrawal diagnosis of the same hours: that explains it."""
+    if terms.NON_FINDING.search(item.concept.text):
+        return False
+    return "withdrawal_opioid" in item.tags or not q.facts["nonopioid_withdrawal"]
+
+
+def nonopioid_withdrawal(q: Search) -> list[Evidence]:
+    """An alcohol or sedative withdrawal diagnosis (F10.x3-, F13.x3-) in the withdrawal window."""
+    return [evidence("nonopioid_withdrawal", item, when)
+            for item in q.record.tagged("nonopioid_withdrawal", "Condition")
+            if condition_state(item.resource) in ("active", None)
+            and within(when := condition_when(item.resource), q.now, q.s.withdrawal_window)]
+
+
+def withdrawal_suspected(q: Search) -> list[Evidence]:
+    """Withdrawal qualified as uncertain: a provisional, differential or unconfirmed diagnosis, or a
+    mention such as "rule out opioid withdrawal". It asks for a COWS, and nothing else."""
+    found = [evidence("withdrawal_suspected", item, when) for item in q.record.tagged("withdrawal", "Condition")
+             if condition_state(item.resource) == "unconfirmed"
+             and within(when := condition_when(item.resource), q.now, q.s.withdrawal_window)
+             and is_withdrawal_finding(q, item)]
+    for item in q.record.tagged("withdrawal_suspected", "Condition", "Observation"):
+        when = condition_when(item.resource) if item.type == "Condition" else observation_when(item.resource)
+        if (condition_state(item.resource) not in UNCOUNTED if item.type == "Condition" else status_ok(item)) \
+                and within(when, q.now, q.s.withdrawal_window) and is_withdrawal_finding(q, item):
+            found.append(evidence("withdrawal_suspected", item, when))
+    return _unique(found)
+
+
 def withdrawal_noted(q: Search) -> list[Evidence]:
+    """An Observation of opioid withdrawal as a finding, with no value or a positive one (design 4:
+    a result means what it says); a number that is no known scale's score is not a finding."""
     return [evidence("withdrawal_noted", item, when)
             for item in q.record.tagged("withdrawal", "Observation")
             if status_ok(item) and within(when := observation_when(item.resource), q.now, q.s.withdrawal_window)
-            and affirms(item.resource)]
+            and is_withdrawal_finding(q, item) and affirms(item.resource)]
 
 
 # --- disorder, overdose ---
@@ -489,8 +608,10 @@ def _oud_candidates(q: Search) -> list[tuple[Item, datetime | None]]:
 
 
 def _oud_corroborated(q: Search) -> bool:
-    """Opioid exposure, withdrawal or an overdose in the last 90 days: an old OUD diagnosis is current."""
-    return any(q.facts[name] for name in ("prescribed_opioid", "unprescribed_opioid", "moud_products",
+    """An unprescribed opioid, nonmedical opioid use, a MOUD product, withdrawal or an overdose in the
+    last 90 days: an old OUD diagnosis is current. A prescribed opioid is not: a new prescription for
+    pain is no evidence that an old diagnosis is active (design 4.1 v3)."""
+    return any(q.facts[name] for name in ("unprescribed_opioid", "nonmedical_opioid_use", "moud_products",
                                           "withdrawal", "overdose_recent"))
 
 
@@ -507,7 +628,7 @@ def oud_history(q: Search) -> list[Evidence]:
     too old with nothing corroborating it: never a disorder signal, a naloxone indication."""
     corroborated = _oud_corroborated(q)
     found = [evidence("oud_history", item, condition_when(item.resource))
-             for item in q.record.tagged("oud_history", "Condition") if condition_state(item.resource) != "excluded"]
+             for item in q.record.tagged("oud_history", "Condition") if condition_state(item.resource) not in UNCOUNTED]
     for item in q.record.tagged("oud_current", "Condition"):
         state, when = condition_state(item.resource), condition_when(item.resource)
         if state == "inactive" or (state in ("active", None) and not corroborated
@@ -521,7 +642,7 @@ def opioid_overdoses(q: Search, window: timedelta) -> list[tuple[Item, datetime 
     found = []
     for item in q.record.tagged("opioid_overdose", "Condition"):
         when = condition_when(item.resource)
-        if condition_state(item.resource) == "excluded" or not within(when, q.now, window):
+        if condition_state(item.resource) in UNCOUNTED or not within(when, q.now, window):
             continue
         coded = next((o for key in item.concept.keys if (o := vs.opioid_overdose(key)) is not None), None)
         found.append((item, when, *(coded or overdose_from_text(item.concept.text))))
@@ -550,17 +671,21 @@ def intentional_overdose(q: Search) -> list[Evidence]:
 
 
 def unexplained_overdose(q: Search) -> list[Evidence]:
-    """An overdose in the disorder window whose substance no prescription explains. An accidental
-    overdose on the patient's own opioid is explained: a naloxone indication, not a disorder."""
-    return [evidence("unexplained_overdose", item, when)
-            for item, when, substance, _ in opioid_overdoses(q, q.s.overdose_signal_window)
-            if not explained(q, substance, when)]
+    """An overdose no exposure on record explains: heroin, fentanyl-type and xylazine overdoses for
+    the overdose window (365 days), the others for the signal window (90). An accidental overdose on
+    the patient's own opioid is explained: a naloxone indication, not a disorder."""
+    found = []
+    for item, when, substance, _ in opioid_overdoses(q, q.s.overdose_window):
+        window = q.s.overdose_window if substance in LONG_SIGNAL_OVERDOSES else q.s.overdose_signal_window
+        if within(when, q.now, window) and not explained(q, substance, when):
+            found.append(evidence("unexplained_overdose", item, when))
+    return found
 
 
 def overdose_any(q: Search) -> list[Evidence]:
     """An opioid overdose, or a Condition that says overdose or poisoning of any substance."""
     texts = [evidence("overdose_any", item, when) for item in q.record.tagged("overdose_text", "Condition")
-             if condition_state(item.resource) != "excluded"
+             if condition_state(item.resource) not in UNCOUNTED
              and within(when := condition_when(item.resource), q.now, q.s.overdose_window)]
     return _unique([*q.facts.evidence["overdose"], *texts])
 
@@ -568,13 +693,11 @@ def overdose_any(q: Search) -> list[Evidence]:
 # --- treatment and context ---
 
 def buprenorphine_started_recently(q: Search) -> list[Evidence]:
-    """The earliest buprenorphine MOUD product on record (not a draft of this call) is recent."""
-    dated = [(when, item) for item in q.record.tagged("buprenorphine_moud", "MedicationRequest", "MedicationStatement")
-             if not item.draft and status_ok(item) and (when := medication_when(item.resource)) is not None]
-    if not dated:
+    """The earliest buprenorphine MOUD record of any source (not a draft of this call) is recent."""
+    records = buprenorphine_records(q)
+    if not records or not within(records[0][0], q.now, q.s.buprenorphine_start_window):
         return []
-    when, item = min(dated, key=lambda pair: pair[0])
-    return [evidence("buprenorphine_start", item, when)] if within(when, q.now, q.s.buprenorphine_start_window) else []
+    return [evidence("buprenorphine_start", records[0][1], records[0][0])]
 
 
 def buprenorphine_ordered(q: Search) -> list[Evidence]:
@@ -585,20 +708,101 @@ def buprenorphine_ordered(q: Search) -> list[Evidence]:
 
 
 def naloxone_on_hand(q: Search) -> list[Evidence]:
-    # Undated counts: the card's own suggestion, saved without a date, must settle it.
-    return medication_in_use(q.record, "naloxone", q.now, q.s.naloxone_window, undated_counts=True)
-
-
-def benzodiazepine(q: Search) -> list[Evidence]:
-    return medication_in_use(q.record, "benzodiazepine", q.now, q.s.use_window)
+    """A take-home naloxone product (never a vial, never buprenorphine/naloxone) in an outpatient
+    request, a dispense or a statement: a dose given in hospital, or an inpatient order, is not on
+    hand. Undated counts: the card's own suggestion, saved without a date, must settle it."""
+    return medication_in_use(q, "naloxone_take_home", q.s.naloxone_window, undated_counts=True,
+                             keep=medications.outpatient)
 
 
 def recent_fentanyl_or_methadone(q: Search) -> list[Evidence]:
     window = q.s.recent_fentanyl_methadone
-    products = [e for tag in ("fentanyl_type", "methadone")
-                for e in medication_in_use(q.record, tag, q.now, window, kind="fentanyl_or_methadone")]
+    products = medication_in_use(q, ("fentanyl_type", "methadone"), window, kind="fentanyl_or_methadone")
     tests = [evidence("fentanyl_test", item, when) for _, item, when in positive_opioid_tests(q, window, ("fentanyl",))]
     return _unique(products + tests)
+
+
+def social_history(item: Item) -> bool:
+    """A social-history Observation (US Core's category), or one whose code is about substance use."""
+    categories = {code for category in item.resource.get("category") or () for code in codes_of(category)}
+    return "social-history" in categories or terms.SUBSTANCE_USE_QUESTION.search(item.concept.text) is not None
+
+
+def concentrated_7oh(q: Search) -> list[Evidence]:
+    """Kratom use whose product or mention names 7-hydroxymitragynine (7-OH) itself (FDA 2025-07-29)."""
+    return [e for e in q.facts.evidence["kratom_use"] if terms.SEVEN_OH.search(e.what)]
+
+
+def buprenorphine_records(q: Search) -> list[tuple[datetime, Item]]:
+    """(date, item) of every dated buprenorphine MOUD record that counts, not a draft, earliest first."""
+    if "buprenorphine_records" not in q.found:
+        q.found["buprenorphine_records"] = sorted(
+            ((when, item) for item in q.record.tagged("buprenorphine_moud", *medications.MEDICATION_TYPES)
+             if not item.draft and medications.counts(item) and (when := medications.when(item.resource))),
+            key=lambda pair: pair[0])
+    return q.found["buprenorphine_records"]  # type: ignore[return-value]
+
+
+def first_buprenorphine_dose(q: Search) -> list[Evidence]:
+    """The first dose of a recent start: the earliest administration, else the earliest record."""
+    if not q.facts["buprenorphine_started_recently"]:
+        return []
+    records = buprenorphine_records(q)
+    when, item = next(((w, i) for w, i in records if i.type == "MedicationAdministration"), records[0])
+    return [evidence("buprenorphine_start", item, when)]
+
+
+def precipitated_withdrawal_window(q: Search) -> list[Evidence]:
+    """The latest COWS was scored within hours of the first buprenorphine dose: moderate withdrawal
+    then suggests precipitated withdrawal; later, a dose that is too low (design 4.2)."""
+    first, latest = q.facts.evidence["first_buprenorphine_dose"], q.facts.latest_cows
+    if not first or latest is None or first[0].when is None or latest.when is None:
+        return []
+    after = latest.when - first[0].when
+    return first if timedelta(0) <= after <= q.s.precipitated_withdrawal_window else []
+
+
+def outpatient_buprenorphine_prescription(q: Search) -> list[Evidence]:
+    """The bridge: a buprenorphine MOUD request to be filled outside care, authored in the start
+    window, or a draft of this call (at discharge)."""
+    def bridge(item: Item) -> bool:
+        if not medications.for_pharmacy(item) or not medications.counts(item):
+            return False
+        return item.draft or within(medications.when(item.resource), q.now, q.s.buprenorphine_start_window)
+
+    return [evidence("buprenorphine_bridge", item, medications.when(item.resource))
+            for item in q.record.tagged("buprenorphine_moud", "MedicationRequest", keep=bridge)]
+
+
+def outpatient_products(tag: str) -> Callable[[Search], list[Evidence]]:
+    """Outpatient records of a product tag in the use window (benzodiazepines, gabapentinoids)."""
+    def finder(q: Search) -> list[Evidence]:
+        return medication_in_use(q, tag, q.s.use_window, keep=medications.outpatient)
+    return finder
+
+
+def stimulant_use(q: Search) -> list[Evidence]:
+    """An active stimulant use disorder, or a positive cocaine or amphetamine-type test, in the use
+    window: fentanyl now contaminates the stimulant supply."""
+    found = [evidence("stimulant_use", item, condition_when(item.resource))
+             for item in q.record.tagged("stimulant_disorder", "Condition")
+             if condition_counts(item, q.now, q.s.use_window)]
+    found += [evidence("stimulant_use", item, when) for item in q.record.tagged("uds_stimulant", "Observation")
+              if status_ok(item) and within(when := observation_when(item.resource), q.now, q.s.use_window)
+              and result_polarity(item.resource) == "positive"]
+    return _unique(found)
+
+
+def nonmedical_opioid_use(q: Search) -> list[Evidence]:
+    """Opioid use recorded without a use disorder (F11.90, F11.92-, opioid intoxication, ...), active
+    and recorded in the use window, with no prescribed opioid in the 90 days before it."""
+    found = []
+    for item in q.record.tagged("nonmedical_opioid_use", "Condition"):
+        when = condition_when(item.resource)
+        if condition_state(item.resource) in ("active", None) and within(when, q.now, q.s.use_window) \
+                and not explained(q, "other", when):
+            found.append(evidence("nonmedical_opioid_use", item, when))
+    return found
 
 
 def conditions_in(tag: str, window: str, *, any_status: bool = False) -> Callable[[Search], list[Evidence]]:
@@ -609,7 +813,7 @@ def conditions_in(tag: str, window: str, *, any_status: bool = False) -> Callabl
         found = []
         for item in q.record.tagged(tag, "Condition"):
             state, when = condition_state(item.resource), condition_when(item.resource)
-            if state == "excluded" or not within(when, q.now, span):
+            if state in UNCOUNTED or not within(when, q.now, span):
                 continue
             if any_status or state in ("active", None):
                 found.append(evidence(tag, item, when))
@@ -712,11 +916,58 @@ def all_of(*names: str, unless: str | None = None) -> Callable[[Search], list[Ev
     return finder
 
 
+def adolescent_under_16(q: Search) -> list[Evidence]:
+    """Younger than buprenorphine's labelled age."""
+    age = q.facts.age
+    return [Evidence("adolescent", f"age {age}", None, "Patient")] \
+        if age is not None and age < q.s.buprenorphine_min_age_years else []
+
+
 def kratom_only(q: Search) -> list[Evidence]:
     """Kratom is the only use on record: the cards then speak of kratom, not of opioids."""
     facts = q.facts
-    other_use = any(facts[name] for name in ("prescribed_opioid", "unprescribed_opioid", "oud_active"))
+    other_use = any(facts[name] for name in ("prescribed_opioid", "unprescribed_opioid", "nonmedical_opioid_use",
+                                             "oud_active"))
     return facts.evidence["kratom_use"] if not other_use else []
+
+
+def cows_rescore(q: Search) -> list[Evidence]:
+    """The latest COWS was moderate or worse and is older than cows_current_hours: score it again."""
+    latest = q.facts.latest_cows
+    if latest is None or latest.score < q.s.cows_severity_threshold or within(latest.when, q.now, q.s.cows_current):
+        return []
+    return [latest]
+
+
+def xylazine_exposure(q: Search) -> list[Evidence]:
+    """A positive xylazine test or a xylazine overdose: naloxone does not reverse xylazine."""
+    tests = [evidence("xylazine", item, when)
+             for _, item, when in positive_opioid_tests(q, q.s.use_window, ("xylazine",))]
+    overdoses = [evidence("xylazine", item, when)
+                 for item, when, substance, _ in opioid_overdoses(q, q.s.overdose_window)
+                 if substance == "xylazine"]
+    return _unique(tests + overdoses)
+
+
+def on_methadone(q: Search) -> list[Evidence]:
+    """Methadone as MOUD taken or given in the use window, or agonist therapy on record."""
+    products = medication_in_use(q, "methadone", q.s.use_window, kind="moud", keep=lambda item: is_moud(q, item))
+    return products + q.facts.evidence["agonist_therapy"]
+
+
+def outpatient_opioid_risk(q: Search) -> list[Evidence]:
+    """An opioid the patient has or goes home with, beside withdrawal, a benzodiazepine, a
+    gabapentinoid, a substance use disorder of any substance or an overdose of any substance in the
+    last year (CDC 2022 recommendation 8)."""
+    facts = q.facts
+    risks = [name for name in ("withdrawal", "benzodiazepine", "gabapentinoid", "sud_any", "overdose_any")
+             if facts[name]]
+    return _unique(facts.items("outpatient_opioid", *risks)) if facts["outpatient_opioid"] and risks else []
+
+
+def adolescent(q: Search) -> list[Evidence]:
+    age = q.facts.age
+    return [Evidence("adolescent", f"age {age}", None, "Patient")] if age is not None and age < 18 else []
 
 
 def patient_age(record: Record, now: datetime) -> int | None:
@@ -741,12 +992,17 @@ def _unique(found: list[Evidence]) -> list[Evidence]:
 FINDERS: tuple[tuple[str, Callable[[Search], list[Evidence]]], ...] = (
     # opioid exposure
     ("prescribed_opioid", prescribed_opioid),
+    ("outpatient_opioid", outpatient_opioid),
     ("moud_products", moud_products),
     ("unprescribed_opioid", unprescribed_opioid),
+    ("nonmedical_opioid_use", nonmedical_opioid_use),
     ("kratom_use", kratom_use),
+    ("concentrated_7oh", concentrated_7oh),
     ("kratom_disorder", kratom_disorder),
     # withdrawal (the last 72 hours)
+    ("nonopioid_withdrawal", nonopioid_withdrawal),
     ("withdrawal_diagnosis", withdrawal_diagnosis),
+    ("withdrawal_suspected", withdrawal_suspected),
     ("cows", cows_scores),
     ("latest_cows", latest_cows),
     ("cows_recent", cows_within("cows_recency")),
@@ -754,14 +1010,17 @@ FINDERS: tuple[tuple[str, Callable[[Search], list[Evidence]]], ...] = (
     ("cows_moderate", current_cows_at_least("cows_severity_threshold")),
     ("cows_severe", current_cows_at_least("cows_critical_threshold")),
     ("cows_below_start", current_cows_below("cows_buprenorphine_threshold")),
+    ("cows_rescore", cows_rescore),
     ("withdrawal_score", withdrawal_score),
     ("withdrawal_noted", withdrawal_noted),
     ("withdrawal", any_of("withdrawal_diagnosis", "withdrawal_score", "withdrawal_noted")),
+    ("withdrawal_or_suspected", any_of("withdrawal", "withdrawal_suspected")),
     # overdose
     ("overdose", overdose),
     ("overdose_recent", overdose_recent),
     ("intentional_overdose", intentional_overdose),
     ("unexplained_overdose", unexplained_overdose),
+    ("xylazine_overdose", xylazine_exposure),
     ("overdose_any", overdose_any),
     # disorder
     ("oud_active", oud_active),
@@ -769,12 +1028,18 @@ FINDERS: tuple[tuple[str, Callable[[Search], list[Evidence]]], ...] = (
     ("agonist_therapy", agonist_therapy),
     # treatment and context
     ("on_moud", any_of("moud_products", "agonist_therapy")),
+    ("on_buprenorphine", on_buprenorphine),
+    ("on_methadone", on_methadone),
     ("buprenorphine_started_recently", buprenorphine_started_recently),
+    ("first_buprenorphine_dose", first_buprenorphine_dose),
+    ("precipitated_withdrawal_window", precipitated_withdrawal_window),
     ("buprenorphine_ordered", buprenorphine_ordered),
+    ("outpatient_buprenorphine_prescription", outpatient_buprenorphine_prescription),
     ("naloxone_on_hand", naloxone_on_hand),
-    ("benzodiazepine", benzodiazepine),
+    ("benzodiazepine", outpatient_products("benzodiazepine")),
+    ("gabapentinoid", outpatient_products("gabapentinoid")),
+    ("stimulant_use", stimulant_use),
     ("sud_any", substance_use_disorder),
-    ("rec8_condition", any_of("benzodiazepine", "sud_any", "overdose_any")),
     ("pregnant", conditions_in("pregnancy", "pregnancy_window")),
     ("major_depression", active_conditions("major_depression")),
     ("phq2_scores", scale_scores("phq2", "depression_window")),
@@ -787,19 +1052,27 @@ FINDERS: tuple[tuple[str, Callable[[Search], list[Evidence]]], ...] = (
     ("suicide_risk", any_of("suicidal_thoughts", "suicide_attempt", "intentional_overdose")),
     ("recent_fentanyl_or_methadone", recent_fentanyl_or_methadone),
     ("recent_counseling", open_orders("counseling", "counseling_window")),
-    ("open_cows_order", open_orders("cows_order", "withdrawal_window")),
+    ("open_cows_order", open_orders("cows_order", "open_cows_order_window")),
     ("open_moud_referral", open_orders("moud_referral", "use_window")),
     ("open_phq9_order", open_orders("phq9_order", "use_window")),
     ("end_of_life", end_of_life),
     # derived (design 4.1, "Derived")
-    ("use", any_of("prescribed_opioid", "unprescribed_opioid", "kratom_use", "oud_active")),
+    ("use", any_of("prescribed_opioid", "unprescribed_opioid", "nonmedical_opioid_use", "kratom_use", "oud_active")),
     ("kratom_withdrawal", all_of("kratom_use", "withdrawal")),
-    ("disorder_signal", any_of("oud_active", "unprescribed_opioid", "kratom_withdrawal", "kratom_disorder",
-                               "unexplained_overdose")),
+    ("disorder_signal", any_of("oud_active", "unprescribed_opioid", "nonmedical_opioid_use", "kratom_withdrawal",
+                               "kratom_disorder", "unexplained_overdose")),
     ("dependence_only", all_of("prescribed_opioid", "withdrawal", unless="disorder_signal")),
     ("use_with_withdrawal", all_of("use", "withdrawal")),
-    ("rec8_risk", all_of("prescribed_opioid", "rec8_condition")),
+    ("outpatient_opioid_risk", outpatient_opioid_risk),
+    # What the disorder signal rests on, for wording: only a diagnosis lets a card say "opioid use
+    # disorder"; the first that holds names it.
+    ("rests_on_diagnosis", any_of("oud_active")),
+    ("rests_on_overdose", all_of("unexplained_overdose", unless="oud_active")),
+    ("rests_on_recorded_use", all_of("nonmedical_opioid_use", unless="oud_active")),
+    ("rests_on_test", all_of("unprescribed_opioid", unless="oud_active")),
     ("kratom_only", kratom_only),
+    ("adolescent", adolescent),
+    ("adolescent_under_16", adolescent_under_16),
 )
 FACT_NAMES = frozenset(name for name, _ in FINDERS)
 

@@ -90,11 +90,13 @@ def _raw_key_tags(tagged_sets: dict[str, frozenset[vs.Key]]) -> dict[tuple, froz
 
 
 # An opioid urine test's tag names the class of drug it detects (uds_heroin, uds_fentanyl, ...).
-URINE_TEST_CLASSES = ("heroin", "fentanyl", "oxycodone", "other")
+URINE_TEST_CLASSES = ("heroin", "fentanyl", "oxycodone", "other", "xylazine")
 OBSERVATION_KEY_TAGS = _raw_key_tags({
     "cows": vs.COWS_OBSERVABLES.keys,
     "kratom_test": vs.MITRAGYNINE_TESTS.keys,
     "withdrawal": vs.WITHDRAWAL_CONDITIONS.keys,
+    "withdrawal_opioid": vs.OPIOID_WITHDRAWAL.keys,
+    "uds_stimulant": vs.STIMULANT_TESTS.keys,
     "end_of_life": vs.END_OF_LIFE.keys,
     "phq2": vs.PHQ2_TOTAL.keys,
     "phq9": vs.PHQ9_TOTAL.keys,
@@ -142,6 +144,14 @@ def concept(value: object) -> Concept:
     return Concept(tuple(keys), " | ".join(parts)[:bound])
 
 
+def codes_in(value: object) -> set[str]:
+    """The codes of a CodeableConcept's codings, whatever their system (a category, a status)."""
+    codings = value.get("coding") if isinstance(value, dict) else None
+    if not isinstance(codings, list):
+        return set()
+    return {c["code"] for c in codings if isinstance(c, dict) and isinstance(c.get("code"), str)}
+
+
 def note_text(resource: dict) -> str:
     notes = resource.get("note")
     if not isinstance(notes, list):
@@ -161,6 +171,13 @@ def mentions_kratom(*texts: str) -> bool:
     """Kratom named, and not negated ("denies kratom", "no kratom use")."""
     bound = _TEXT_BOUND.chars
     return any(terms.affirmed(terms.KRATOM, text[:bound]) for text in texts if text)
+
+
+def withdrawal_tags(text: str) -> set[str]:
+    """A withdrawal mention's tags: it names an opioid (or kratom) or it names no substance."""
+    if terms.OPIOID_WORD.search(text) or terms.KRATOM.search(text):
+        return {"withdrawal", "withdrawal_opioid"}
+    return {"withdrawal"}
 
 
 def says_withdrawal(text: str) -> bool:
@@ -185,7 +202,7 @@ def urine_test_class(text: str) -> str | None:
     if not terms.DRUG_TEST.search(text):
         return None
     for name, pattern in (("heroin", terms.HEROIN), ("fentanyl", terms.FENTANYL), ("oxycodone", terms.OXYCODONE),
-                          ("other", terms.OTHER_OPIOID_TESTED)):
+                          ("xylazine", terms.XYLAZINE), ("other", terms.OTHER_OPIOID_TESTED)):
         if pattern.search(text):
             return name
     return None
@@ -198,10 +215,12 @@ def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
 # Which value set earns which tag, per kind of resource: a clinical informaticist adding a value
 # set edits a table, not a branch. Text fallbacks are in the *_text_tags functions below.
 MEDICATION_CODE_TAGS = (("opioid", vs.OPIOID_MEDICATIONS), ("moud", vs.MOUD_PRODUCTS),
-                        ("naloxone", vs.NALOXONE_RESCUE), ("benzodiazepine", vs.BENZODIAZEPINES),
+                        ("naloxone", vs.NALOXONE_RESCUE), ("naloxone_take_home", vs.NALOXONE_TAKE_HOME),
+                        ("benzodiazepine", vs.BENZODIAZEPINES),
                         ("fentanyl_type", vs.FENTANYL_MEDICATIONS), ("oxycodone", vs.OXYCODONE_MEDICATIONS),
                         ("methadone", vs.METHADONE_MEDICATIONS), ("buprenorphine_moud", vs.BUPRENORPHINE_MOUD))
-CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS), ("end_of_life", vs.END_OF_LIFE),
+CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS), ("withdrawal_opioid", vs.OPIOID_WITHDRAWAL),
+                       ("end_of_life", vs.END_OF_LIFE),
                        ("oud_history", vs.OUD_HISTORY), ("agonist_therapy", vs.AGONIST_THERAPY),
                        ("sud_any", vs.SUBSTANCE_USE_DISORDER), ("pregnancy", vs.PREGNANCY),
                        ("major_depression", vs.MAJOR_DEPRESSION), ("suicide_attempt", vs.SUICIDE_ATTEMPT))
@@ -209,6 +228,8 @@ CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS), ("end_of_life",
 CONDITION_CODE_RULES: tuple[tuple[str, Callable[[vs.Key], object]], ...] = (
     ("oud_current", vs.is_oud_current), ("oud_history", vs.is_oud_history), ("opioid_family", vs.is_opioid_family),
     ("opioid_overdose", vs.opioid_overdose), ("other_substance_disorder", vs.is_other_substance_disorder),
+    ("nonmedical_opioid_use", vs.is_nonmedical_opioid_use), ("stimulant_disorder", vs.is_stimulant_disorder),
+    ("nonopioid_withdrawal", vs.is_alcohol_or_sedative_withdrawal),
 )
 ORDER_CODE_TAGS = (("cows_order", vs.COWS_OBSERVABLES), ("counseling", vs.COUNSELING),
                    ("end_of_life", vs.END_OF_LIFE))
@@ -231,7 +252,7 @@ CONDITION_TAGS_BY_CODE = tags_by_code(CONDITION_CODE_TAGS)
 ORDER_TAGS_BY_CODE = tags_by_code(ORDER_CODE_TAGS)
 # The rules read only ICD-10-CM codes of these categories (or listed codes, which the rules
 # themselves look up); every other code skips them.
-_RULED_ICD_CATEGORIES = ("F11", "F19", "T40")
+_RULED_ICD_CATEGORIES = ("F10", "F11", "F13", "F14", "F15", "F19", "T40", "T65")
 
 
 def code_tags(keys: tuple[vs.Key, ...], index: dict[vs.Key, frozenset[str]]) -> set[str]:
@@ -290,6 +311,12 @@ def medication_text_tags(text: str) -> frozenset[str]:
             tags.add("buprenorphine_moud")
     if terms.NALOXONE.search(text) and not terms.NALOXONE_COMBINATION.search(text):
         tags.add("naloxone")
+        if terms.TAKE_HOME_NALOXONE.search(text) and not terms.GIVEN_IN_CARE_FORM.search(text):
+            tags.add("naloxone_take_home")
+    if terms.NALMEFENE_SPRAY.search(text):
+        tags |= {"naloxone", "naloxone_take_home"}
+    if terms.GABAPENTINOID.search(text):
+        tags.add("gabapentinoid")
     for tag, pattern in (("benzodiazepine", terms.BENZODIAZEPINE), ("fentanyl_type", terms.FENTANYL),
                          ("oxycodone", terms.OXYCODONE), ("methadone", terms.METHADONE)):
         if pattern.search(text):
@@ -313,7 +340,11 @@ def condition_text_tags(text: str) -> frozenset[str]:
     if terms.affirmed(terms.OUD_TEXT, text) and not terms.OVERDOSE.search(text):
         tags.add("oud_history" if terms.REMISSION.search(text) else "oud_current")
     if says_withdrawal(text):
-        tags.add("withdrawal")
+        tags |= withdrawal_tags(text)
+    if terms.affirmed(terms.ALCOHOL_SEDATIVE_WITHDRAWAL, text):
+        tags.add("nonopioid_withdrawal")
+    if terms.affirmed(terms.OPIOID_INTOXICATION, text) and not terms.OVERDOSE.search(text):
+        tags.add("nonmedical_opioid_use")
     if mentions_kratom(text):
         tags.add("kratom")
     if says_end_of_life(text):
@@ -353,7 +384,7 @@ def observation_text_tags(text: str) -> frozenset[str]:
     elif terms.SOWS.search(text):
         tags.add("sows")
     elif says_withdrawal(text):
-        tags.add("withdrawal")
+        tags |= withdrawal_tags(text)
     if terms.KRATOM.search(text):
         tags.add("kratom_code")
     if says_end_of_life(text):
@@ -367,6 +398,8 @@ def observation_text_tags(text: str) -> frozenset[str]:
     test_class = urine_test_class(text)
     if test_class is not None:
         tags.add(f"uds_{test_class}")
+    if terms.DRUG_TEST.search(text) and terms.STIMULANT_TESTED.search(text):
+        tags.add("uds_stimulant")
     return frozenset(tags)
 
 

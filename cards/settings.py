@@ -62,6 +62,20 @@ class EngineSettings:
     # A prescription this long before a positive test or an overdose explains it.
     explaining_window_days: Count = 90
     withdrawal_window_hours: Count = 72
+    # An opioid given in care (an administration: in the ED, by EMS) explains a matching test or an
+    # overdose this long after it (design 4.1 v3).
+    given_explaining_window_days: Count = 7
+    # "On buprenorphine": a buprenorphine MOUD product taken or given this recently; ordering it then
+    # is a renewal or a switch, not a start.
+    on_buprenorphine_days: Count = 14
+    # An open COWS order silences the assessment card this long (was 72 hours: an order never done
+    # must not silence it for days).
+    open_cows_order_hours: Count = 12
+    # A moderate COWS this soon after the first buprenorphine dose suggests precipitated withdrawal;
+    # later, a dose that is too low. Precipitated withdrawal begins within about an hour of a
+    # sublingual dose and peaks within a few (ASAM 2023 clinical considerations); 6 hours is a
+    # project default pending clinical review.
+    precipitated_withdrawal_hours: Count = 6
     # A COWS this recent means severity was just assessed: no withdrawal-assessment card.
     cows_recency_hours: Count = 24
     # The latest COWS, if this recent, says how severe withdrawal is now (withdrawal-severity,
@@ -99,6 +113,8 @@ class EngineSettings:
     # --- age bands: each topic names one ---
     min_age_years: Count = 18
     adolescent_min_age_years: Count = 12
+    # Buprenorphine is labelled from 16 (buprenorphine-start, moud-continuation).
+    buprenorphine_min_age_years: Count = 16
     # --- site codes and pages ---
     # Sites order an MOUD referral with a local orderable, so there is no default coding: no code
     # in the reference value sets means "referral for MOUD", and SNOMED's "Referral to substance
@@ -112,6 +128,9 @@ class EngineSettings:
     # No verified national orderable for "administer a PHQ-9" either (44261-6 is the total score,
     # an observation): text unless a site configures its own.
     phq9_order_code: Code | None = None
+    # A validated suicide risk screen (C-SSRS, ASQ) as the site orders it: the suicide-risk card
+    # suggests it where configured (no national orderable).
+    suicide_screen_code: Code | None = None
     withdrawal_order_set: SiteLink | None = None
     buprenorphine_protocol: SiteLink | None = None
     # Bounds on one evaluation, so that no record can buy unbounded CPU; a record past either is
@@ -161,6 +180,22 @@ class EngineSettings:
     @property
     def explaining_window(self) -> timedelta:
         return timedelta(days=self.explaining_window_days)
+
+    @property
+    def given_explaining_window(self) -> timedelta:
+        return timedelta(days=self.given_explaining_window_days)
+
+    @property
+    def on_buprenorphine_window(self) -> timedelta:
+        return timedelta(days=self.on_buprenorphine_days)
+
+    @property
+    def open_cows_order_window(self) -> timedelta:
+        return timedelta(hours=self.open_cows_order_hours)
+
+    @property
+    def precipitated_withdrawal_window(self) -> timedelta:
+        return timedelta(hours=self.precipitated_withdrawal_hours)
 
     @property
     def withdrawal_window(self) -> timedelta:

@@ -61,6 +61,19 @@ def negated(text: str, start: int, end: int) -> bool:
     return _CUE_AFTER.search(after[: stop.start()] if stop else after) is not None
 
 
+def quote(text: str, start: int, end: int, width: int = 40) -> str:
+    """About ``width`` characters around text[start:end], cut at spaces, marked where cut."""
+    half = max(0, (width - (end - start)) // 2)
+    left, right = max(0, start - half), min(len(text), end + half)
+    if left > 0:
+        space = text.find(" ", left, start)
+        left = space + 1 if space >= 0 else left
+    if right < len(text):
+        space = text.rfind(" ", end, right)
+        right = space if space >= 0 else right
+    return ("…" if left > 0 else "") + text[left:right].strip() + ("…" if right < len(text) else "")
+
+
 def says_no(text: str) -> bool:
     """Whether a value written in words denies or negates ("Patient denies symptoms", "None")."""
     return _CUE_BEFORE.search(text) is not None
@@ -109,6 +122,15 @@ ACCIDENTAL = re.compile(r"\baccidental\b", I)
 HEROIN = re.compile(r"\b(?:heroin|diamorphine|6-?acetylmorphine|6-?MAM)\b", I)
 FENTANYL = re.compile(r"\b(?:\w*fentan[iy]l)\b", I)
 OXYCODONE = re.compile(r"\boxycodone\b", I)
+XYLAZINE = re.compile(r"\bxylazine\b", I)
+# A row that names a risk, a screen, an assessment or a question about withdrawal is not withdrawal
+# ("At risk for opioid withdrawal", "Opioid withdrawal risk: Low", "Withdrawal screen").
+NON_FINDING = re.compile(r"\b(?:risk|screen(?:ing)?|assessment|question(?:naire)?)\b|\?", I)
+# An Observation code about substance use (a social-history question coded locally).
+SUBSTANCE_USE_QUESTION = re.compile(
+    r"\b(?:substance|drug|supplement|herbal)s?\s+(?:use|history)\b|\bsocial\s+history\b", I)
+# Concentrated 7-OH products name the alkaloid itself (FDA 2025-07-29); "17-OH" is a steroid.
+SEVEN_OH = re.compile(r"\b7-?hydroxy-?mitragynine\b|(?<![\d-])7-OH\b", I)
 SUICIDE_ATTEMPT = re.compile(r"\bsuicid(?:e|al)\s+attempts?\b|\battempted\s+suicide\b", I)
 PREGNANT = re.compile(r"\bpregnan(?:t|cy)\b", I)
 MAJOR_DEPRESSION = re.compile(r"\bmajor\s+depressi(?:on|ve)\b|\bMDD\b")
@@ -157,6 +179,22 @@ NALOXONE_COMBINATION = re.compile(
     r"\b(?:buprenorphine|pentazocine|suboxone|zubsolv|bunavail)\b", I
 )
 
+# Naloxone a person can take home (design 4.1): a nasal spray, an auto-injector or a prefilled syringe,
+# or a brand sold only so (brands from the rescue set's displays: Narcan, Kloxxado, Zimhi, Rextovy);
+# a vial, ampule, cartridge or injectable solution is given in care.
+TAKE_HOME_NALOXONE = re.compile(_words(["nasal", "spray", "auto-injector", "autoinjector", "prefilled syringe"]
+                                       + _NALOXONE_BRANDS), I)
+GIVEN_IN_CARE_FORM = re.compile(r"\b(?:vial|ampule|ampoule|cartridge|injectable\s+solution|IV|intravenous)\b", I)
+# Nalmefene nasal spray (Opvee, FDA 2023) has no verified RxNorm code here: matched by name (design 4.1).
+NALMEFENE_SPRAY = re.compile(r"\bnalmefene\b(?=.*\b(?:nasal|spray)\b)|\bOpvee\b", I)
+# Gabapentinoids by generic and brand name (FDA Drug Safety Communication 2019-12-19); no value set
+# of the reference lists them with displays, so they are matched by name.
+GABAPENTINOID = re.compile(r"\b(?:gabapentin|pregabalin|Neurontin|Gralise|Horizant|Lyrica)\b", I)
+# Withdrawal from alcohol or a sedative (ICD-10-CM F10.x3, F13.x3 written out).
+ALCOHOL_SEDATIVE_WITHDRAWAL = re.compile(
+    r"\b(?:alcohol|ethanol|benzodiazepines?|sedatives?|hypnotics?|anxiolytics?)\s+withdrawal\b", I)
+OPIOID_INTOXICATION = re.compile(r"\b(?:opioid|opiate|heroin|fentanyl|narcotic)s?\s+intoxication\b", I)
+
 # Benzodiazepine names, from the displays of the IG set ("alprazolam 0.25 MG Oral Tablet").
 BENZODIAZEPINE = re.compile(_words([m.group(0) for row in BENZODIAZEPINES.rows for m in re.finditer(
     r"\b[a-z]+(?:azepam|azolam|azepate|azepoxide|bazam)\b", row["display"])]), I)
@@ -168,6 +206,7 @@ DRUG_TEST = re.compile(r"\b(?:urine|UDS|screen(?:ing)?|drug\s+test|tox(?:icology
                        r"|presence|immunoassay|LC-?MS|GC-?MS)\b", I)
 OTHER_OPIOID_TESTED = re.compile(r"\b(?:opiates?|opioids?|morphine|codeine|hydrocodone|hydromorphone|oxymorphone"
                                  r"|tramadol|tapentadol|meperidine)\b", I)
+STIMULANT_TESTED = re.compile(r"\b(?:cocaine|benzoylecgonine|amphetamines?|methamphetamine|MDMA)\b", I)
 PHQ9 = re.compile(r"\bPHQ-?9\b", I)
 PHQ2 = re.compile(r"\bPHQ-?2\b", I)
 ITEM9 = re.compile(r"\bbetter\s+off\s+dead\b|\bhurting\s+yourself\b", I)
@@ -183,7 +222,8 @@ NEGATIVE = re.compile(
 # cost a single regex search each and nothing more.
 OBSERVATION_SCREEN = re.compile(
     r"\bCOWS\b|\bSOWS\b|(?i:withdrawal|kratom|mitragyn|7-OH|hospice|terminal|palliative|PHQ|better\s+off\s+dead"
-    r"|fentan|heroin|diamorphine|6-?MAM|acetylmorphine|oxycod|opiat|opioid|morphine|codeine|hydrocod|tramadol)"
+    r"|fentan|heroin|diamorphine|6-?MAM|acetylmorphine|oxycod|opiat|opioid|morphine|codeine|hydrocod|tramadol"
+    r"|cocaine|benzoylecgonine|amphetamine|MDMA|xylazine)"
 )
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from cards import content
-from cards.advice import Advice, Link, Reason, Suggestion
-from cards.detail import detail, fired_evidence
+from cards.advice import Advice, Link, Note, Reason, Suggestion
+from cards.detail import detail, detail_cut, fired_evidence
 from cards.evidence import FACT_NAMES, Facts
 from cards.inputs import ALL_MOMENTS, Inputs, Moment
 from cards.rules import AllOf, Expr, holds, names
@@ -45,6 +45,8 @@ class Variant:
     reasoning: str | None = None
     # Added to the topic's links.
     links: tuple[str, ...] = ()
+    # Instead of the topic's guideline (a key of content.GUIDELINES).
+    source: str | None = None
 
 
 _PLAIN = Variant(when="")
@@ -63,6 +65,13 @@ class Topic:
     # The draft resource the card suggests, or None when it has nothing to suggest here.
     suggest: SuggestionBuilder
     # (fact, indicator): the first whose fact holds replaces ``indicator``.
+    # (rule, summary): the first whose rule holds replaces ``summary`` (what the advice rests on);
+    # a variant's own summary outranks both.
+    summaries: tuple[tuple[Expr, str], ...] = ()
+    # (rule, guideline): the first whose rule holds replaces ``source`` (the path the card took).
+    sources: tuple[tuple[Expr, str], ...] = ()
+    # (rule, words): every one that holds is named, first, on a "Risk:" line above the evidence.
+    risks: tuple[tuple[Expr, str], ...] = ()
     escalations: tuple[tuple[str, str], ...] = ()
     variants: tuple[Variant, ...] = ()
     # The facts whose evidence the detail lists; by default, the evidence of the parts of the
@@ -92,25 +101,39 @@ class Topic:
     def advise(self, facts: Facts, inputs: Inputs, settings: EngineSettings, now: datetime) -> Advice:
         indicator = next((ind for fact, ind in self.escalations if facts[fact]), self.indicator)
         variant = next((v for v in self.variants if holds(v.when, facts)), _PLAIN)
+        summary = variant.summary or next((text for when, text in self.summaries if holds(when, facts)), self.summary)
         latest = facts.latest_cows
         values = {**settings.text_values, "score": f"{latest.score:g}" if latest else "",
                   "band": cows_band(latest.score) if latest else ""}
 
         shown = (fired_evidence(self.rule, facts) if self.shows is None
                  else fired_evidence(AllOf(*self.shows), facts) if self.shows else [])
+        # Said once per response (cards.compose): the kratom note, and how long dismissing hides a card.
         notes = tuple(note for fact, note in content.NOTES if any(item.kind == fact for item in shown))
+        notes += (Note(inputs.footer),) if inputs.footer else ()
         paragraphs = [text.format_map(values) for text in (variant.lead, variant.reasoning or self.reasoning) if text]
-        footer = [inputs.footer] if inputs.footer else []
         # Evidence text is the record's own, and the footer the caller's: neither is passed through format().
-        body = detail(shown, [*paragraphs, *footer], now)
-        noted = detail(shown, [*paragraphs, *(note.text for note in notes), *footer], now) if notes else ""
+        named = [words for when, words in self.risks if holds(when, facts)]
+        # The two foremost risks; the evidence lines below show the rest.
+        first = "Risk: " + "; ".join(named[:2]) + ("; ..." if len(named) > 2 else "") if named else None
+        body = detail(shown, paragraphs, now, first)
+        # The evidence is never cut for a note: a note that does not fit is left to a later card.
+        noted = ""
+        for kept in (notes, *((note,) for note in notes)):
+            candidate = detail(shown, [*paragraphs, *(note.text for note in kept)], now, first)
+            if detail_cut(candidate) <= detail_cut(body):
+                notes, noted = kept, (candidate if kept else "")
+                break
+        else:
+            notes = ()
         suggestion = self.suggest(inputs, settings, facts)
-        source = content.GUIDELINES[self.source]
+        path = next((key for when, key in self.sources if holds(when, facts)), self.source)
+        source = content.GUIDELINES[variant.source or path]
         return Advice(
             topic=self.code,
             title=self.title,
             indicator=indicator,
-            summary=(variant.summary or self.summary).format_map(values),
+            summary=summary.format_map(values),
             detail=body,
             source=source,
             links=self._links(variant, settings, source),
@@ -135,13 +158,16 @@ class Topic:
     def _unknown_facts(self) -> list[str]:
         read = [*names(self.rule), *(self.shows or ()), *(fact for fact, _ in self.escalations)]
         read += [name for variant in self.variants for name in names(variant.when)]
+        read += [name for table in (self.summaries, self.sources, self.risks)
+                 for when, _ in table for name in names(when)]
         return [f"no finder produces the fact {name!r}" for name in dict.fromkeys(read) if name not in FACT_NAMES]
 
     def _unknown_names(self) -> list[str]:
         link_names = [*self.links, *(name for v in self.variants for name in v.links)]
         problems = [f"no link {name!r} in content.LINKS" for name in link_names if name not in content.LINKS]
-        if self.source not in content.GUIDELINES:
-            problems.append(f"no guideline {self.source!r} in content.GUIDELINES")
+        for source in (self.source, *(v.source for v in self.variants if v.source), *(k for _, k in self.sources)):
+            if source not in content.GUIDELINES:
+                problems.append(f"no guideline {source!r} in content.GUIDELINES")
         indicators = [self.indicator, *(indicator for _, indicator in self.escalations)]
         problems += [f"indicator {i!r} is not one of {INDICATORS}" for i in indicators if i not in INDICATORS]
         setting_names = {f.name for f in fields(EngineSettings)}
@@ -152,7 +178,7 @@ class Topic:
         return problems
 
     def _bad_text(self) -> list[str]:
-        texts = [self.summary, self.reasoning]
+        texts = [self.summary, self.reasoning, *(text for _, text in self.summaries)]
         texts += [t for v in self.variants for t in (v.summary, v.lead, v.reasoning) if t]
         allowed = SETTING_NAMES | CARD_VALUES
         found = {name for text in texts for _, name, _, _ in string.Formatter().parse(text) if name is not None}

@@ -323,12 +323,21 @@ def test_with_accepted_hours_0_an_acceptance_hides_nothing(database_url, tmp_pat
         store.dispose()
 
 
-def test_every_card_says_how_long_dismissing_hides_it_and_each_reason_its_own_length(client):
+def issue_card_list(client, patient_id="pat-1") -> list[dict]:
+    response = client.post(f"/cds-services/{PATIENT_VIEW}", json=patient_view(patient_id))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["cards"]
+
+
+def test_the_response_says_once_how_long_dismissing_hides_a_card_and_each_reason_its_own_length(client):
+    """Design 4.2 v3: nothing is said twice in one response; the line is on the first card."""
+    line = "Dismissed, this card is hidden for this patient for 1 day; with a reason, for 7 days."
+    listed = issue_card_list(client)
+    assert len(listed) >= 2
+    assert [card["detail"].endswith(line) for card in listed] == [True] + [False] * (len(listed) - 1)
+    assert all(line not in card["detail"] for card in listed[1:])
+    assert all(len(card["detail"]) < 600 for card in listed)
     cards = issue_cards(client)
-    for card in cards.values():
-        assert card["detail"].endswith("Dismissed, this card is hidden for this patient for 1 day; "
-                                       "with a reason, for 7 days."), card["detail"]
-        assert len(card["detail"]) < 600
     displays = {r["code"]: r["display"] for r in cards["moud-referral"]["overrideReasons"]}
     # The CDC IG snoozes both of these for 3 months; the rest take default_days.
     quarter = {"patient-declined", "on-moud-elsewhere"}
@@ -340,9 +349,10 @@ def test_the_line_follows_the_sites_snooze_settings(database_url, tmp_path):
     app = make_app(database_url, tmp_path, snooze={"dismissed_days": 0, "default_days": 14,
                                                    "by_reason": {"patient-declined": 14}})
     try:
-        cards = issue_cards(app.test_client())
-        assert cards["naloxone"]["detail"].endswith("Dismissed with a reason, this card is hidden for this patient "
-                                                    "for 14 days; without one, not.")
+        listed = issue_card_list(app.test_client())
+        assert listed[0]["detail"].endswith("Dismissed with a reason, this card is hidden for this patient "
+                                            "for 14 days; without one, not.")
+        cards = topics({"cards": listed})
         assert all("hidden" not in r["display"] for r in cards["moud-referral"]["overrideReasons"])
     finally:
         app.extensions[EXTENSION].store.dispose()

@@ -1,4 +1,8 @@
-"""Consider medication for opioid use disorder (MOUD): start it here, or refer."""
+"""Consider medication for opioid use disorder (MOUD): start it here, or refer.
+
+The summary follows what the disorder signal rests on: only a diagnosis on record lets the card say
+"opioid use disorder"; a test, a recorded use or an overdose asks the clinician to assess for it.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,10 @@ from cards.topic import Topic, Variant
 # this order again by "referral" together with MOUD words.
 ORDER_TEXT = "Referral for evaluation for medication for opioid use disorder (MOUD)"
 # Since the Consolidated Appropriations Act 2023 (section 1262) removed the X-waiver.
-NO_WAIVER = ("Any clinician whose DEA registration includes Schedule III can prescribe buprenorphine "
-             "for OUD, with no waiver since 2023.")
+NO_WAIVER = ("Any clinician whose DEA registration includes Schedule III may prescribe buprenorphine "
+             "for OUD (no waiver since 2023).")
+WHERE = ("Offer buprenorphine here (or methadone while admitted; outside hospital, methadone for OUD comes "
+         "from an opioid treatment program). FindTreatment.gov lists programs.")
 
 
 def suggest(inputs: Inputs, settings: EngineSettings, facts: Facts) -> Suggestion:
@@ -29,51 +35,80 @@ TOPIC = Topic(
     title="Consider MOUD: start here or refer",
     rule=AllOf("disorder_signal", Not("on_moud"), Not("open_moud_referral"), Not("end_of_life")),
     indicator="warning",
+    min_age="adolescent_min_age_years",
     source="asam-2020",
-    summary="Opioid use disorder: offer buprenorphine or methadone here, or refer",
-    reasoning=(
-        NO_WAIVER + " Starting buprenorphine here engages more patients in treatment than referral alone "
-        "(D'Onofrio 2015). For referral, FindTreatment.gov lists programs."
+    summary="Opioid use disorder, not on MOUD: offer buprenorphine here, or refer",
+    summaries=(
+        ("rests_on_diagnosis", "Opioid use disorder, not on MOUD: offer buprenorphine here, or refer"),
+        ("rests_on_overdose", "Opioid overdose: assess for opioid use disorder, offer MOUD"),
+        ("rests_on_recorded_use", "Opioid use on record: assess for opioid use disorder, offer MOUD"),
+        ("rests_on_test", "Unexplained opioid in a urine test: talk with the patient, assess for opioid use "
+                          "disorder, offer MOUD if present"),
+        ("kratom_only", "Kratom use with withdrawal or dependence: consider buprenorphine or a supported taper"),
     ),
+    reasoning=NO_WAIVER + " " + WHERE,
     variants=(
         Variant(
-            when="kratom_only",
-            summary="Kratom use with withdrawal or a use disorder: consider buprenorphine, or refer",
-            reasoning=(
-                "No guideline covers kratom. Its withdrawal is opioid-like; case series support "
-                "buprenorphine, and a supported taper is also used. FindTreatment.gov lists programs."
-            ),
-        ),
-        Variant(
             when="pregnant",
-            summary="Opioid use disorder in pregnancy: buprenorphine or methadone is recommended",
             reasoning=(
-                "In pregnancy, buprenorphine or methadone is recommended and medically supervised "
-                "withdrawal is not (ACOG, ASAM). Co-manage with obstetrics. " + NO_WAIVER
+                "In pregnancy, buprenorphine or methadone is recommended over medically supervised "
+                "withdrawal, which carries a high risk of return to use (ACOG Committee Opinion 711). "
+                "Co-manage with obstetrics. " + NO_WAIVER
             ),
             links=("pregnancy",),
         ),
         Variant(
-            when="overdose",
-            summary="After an opioid overdose: offer MOUD here, or refer",
+            when="adolescent",
             reasoning=(
-                "About one in twenty people die in the year after a nonfatal overdose; MOUD lowers that "
-                "risk. " + NO_WAIVER + " FindTreatment.gov lists programs."
+                "Under 18: involve an adolescent addiction specialist and the family (AAP 2016). "
+                "Buprenorphine is labelled from 16. " + NO_WAIVER
             ),
-            links=("overdose-survivors",),
+            links=("adolescents", "findtreatment"),
+        ),
+        Variant(
+            when="concentrated_7oh",
+            reasoning=(
+                "Concentrated 7-OH products are potent opioids (FDA 2025): treat their use as opioid use. "
+                + NO_WAIVER + " " + WHERE
+            ),
+            links=("seven-oh", "findtreatment"),
+        ),
+        Variant(
+            when="kratom_only",
+            reasoning=(
+                "No guideline covers kratom. Its withdrawal is opioid-like; case series support "
+                "buprenorphine, and a supported taper is also used. FindTreatment.gov lists programs."
+            ),
+            links=("findtreatment",),
+        ),
+        Variant(
+            when="overdose",
+            reasoning=(
+                "About one in twenty people die within a year of a nonfatal overdose; MOUD after an overdose "
+                "lowers that risk. " + NO_WAIVER + " " + WHERE
+            ),
+            links=("overdose-moud", "overdose-mortality", "findtreatment"),
         ),
         Variant(
             when="benzodiazepine",
-            summary="Opioid use disorder with a benzodiazepine: do not withhold MOUD, manage the risk",
             reasoning=(
-                "Do not withhold buprenorphine or methadone because of benzodiazepines: untreated OUD is "
-                "the greater harm (FDA 2017). Manage the risk; taper the benzodiazepine where you can. "
-                + NO_WAIVER
+                "Do not withhold MOUD because of a benzodiazepine: untreated OUD is the greater harm (FDA "
+                "2017). Taper the benzodiazepine where you can; never stop it abruptly (FDA 2020). " + NO_WAIVER
             ),
-            links=("benzodiazepines",),
+            links=("benzodiazepines", "benzodiazepine-taper", "findtreatment"),
+        ),
+        Variant(
+            when="rests_on_test",
+            reasoning=(
+                "Discuss the result with the patient, confirm it when it matters, and never dismiss a patient "
+                "over a result (CDC 2022, recommendation 10). " + NO_WAIVER
+            ),
+            links=("cdc-2022", "findtreatment"),
         ),
     ),
+    shows=("disorder_signal",),
     links=("findtreatment", "ed-buprenorphine"),
     override_reasons=(*content.OVERRIDE_REASONS, content.ON_MOUD_ELSEWHERE),
     suggest=suggest,
 )
+

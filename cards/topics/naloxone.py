@@ -1,4 +1,5 @@
-"""Offer naloxone to a patient at increased risk of opioid overdose (CDC 2022, recommendation 8)."""
+"""Offer naloxone to a patient at increased risk of opioid overdose (CDC 2022 recommendation 8 for a
+prescribed opioid with a risk; ASAM and SAMHSA's overdose toolkit otherwise)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from cards.rules import AllOf, AnyOf, Not
 from cards.settings import EngineSettings
 from cards.topic import Topic, Variant
 
-# RxNorm 1725059 naloxone hydrochloride 40 MG/ML Nasal Spray, from the curated rescue set.
-NASAL_SPRAY = suggestions.coding((vs.RXNORM, "1725059"), vs.NALOXONE_RESCUE)
+# RxNorm 1725059 naloxone hydrochloride 40 MG/ML Nasal Spray, from the curated take-home set.
+NASAL_SPRAY = suggestions.coding((vs.RXNORM, "1725059"), vs.NALOXONE_TAKE_HOME)
+HAVE_IT = ("Naloxone nasal spray is sold over the counter since 2023: ask whether the patient has it, "
+           "prescribe or hand out a kit before discharge where you can, and teach household members.")
+# The risks of design 4.2, in the order the card names them; the evidence lines follow.
+RISKS = ("disorder_signal", "oud_history", "overdose", "stimulant_use", "outpatient_opioid_risk")
 
 
 def suggest(inputs: Inputs, settings: EngineSettings, facts: Facts) -> Suggestion:
@@ -25,30 +30,44 @@ def suggest(inputs: Inputs, settings: EngineSettings, facts: Facts) -> Suggestio
 TOPIC = Topic(
     code="naloxone",
     title="Offer naloxone",
-    rule=AllOf(
-        # The risks of design 4.2; the evidence line names the one(s) that fired it.
-        AnyOf("disorder_signal", "oud_history", "overdose", "use_with_withdrawal", "rec8_risk"),
-        Not("naloxone_on_hand"),
-        Not("end_of_life"),
-    ),
+    rule=AllOf(AnyOf(*RISKS), Not("naloxone_on_hand"), Not("end_of_life")),
     indicator="info",
     min_age="adolescent_min_age_years",
-    source="cdc-2022",
+    source="samhsa-overdose-toolkit",
     summary="Offer naloxone: this patient is at increased risk of opioid overdose",
-    reasoning=(
-        "No naloxone rescue product on record (buprenorphine/naloxone does not count). Naloxone nasal "
-        "spray is sold over the counter since 2023: ask whether the patient has it, and teach household "
-        "members to use it."
-    ),
+    reasoning="No take-home naloxone on record (a dose given in hospital does not count). " + HAVE_IT,
     variants=(
         Variant(
-            when=AllOf("use_with_withdrawal", Not("disorder_signal"), Not("overdose"), Not("oud_history")),
+            when="xylazine_overdose",
             reasoning=(
-                "Tolerance falls during withdrawal, so a return to the previous dose can cause an overdose. "
-                "No naloxone rescue product on record; it is sold over the counter since 2023: ask whether "
-                "the patient has it, and teach household members."
+                "Xylazine is on record. Give naloxone for any suspected overdose; xylazine does not respond "
+                "to it, so also support breathing and call 911. Check for wounds. " + HAVE_IT
             ),
         ),
+        Variant(
+            when=AllOf(AnyOf("outpatient_opioid", "disorder_signal"), AnyOf("withdrawal", "withdrawal_suspected")),
+            reasoning=(
+                "Tolerance falls during withdrawal or a taper, so a return to the previous dose can cause an "
+                "overdose. " + HAVE_IT
+            ),
+        ),
+    ),
+    # CDC 2022 recommendation 8 is about a prescribed opioid with a risk; the toolkit covers the rest.
+    sources=((AllOf("outpatient_opioid_risk", Not(AnyOf(*RISKS[:-1]))), "cdc-2022"),),
+    risks=(
+        ("rests_on_diagnosis", "opioid use disorder"),
+        ("rests_on_overdose", "unexplained opioid overdose"),
+        ("rests_on_recorded_use", "opioid use on record"),
+        ("rests_on_test", "unexplained opioid in a urine test"),
+        (AllOf("disorder_signal", "kratom_only"), "kratom use with withdrawal or a use disorder"),
+        (AllOf("oud_history", Not("oud_active")), "history of opioid use disorder"),
+        (AllOf("overdose", Not("unexplained_overdose")), "opioid overdose"),
+        ("stimulant_use", "stimulant use"),
+        (AllOf("outpatient_opioid", "benzodiazepine"), "opioid with a benzodiazepine"),
+        (AllOf("outpatient_opioid", "gabapentinoid"), "opioid with a gabapentinoid"),
+        (AllOf("outpatient_opioid", "withdrawal"), "opioid with withdrawal"),
+        (AllOf("outpatient_opioid", "sud_any"), "opioid with a substance use disorder"),
+        (AllOf("outpatient_opioid", "overdose_any", Not("overdose")), "opioid with a past overdose"),
     ),
     links=("otc-naloxone",),
     suggest=suggest,

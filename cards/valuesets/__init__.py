@@ -217,3 +217,54 @@ def opioid_overdose(key: Key) -> tuple[str, str] | None:
     if match is None:
         return None
     return _T40_SUBSTANCE.get(match.group(1), "other"), _T40_INTENT[match.group(2)]
+
+
+# --- v3 (design section 4.1) ---------------------------------------------------------------------
+# Naloxone a person can use outside care (design 4.1 "naloxone on hand"): nasal spray, auto-injector,
+# prefilled syringe (Zimhi; the 2 mL Luer-lock syringe is labelled IM too). Never a vial, cartridge,
+# ampule, injection or injectable solution: those are given in hospital.
+_TAKE_HOME_FORM = re.compile(r"\b(?:Nasal Spray|Auto-Injector|Prefilled Syringe)\b", re.I)
+NALOXONE_TAKE_HOME = where("naloxone-take-home", NALOXONE_RESCUE, lambda row: _TAKE_HOME_FORM.search(row["display"]))
+# Cocaine and amphetamine-type urine tests (the IG's sets): fentanyl now contaminates the stimulant
+# supply, so a positive one is a naloxone indication (design 4.1 "stimulant use").
+STIMULANT_TESTS = union("stimulant-tests", load("cocaine-urine-drug-screening-tests"),
+                        load("amphetamine-urine-drug-screening-tests"))
+# ICD-10-CM F14 cocaine and F15 other stimulant abuse (.1) or dependence (.2), not in remission.
+_STIMULANT_DISORDER = re.compile(r"F1[45]\.[12]")
+_STIMULANT_REMISSION = frozenset({"F14.11", "F14.21", "F15.11", "F15.21"})
+# Opioid use without a use disorder (design 4.1 "nonmedical opioid use"): ICD-10-CM F11.90, F11.92-,
+# F11.94- to F11.99 (not F11.93: withdrawal), and the IG's opioid-misuse-disorders concepts for opioid
+# intoxication and opioid-induced states, which OUD-current, OUD-history, the poisonings and the
+# withdrawal codes leave out (F11.9-, SNOMED 77721001 Opioid intoxication, 29733004 Mood disorder
+# caused by opioid, ...).
+_NONMEDICAL_F11 = re.compile(r"F11\.9(?:$|[0245-9])")
+
+
+def is_stimulant_disorder(key: Key) -> bool:
+    return key[0] == ICD10CM and key[1] not in _STIMULANT_REMISSION and _STIMULANT_DISORDER.match(key[1]) is not None
+
+
+@cache
+def _opioid_induced_states() -> frozenset[Key]:
+    return frozenset(OUD_CONDITIONS.keys - OUD_CURRENT.keys - OUD_HISTORY.keys - OPIOID_POISONING.keys
+                     - WITHDRAWAL_CONDITIONS.keys)
+
+
+def is_nonmedical_opioid_use(key: Key) -> bool:
+    if key[0] == ICD10CM:
+        return _NONMEDICAL_F11.match(key[1]) is not None
+    return key in _opioid_induced_states()
+
+
+# Withdrawal codes that name an opioid (or buprenorphine); the rest (F19.x3, 840321001 "Signs of drug
+# withdrawal", 363101005 "Drug withdrawal") name no substance and yield to an alcohol or sedative
+# withdrawal diagnosis dated in the same hours (design 4.1 "withdrawal diagnosis").
+OPIOID_WITHDRAWAL = where("opioid-withdrawal", WITHDRAWAL_CONDITIONS,
+                          lambda row: re.search(r"\b(?:opioid|buprenorphine)\b", row["display"], re.I) is not None)
+# ICD-10-CM F10 alcohol and F13 sedative, hypnotic or anxiolytic abuse, dependence or use "with
+# withdrawal" (F10.13-, F10.23-, F10.93-, F13.13-, F13.23-, F13.93-).
+_ALCOHOL_SEDATIVE_WITHDRAWAL = re.compile(r"F1[03]\.[129]3")
+
+
+def is_alcohol_or_sedative_withdrawal(key: Key) -> bool:
+    return key[0] == ICD10CM and _ALCOHOL_SEDATIVE_WITHDRAWAL.match(key[1]) is not None

@@ -46,6 +46,9 @@ HEART_RATE = (LOINC, "8867-4", "Heart rate")
 HYDROCODONE = (RXNORM, "856987", "acetaminophen 300 MG / hydrocodone bitartrate 5 MG Oral Tablet")
 FENTANYL_PATCH = (RXNORM, "1603495", "72 HR fentanyl 0.0375 MG/HR Transdermal System")
 ALPRAZOLAM = (RXNORM, "141928", "alprazolam 0.5 MG Oral Tablet [Xanax]")
+# v3: products given in care (fentanyl-type-medications.csv, naloxone-rescue.csv).
+FENTANYL_INJECTION = (RXNORM, "1735003", "2 ML fentanyl 0.05 MG/ML Injection")
+NALOXONE_INJECTABLE = (RXNORM, "1191222", "naloxone hydrochloride 0.4 MG/ML Injectable Solution")
 
 # v2 conditions.
 OUD_REMISSION = (ICD10, "F11.21", "Opioid dependence, in remission")
@@ -141,6 +144,21 @@ def med_request(code: tuple = OXYCODONE, *, status: str = "active", authored: st
     m.update(status=status, intent=intent, medicationCodeableConcept=cc(code, text))
     if authored:
         m["authoredOn"] = authored
+    return m
+
+
+def med_administration(code: tuple, *, days: float = 0, hours: float = 1, status: str = "completed",
+                       id: str | None = None) -> dict:
+    """A dose given in care (design 4.1: an administration is never "on hand")."""
+    m = _base("MedicationAdministration", id)
+    m.update(status=status, medicationCodeableConcept=cc(code), effectiveDateTime=ago(days=days, hours=hours))
+    return m
+
+
+def med_dispense(code: tuple, *, days: float = 1, status: str = "completed", id: str | None = None) -> dict:
+    """A pharmacy fill, dated when it was handed over."""
+    m = _base("MedicationDispense", id)
+    m.update(status=status, medicationCodeableConcept=cc(code), whenHandedOver=ago(days=days))
     return m
 
 

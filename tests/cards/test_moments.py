@@ -35,8 +35,8 @@ def test_an_antibiotic_order_raises_nothing():
 
 
 def test_an_opioid_order_raises_the_patients_cards():
-    assert topics(*RECORD, moment=ORDER, drafts=(draft(OXYCODONE, "d1"),)) == {"moud-referral", "counseling",
-                                                                             "naloxone"}
+    # Counseling is a chart and discharge card (design 4.2 v3), not an order-hook one.
+    assert topics(*RECORD, moment=ORDER, drafts=(draft(OXYCODONE, "d1"),)) == {"moud-referral", "naloxone"}
 
 
 def test_only_the_drafts_acted_on_trigger():
@@ -53,12 +53,11 @@ def test_no_draft_acted_on_raises_nothing_at_the_order_moment():
 
 def test_a_draft_moud_order_counts_as_on_moud():
     # No MOUD card; the buprenorphine order raises its own readiness check (no COWS on record).
-    assert topics(*RECORD, moment=ORDER, drafts=(draft(SUBOXONE, "d1"),)) == {"buprenorphine-start", "counseling",
-                                                                             "naloxone"}
+    assert topics(*RECORD, moment=ORDER, drafts=(draft(SUBOXONE, "d1"),)) == {"buprenorphine-start", "naloxone"}
 
 
 def test_a_draft_naloxone_order_counts_as_naloxone_on_hand():
-    assert topics(*RECORD, moment=ORDER, drafts=(draft(NALOXONE_SPRAY, "d1"),)) == {"moud-referral", "counseling"}
+    assert topics(*RECORD, moment=ORDER, drafts=(draft(NALOXONE_SPRAY, "d1"),)) == {"moud-referral"}
 
 
 def test_a_draft_opioid_is_opioid_use():

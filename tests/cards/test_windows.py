@@ -56,14 +56,19 @@ EDGES = [
     ("withdrawal window, 72 h", hours(72), lambda t: [med_request(OXYCODONE), cows(8) | {"effectiveDateTime": t}],
      "withdrawal-assessment", {}),
     ("buprenorphine start, 72 h", hours(72), lambda t: [condition(OUD), med_request(SUBOXONE) | {"authoredOn": t},
-                                                        cows(28, hours=1)], "precipitated", {}),
+                                                        cows(28, hours=0)], "recent start", {}),
+    # The latest COWS (an hour ago) within 6 hours of the first dose: possible precipitated withdrawal.
+    ("precipitated withdrawal, 6 h after the first dose", hours(7),
+     lambda t: [condition(OUD), med_request(SUBOXONE) | {"authoredOn": t}, cows(28, hours=1)], "precipitated", {}),
     ("use window, 90 days: a prescribed opioid", days(90),
      lambda t: [med_request(OXYCODONE, status="completed") | {"authoredOn": t},
                 condition(("http://hl7.org/fhir/sid/icd-10-cm", "F19.230", "x"), recorded=ago(hours=3))],
      "withdrawal-assessment", {}),
     ("use window, 90 days: an unprescribed opioid test", days(90),
      lambda t: [uds(FENTANYL_UDS) | {"effectiveDateTime": t}], "moud-referral", {}),
-    ("overdose signal, 90 days", days(90), lambda t: [t40("T40.411A", "x") | {"recordedDate": t}],
+    ("overdose signal, 90 days", days(90), lambda t: [t40("T40.2X1A", "x") | {"recordedDate": t}],
+     "moud-referral", {}),
+    ("fentanyl overdose signal, 365 days", days(365), lambda t: [t40("T40.411A", "x") | {"recordedDate": t}],
      "moud-referral", {}),
     ("OUD recorded, 365 days", days(365), lambda t: [condition(OUD) | {"recordedDate": t}], "moud-referral", {}),
     ("overdose, 365 days", days(365), lambda t: [t40("T40.411A", "x") | {"recordedDate": t}], "naloxone", {}),
@@ -86,8 +91,10 @@ def raised(name: str, resources: list, inputs: dict) -> bool:
     advised = evaluate(patient(), *resources, **inputs)
     if name == "precipitated":
         return any("precipitated" in a.summary for a in advised)
+    if name == "recent start":
+        return any("recent buprenorphine start" in a.summary for a in advised)
     if name == "pregnant":
-        return any("pregnancy" in a.summary for a in advised)
+        return any("In pregnancy" in a.detail for a in advised)
     negate = name.startswith("!")
     present = name.lstrip("!") in {a.topic for a in advised}
     return not present if negate else present
