@@ -1,5 +1,5 @@
 """examples/sandbox.toml, the shipped config for trying the service with the CDS Hooks Sandbox as a
-trusted issuer: it serves from a fresh clone as the README says, accepts what the Sandbox signs,
+trusted issuer: it serves from a fresh clone as docs/sandbox.md says, accepts what the Sandbox signs,
 and never listens beyond loopback."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tests.calls import hook_request, oud_condition, overridden, patient, topics
 from tests.serving import REPO, Serving, free_port
 
 CONFIG = REPO / "examples" / "sandbox.toml"
-README = (REPO / "README.md").read_text()
+WALK_THROUGH = (REPO / "docs" / "sandbox.md").read_text()
 PV = "/cds-services/withdrawal-patient-view"
 
 
@@ -41,8 +41,8 @@ def test_it_is_loudly_marked_not_for_production():
     assert "NOT FOR PRODUCTION" in CONFIG.read_text()
 
 
-def test_the_readme_runs_it_in_one_line():
-    assert ".venv/bin/withdrawal-cds serve --config examples/sandbox.toml" in README
+def test_the_walk_through_runs_it_in_one_line():
+    assert ".venv/bin/withdrawal-cds serve --config examples/sandbox.toml" in WALK_THROUGH
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
