@@ -40,7 +40,8 @@ GUIDELINES: dict[str, Link] = {
 
 LINKS: dict[str, Link] = {
     "cows": Link(
-        "Clinical Opiate Withdrawal Scale (COWS) form",
+        # The PDF, said so: the card's "Score COWS now" links open the form the service serves.
+        "COWS reference (PDF)",
         "https://nida.nih.gov/sites/default/files/ClinicalOpiateWithdrawalScale.pdf",
     ),
     "cdc-2022": Link("CDC 2022 opioid prescribing guideline", GUIDELINES["cdc-2022"].url),

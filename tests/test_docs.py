@@ -195,3 +195,11 @@ def test_the_pictures_are_in_the_repository():
                 for page, text in TEXT.items() for p in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)}
     assert {"docs/cows-form.png", "docs/card.png"} <= pictures
     assert all((ROOT / picture).is_file() for picture in pictures)
+
+
+def test_every_extra_a_command_installs_is_defined():
+    import tomllib
+
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    named = {extra for _, body in SH for extra in re.findall(r"-e '\.\[([\w,-]+)\]'", body)}
+    assert "sandbox" in named and named <= extras

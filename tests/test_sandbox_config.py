@@ -79,3 +79,17 @@ def test_served_from_it_the_service_accepts_a_sandbox_signed_call(tmp_path):
     finally:
         server.stop()
     assert "without authentication" not in server.stderr().lower()
+
+
+def test_the_sandbox_extra_brings_the_walk_throughs_fhir_server_and_no_test_tools():
+    """`pip install -e '.[sandbox]'` (docs/sandbox.md, step 1) installs the sekmet-fhir the tests
+    drive, at their pin, and none of what only the tests need."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    sandbox = {Requirement(r).name: str(Requirement(r).specifier) for r in extras["sandbox"]}
+    test = {Requirement(r).name: str(Requirement(r).specifier) for r in extras["test"]}
+    assert sandbox == {"sekmet-fhir": test["sekmet-fhir"]}
+    assert "pip install -q -e '.[sandbox]'" in WALK_THROUGH and ".venv/bin/sekmet serve" in WALK_THROUGH
