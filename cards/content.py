@@ -55,6 +55,7 @@ GUIDELINES: dict[str, Link] = {
 
 LINKS: dict[str, Link] = {
     "cows": Link(
+        # The PDF, said so: the card's "Score COWS now" links open the form the service serves.
         "COWS reference (PDF)",
         "https://nida.nih.gov/sites/default/files/ClinicalOpiateWithdrawalScale.pdf",
     ),

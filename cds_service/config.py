@@ -183,8 +183,9 @@ class SnoozeSettings:
 class CowsAppSettings:
     """The COWS form (cds_service/apps/), a SMART app the withdrawal-assessment card links to."""
 
-    # Unset: on when the service runs open (no [[issuers]]: a local sandbox); with trusted issuers,
-    # on once client_id is set, since an EHR launches only the apps registered with it.
+    # Unset: on when the service runs open (no [[issuers]]) or loopback only (server.loopback_only: a
+    # local sandbox); otherwise, with trusted issuers, on once client_id is set, since an EHR launches
+    # only the apps registered with it.
     enabled: bool | None = None
     # The client id the EHR gave the app when the site registered it.
     client_id: str = ""
@@ -313,7 +314,10 @@ def _check_audience(settings: Settings) -> None:
 
 
 def _check_cows_app(settings: Settings) -> None:
-    if settings.cows_app.enabled and settings.auth_required and not settings.cows_app.client_id:
+    # A loopback-only config (examples/sandbox.toml) is a local sandbox: the form opens with the open
+    # launch there, and a sandbox EHR takes any client id.
+    if settings.cows_app.enabled and settings.auth_required and not settings.cows_app.client_id \
+            and not settings.server.loopback_only:
         raise ConfigError("cows_app.enabled is true but cows_app.client_id is empty: with trusted issuers the "
                           "form is launched by an EHR, which needs the client id it registered the app under")
 

@@ -41,7 +41,7 @@ def bundle(now: datetime | None = None) -> dict:
          "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F11.20",
                               "display": "Opioid dependence, uncomplicated"}]},
          "recordedDate": ago(days=3)},
-        # The code the COWS form writes (README, "The COWS form"): the rules find it by this code.
+        # The code the COWS form writes (docs/sandbox.md, "The COWS form"): the rules find it by this code.
         {"resourceType": "Observation", "id": f"{PATIENT_ID}-cows", "subject": subject, "status": "final",
          "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                                    "code": "survey"}]}],

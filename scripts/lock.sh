@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rewrite the lock files in requirements/ from pyproject.toml, every file pinned with its hashes:
 #   service.txt  the runtime dependencies: the image installs exactly these (Dockerfile)
-#   test.txt     the runtime and test dependencies, at the same versions: the README's test command
-#                and .ci/run install these
+#   test.txt     the runtime, test and sandbox dependencies, at the same versions: the README's test
+#                command and .ci/run install these
 #   build.txt    the build backend (build-system.requires), for building our wheel without fetching
 #                an unpinned one
 # Resolved for Python 3.11 on every platform (--universal), from the default package index only:
@@ -27,6 +27,6 @@ compile() {
 }
 
 compile pyproject.toml -o requirements/service.txt
-compile pyproject.toml --extra test --constraint requirements/service.txt -o requirements/test.txt
+compile pyproject.toml --extra test --extra sandbox --constraint requirements/service.txt -o requirements/test.txt
 python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \
   | compile - -o requirements/build.txt

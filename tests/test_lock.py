@@ -52,7 +52,8 @@ def test_every_package_is_pinned_with_hashes(lock):
 
 @pytest.mark.parametrize("lock,requirements", [
     ("service", PYPROJECT["project"]["dependencies"]),
-    ("test", PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["test"]),
+    ("test", PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["test"]
+     + PYPROJECT["project"]["optional-dependencies"]["sandbox"]),
     ("build", PYPROJECT["build-system"]["requires"]),
 ])
 def test_each_lock_satisfies_what_pyproject_asks(lock, requirements):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from cds_service.protocol.response_schemas import CardsResponseSchema
-from tests.calls import SERVICE_OF, hook_request, oud_condition, patient
+from tests.calls import SERVICE_OF, hook_request, oud_condition, overridden, patient
 
 PV = "/cds-services/withdrawal-patient-view"
 
@@ -195,6 +196,27 @@ def test_other_media_type_is_415(client):
     response = client.post(PV, data="hook=patient-view", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
     assert response.get_json()["error"] == "unsupported-media-type"
+
+
+@pytest.mark.parametrize("path", [PV, PV + "/feedback"])
+def test_a_post_with_no_content_type_is_415(client, path):
+    """A browser page can POST a body with no Content-Type (sendBeacon, a plain fetch of a Blob)
+    without a CORS preflight: it must not run a hook or store feedback."""
+    request = hook_request("patient-view", [patient(), oud_condition()])
+    card = client.post(PV, json=request).get_json()["cards"][0]
+    body = request if path == PV else {"feedback": [overridden(card)]}
+    response = client.post(path, data=json.dumps(body))
+    assert response.status_code == 415
+    assert response.get_json() == {"error": "unsupported-media-type",
+                                   "message": "send the request as application/json, with a Content-Type header"}
+    # The same body as JSON is taken: only the media type was missing.
+    assert client.post(path, data=json.dumps(body), content_type="application/json").status_code == 200
+
+
+@pytest.mark.parametrize("media_type", ["application/json; charset=utf-8", "application/fhir+json"])
+def test_json_media_types_are_read(client, media_type):
+    body = json.dumps(hook_request("patient-view", [patient(), oud_condition()]))
+    assert client.post(PV, data=body, content_type=media_type).get_json()["cards"]
 
 
 def test_oversized_body_is_413(make_app):

@@ -1,5 +1,5 @@
 """examples/sandbox.toml, the shipped config for trying the service with the CDS Hooks Sandbox as a
-trusted issuer: it serves from a fresh clone as the README says, accepts what the Sandbox signs,
+trusted issuer: it serves from a fresh clone as docs/sandbox.md says, accepts what the Sandbox signs,
 and never listens beyond loopback."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tests.calls import hook_request, oud_condition, overridden, patient, topics
 from tests.serving import REPO, Serving, free_port
 
 CONFIG = REPO / "examples" / "sandbox.toml"
-README = (REPO / "README.md").read_text()
+WALK_THROUGH = (REPO / "docs" / "sandbox.md").read_text()
 PV = "/cds-services/withdrawal-patient-view"
 
 
@@ -41,8 +41,8 @@ def test_it_is_loudly_marked_not_for_production():
     assert "NOT FOR PRODUCTION" in CONFIG.read_text()
 
 
-def test_the_readme_runs_it_in_one_line():
-    assert ".venv/bin/withdrawal-cds serve --config examples/sandbox.toml" in README
+def test_the_walk_through_runs_it_in_one_line():
+    assert ".venv/bin/withdrawal-cds serve --config examples/sandbox.toml" in WALK_THROUGH
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
@@ -79,3 +79,17 @@ def test_served_from_it_the_service_accepts_a_sandbox_signed_call(tmp_path):
     finally:
         server.stop()
     assert "without authentication" not in server.stderr().lower()
+
+
+def test_the_sandbox_extra_brings_the_walk_throughs_fhir_server_and_no_test_tools():
+    """`pip install -e '.[sandbox]'` (docs/sandbox.md, step 1) installs the sekmet-fhir the tests
+    drive, at their pin, and none of what only the tests need."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    sandbox = {Requirement(r).name: str(Requirement(r).specifier) for r in extras["sandbox"]}
+    test = {Requirement(r).name: str(Requirement(r).specifier) for r in extras["test"]}
+    assert sandbox == {"sekmet-fhir": test["sekmet-fhir"]}
+    assert "pip install -q -e '.[sandbox]'" in WALK_THROUGH and ".venv/bin/sekmet serve" in WALK_THROUGH

@@ -1,7 +1,7 @@
-"""examples/sandbox-patient.py, the README's test patient for the Sandbox walk-through: the cards the
-README promises for it, whatever the day it is run; it loads into a real FHIR server in one POST,
+"""examples/sandbox-patient.py, the test patient of the Sandbox walk-through (docs/sandbox.md): the cards the
+walk-through promises for it, whatever the day it is run; it loads into a real FHIR server in one POST,
 and the service reads it back from there; and the shipped config lets the service read the rest of
-a search from the FHIR server the README starts."""
+a search from the FHIR server the walk-through starts."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from tests.serving import REPO
 
 SCRIPT = REPO / "examples" / "sandbox-patient.py"
 CONFIG = REPO / "examples" / "sandbox.toml"
-SECTION = (REPO / "README.md").read_text().split("## Try it with the CDS Hooks Sandbox", 1)[1].split("\n## ", 1)[0]
+WALK_THROUGH = (REPO / "docs" / "sandbox.md").read_text()
+SECTION = WALK_THROUGH.split("## Try it with the CDS Hooks Sandbox", 1)[1].split("\n## ", 1)[0]
 # In the order the response lists them (critical, warning, info; then the registry's order).
 PROMISED = ["withdrawal-assessment", "moud-referral", "naloxone", "counseling", "depression-screen"]
 
@@ -48,7 +49,7 @@ def test_the_readme_names_the_cards_it_promises():
 
 
 def test_the_readme_pipeline_gives_those_cards(tmp_path):
-    """`python3 examples/sandbox-patient.py | withdrawal-cds evaluate -`, as the README gives it, with
+    """`python3 examples/sandbox-patient.py | withdrawal-cds evaluate -`, as the walk-through gives it, with
     the Sandbox's config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WITHDRAWAL_CDS_")}
     done = subprocess.run([sys.executable, "-m", "cds_service.cli", "evaluate", "--config", str(CONFIG), "-"],
@@ -90,7 +91,7 @@ def test_the_shipped_config_lets_the_service_read_the_readme_fhir_server():
     query = parse_qs(urlsplit(url).query)
     (fhir_base,) = query["fhirServiceUrl"]
     assert query["patientId"] == [_script().PATIENT_ID]
-    assert f"--data-binary @- {fhir_base}\n" in SECTION, "the README loads the patient where the Sandbox reads it"
+    assert f"--data-binary @- {fhir_base}\n" in SECTION, "the walk-through loads the patient where the Sandbox reads it"
     (issuer,) = load_settings(CONFIG, environ={}).issuers
     sandbox = Principal(iss=issuer.iss, fhir_servers=tuple(issuer.fhir_servers))  # as a verified token makes it
     assert sandbox.may_use(fhir_base)

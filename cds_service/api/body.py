@@ -25,9 +25,11 @@ def read_json(request: Request) -> Any:
 def read_body(request: Request) -> bytes:
     """The body's bytes, once its media type says JSON and it is not empty."""
     mimetype = request.mimetype
-    # A missing Content-Type is tolerated (some clients omit it); another media type is not JSON.
-    if mimetype and mimetype not in _JSON_TYPES and not mimetype.endswith("+json"):
-        raise UnsupportedMediaType(f"send the request as application/json, not {mimetype}")
+    # A body with no media type is not read as JSON either: CDS Hooks clients send application/json,
+    # and a form post or a beacon from a browser page (no preflight) must not run a hook.
+    if mimetype not in _JSON_TYPES and not mimetype.endswith("+json"):
+        sent = f"not {mimetype}" if mimetype else "with a Content-Type header"
+        raise UnsupportedMediaType(f"send the request as application/json, {sent}")
     raw = request.get_data(cache=False)
     if not raw:
         raise BadRequest("request body is empty; send a CDS Hooks request as JSON")

@@ -82,7 +82,7 @@ def _app_links(hook_request: dict, form: CowsForm | None, rt: Runtime) -> card_j
     # Our own URL as configured; the Host header only in open mode (loopback), which has none set.
     bases = rt.settings.server.base_urls
     base_url = bases[0] if bases else request.host_url
-    return lambda advice, card_uuid: card_links(advice, hook_request, card_uuid, form, base_url)
+    return lambda advice, card_uuid: card_links(advice, hook_request, card_uuid, form, base_url, g.principal.may_use)
 
 
 def _fhir_access(hook_request: dict) -> tuple[FhirAccess | None, str]:

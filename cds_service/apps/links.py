@@ -2,16 +2,19 @@
 
 The withdrawal-assessment advice names the app (`Advice.app == "cows-form"`); the service links it
 only when it serves the form. Every such card gets a `smart` link, which an EHR launches (SMART EHR
-launch: `launch` + `iss`). In open mode the card also gets an `absolute` link to the open launch
-(`iss` + `patient`) for a call that came with a `fhirServer` but no `fhirAuthorization`: the CDS
-Hooks Sandbox, for one, launches `smart` links through an HSPC endpoint that open FHIR servers do
-not have, so there the smart link fails and the absolute one still opens the form.
+launch: `launch` + `iss`). In open mode, or with a loopback-only config (examples/sandbox.toml),
+the card also gets an `absolute` link to the open launch (`iss` + `patient`) for a call that came
+with a `fhirServer` but no `fhirAuthorization`: the CDS Hooks Sandbox, for one, launches `smart`
+links through an HSPC endpoint that open FHIR servers do not have, so there the smart link fails
+and the absolute one still opens the form. With trusted issuers that fhirServer must be one the
+caller's issuer lists, as for fetching.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urlencode
 
 from cards import Advice
@@ -20,8 +23,8 @@ from cds_service.config import Settings
 COWS_FORM = "cows-form"
 APP_PATH = "/apps/cows/"
 LAUNCH_PATH = APP_PATH + "launch.html"
-# Open mode only (config.py refuses the form with trusted issuers and no client id): the sandboxes
-# an open service runs beside (SMART launcher, HSPC) take any client id.
+# Open mode or a loopback-only config (config.py refuses the form with trusted issuers, no client id
+# and another address): the sandboxes such a service runs beside (SMART launcher, HSPC) take any.
 OPEN_MODE_CLIENT_ID = "withdrawal-cds-cows"
 
 
@@ -29,24 +32,27 @@ OPEN_MODE_CLIENT_ID = "withdrawal-cds-cows"
 class CowsForm:
     client_id: str
     item_system: str
-    # The service runs open, so the form may be opened on an open FHIR server with iss and patient
-    # alone. With trusted issuers it is not: a crafted link must not make the form write elsewhere.
+    # The service runs open, or on loopback only, so the form may be opened on an open FHIR server
+    # with iss and patient alone. Reachable by other machines with trusted issuers it may not: a
+    # crafted link must not make the form write elsewhere.
     open_launch: bool
 
 
 def cows_form(settings: Settings) -> CowsForm | None:
     """The form as configured, or None when it is off."""
     app = settings.cows_app
-    enabled = app.enabled if app.enabled is not None else (not settings.auth_required or bool(app.client_id))
+    local = not settings.auth_required or settings.server.loopback_only
+    enabled = app.enabled if app.enabled is not None else (local or bool(app.client_id))
     if not enabled:
         return None
     return CowsForm(client_id=app.client_id or OPEN_MODE_CLIENT_ID, item_system=app.item_system,
-                    open_launch=not settings.auth_required)
+                    open_launch=local)
 
 
 def card_links(advice: Advice, hook_request: dict, card_uuid: str, form: CowsForm | None,
-               base_url: str) -> list[dict]:
-    """The links to the form for the card built from `advice` (none when it names no app we serve)."""
+               base_url: str, may_use: Callable[[str], bool] = lambda fhir_server: True) -> list[dict]:
+    """The links to the form for the card built from `advice` (none when it names no app we serve);
+    `may_use` says whether the caller may name that fhirServer (its issuer lists it)."""
     if form is None or advice.app != COWS_FORM:
         return []
     launch_url = base_url.rstrip("/") + LAUNCH_PATH
@@ -54,7 +60,7 @@ def card_links(advice: Advice, hook_request: dict, card_uuid: str, form: CowsFor
     context = json.dumps({"card": card_uuid, "topic": advice.topic}, separators=(",", ":"))
     links = [{"label": "Score COWS now", "url": launch_url, "type": "smart", "appContext": context}]
     fhir_server = hook_request.get("fhirServer")
-    if form.open_launch and fhir_server and not hook_request.get("fhirAuthorization"):
+    if form.open_launch and fhir_server and not hook_request.get("fhirAuthorization") and may_use(fhir_server):
         query = urlencode({"iss": fhir_server, "patient": hook_request["context"]["patientId"]})
         links.append({"label": "Score COWS now (open FHIR server, no sign-in)", "url": f"{launch_url}?{query}",
                       "type": "absolute"})

@@ -27,7 +27,7 @@ from tests.apps.cows_chart import (
 )
 from tests.apps.smart_ehr import SmartEhr
 
-# The README's picture is rewritten only when asked (UPDATE_PICTURES=1), so a test run leaves
+# docs/sandbox.md's picture is rewritten only when asked (UPDATE_PICTURES=1), so a test run leaves
 # the checkout clean; otherwise the screenshot goes to the test's temporary directory.
 PICTURE = Path(__file__).resolve().parents[2] / "docs" / "cows-form.png"
 ITEM_SYSTEM = "urn:withdrawal-cds:cows-item"
@@ -165,7 +165,7 @@ def test_ehr_launch_uses_pkce_and_writes_with_the_launch_token(page, live_servic
 
         choose(page, MILD)
         assert total_text(page) == "Total 9 of 48: mild withdrawal (5–12). All items scored."
-        # The README's picture. This launch's page shows nothing that changes from run to run (the
+        # docs/sandbox.md's picture. This launch's page shows nothing that changes from run to run (the
         # open launch names the FHIR server, on a new port each time).
         screenshot = PICTURE if os.environ.get("UPDATE_PICTURES") == "1" else tmp_path / PICTURE.name
         page.screenshot(path=str(screenshot), full_page=True)

@@ -36,6 +36,7 @@ def call(client, *, fhir_server: str | None = FHIR, token: str | None = None, jw
 
 # With trusted issuers the service must be told the URL it is called by (the test client's).
 CALLED_AT = {"server": {"public_base_urls": ["http://localhost"]}}
+LOOPBACK_ONLY = {"server": {"public_base_urls": ["http://localhost"], "loopback_only": True}}
 
 
 def form_links(card: dict) -> list[dict]:
@@ -49,6 +50,9 @@ def form_links(card: dict) -> list[dict]:
     ({"issuers": [SANDBOX], **CALLED_AT}, None),                            # trusted issuers, no client id: off
     ({"issuers": [SANDBOX], **CALLED_AT, "cows_app": {"client_id": "site-1"}}, ("site-1", False)),
     ({"issuers": [SANDBOX], **CALLED_AT, "cows_app": {"client_id": "site-1", "enabled": False}}, None),
+    # loopback only (examples/sandbox.toml): a local sandbox, on with the open launch
+    ({"issuers": [SANDBOX], **LOOPBACK_ONLY}, (OPEN_MODE_CLIENT_ID, True)),
+    ({"issuers": [SANDBOX], **LOOPBACK_ONLY, "cows_app": {"enabled": False}}, None),
 ])
 def test_the_form_is_on_in_open_mode_and_with_issuers_once_a_client_id_is_set(make_settings, config, expected):
     form = cows_form(make_settings(**config))
@@ -58,6 +62,7 @@ def test_the_form_is_on_in_open_mode_and_with_issuers_once_a_client_id_is_set(ma
 def test_turning_the_form_on_with_trusted_issuers_needs_the_client_id(make_settings):
     with pytest.raises(ConfigError, match="cows_app.client_id is empty"):
         make_settings(issuers=[SANDBOX], cows_app={"enabled": True}, **CALLED_AT)
+    assert cows_form(make_settings(issuers=[SANDBOX], cows_app={"enabled": True}, **LOOPBACK_ONLY)).open_launch
 
 
 def test_the_item_system_must_be_a_uri(make_settings):
@@ -96,6 +101,30 @@ def test_with_trusted_issuers_the_card_offers_the_ehr_launch_only(make_app):
     assert [link["type"] for link in form_links(card)] == ["smart"]
     assert client.get("/apps/cows/config.json").get_json() == {
         "clientId": "site-1", "itemSystem": "urn:withdrawal-cds:cows-item", "openLaunch": False}
+
+
+def test_a_loopback_only_config_offers_the_open_launch_on_a_fhir_server_the_issuer_lists(make_app):
+    """examples/sandbox.toml: the Sandbox's JWTs are checked, yet the card opens the form on the
+    Sandbox's open FHIR server, since nothing but this machine can reach the service."""
+    issuer = {**SANDBOX, "fhir_servers": [FHIR]}
+    client = make_app(issuers=[issuer], **LOOPBACK_ONLY).test_client()
+    card = call(client, jwt=True)["withdrawal-assessment"]
+    smart, absolute = form_links(card)
+    assert (smart["label"], smart["type"]) == ("Score COWS now", "smart")
+    assert (absolute["label"], absolute["type"]) == ("Score COWS now (open FHIR server, no sign-in)", "absolute")
+    assert parse_qs(urlsplit(absolute["url"]).query) == {"iss": [FHIR], "patient": [PATIENT_ID]}
+    assert client.get("/apps/cows/config.json").get_json()["openLaunch"] is True
+    # A fhirServer the issuer does not list is neither fetched nor offered to the form.
+    elsewhere = call(client, fhir_server="https://elsewhere.example.org/fhir", jwt=True)["withdrawal-assessment"]
+    assert [link["type"] for link in form_links(elsewhere)] == ["smart"]
+
+
+def test_each_link_says_what_it_opens(client):
+    """The form's links say "Score COWS now"; the NIDA PDF says it is the reference, as a PDF."""
+    links = {link["label"]: link["url"] for link in call(client)["withdrawal-assessment"]["links"]}
+    assert links["COWS reference (PDF)"].endswith(".pdf")
+    assert all("/apps/cows/" in url for label, url in links.items() if label.startswith("Score COWS now"))
+    assert all("/apps/cows/" not in url for label, url in links.items() if not label.startswith("Score COWS now"))
 
 
 def test_links_use_the_public_base_url_behind_a_proxy(make_app):
