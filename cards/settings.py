@@ -111,6 +111,7 @@ class EngineSettings:
     # PHQ-9 of 10 or more: moderate depression or worse (Kroenke 2001), design 4.1.
     phq9_depression_threshold: Count = 10
     # --- age bands: each topic names one ---
+    # No topic reads it since v3 (every topic is 12+ or 16+): kept so that configs setting it still load.
     min_age_years: Count = 18
     adolescent_min_age_years: Count = 12
     # Buprenorphine is labelled from 16 (buprenorphine-start, moud-continuation).
