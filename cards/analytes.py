@@ -17,6 +17,7 @@ same vocabulary (cards/valuesets/analyte_names.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 from cards import valuesets as vs
@@ -26,8 +27,9 @@ from cards.valuesets.analyte_names import FENTANYL, HEROIN, OPIATE, OPIOID, SYNT
 __all__ = [
     "ANY_OPIOID_ANALGESIC", "EXPLAINED_BY", "FENTANYL", "HEROIN", "INTENTS", "NOTHING", "ONLY_THEMSELVES", "OPIATE",
     "OPIOID", "OVERDOSE_ICD_CATEGORIES", "PRODUCT_ANALYTES", "SYNTHETIC_OPIOID", "TEST_ANALYTES", "XYLAZINE",
-    "explained_by", "explains", "overdose_analyte", "overdose_analyte_from_text", "product_analytes",
-    "product_analytes_from_text", "test_analyte", "test_analyte_from_text", "unplaced_tests",
+    "explained_by", "explains", "overdose_analyte", "overdose_analyte_from_text", "overdose_analyte_of",
+    "product_analytes", "product_analytes_from_text", "product_analytes_of", "test_analyte",
+    "test_analyte_from_text", "test_analyte_of", "unplaced_tests",
 ]
 
 # --- what explains what (design 4.1) -------------------------------------------------------------
@@ -184,6 +186,27 @@ def overdose_analyte_from_text(text: str) -> tuple[str, str]:
     analyte = names.first_named(text) or OPIOID
     intent = next((intent for pattern, intent in _INTENT_WORDS if pattern.search(text)), "undetermined")
     return analyte, intent
+
+
+def test_analyte_of(keys: Iterable[vs.Key], text: str) -> str | None:
+    """A test's analyte: its codes decide when one is in the table, else its text."""
+    return next((analyte for key in keys if (analyte := TEST_ANALYTES.get(key))), None) or (
+        test_analyte_from_text(text) if text else None)
+
+
+def product_analytes_of(keys: Iterable[vs.Key], text: str) -> frozenset[str]:
+    """A product's analytes: its codes decide when one is in the table, else its text."""
+    found = [PRODUCT_ANALYTES[key] for key in keys if key in PRODUCT_ANALYTES]
+    if found:
+        return frozenset().union(*found)
+    return product_analytes_from_text(text) if text else NOTHING
+
+
+def overdose_analyte_of(keys: Iterable[vs.Key], text: str) -> tuple[str, str]:
+    """An overdose's (analyte, intent), for a record the caller already reads as an overdose: its
+    codes decide when one is an overdose code, else its text."""
+    return next((found for key in keys if (found := overdose_analyte(key)) is not None), None) or (
+        overdose_analyte_from_text(text))
 
 
 def unplaced_tests() -> list[tuple[vs.Key, str]]:

@@ -3,7 +3,8 @@
 Run ``python -m cards.valuesets.derive`` after replacing a source CSV. The rules live here, and
 each output CSV repeats its rule in its header, so a reviewer can check one against the other.
 ``tests/cards/test_valuesets.py`` fails if a curated file drifts from what this script derives.
-Design v2 section 4.1 gives the rules for the OUD, poisoning and urine-test sets.
+Design v2 section 4.1 gives the rules for the OUD, poisoning and urine-test sets; design v3 section
+4.1 the analytes of tests, overdoses and products (cards/analytes.py says what explains what).
 """
 
 from __future__ import annotations

@@ -296,3 +296,19 @@ def test_product_analytes_from_text(text, analytes):
 ])
 def test_test_analyte_from_text(text, analyte):
     assert an.test_analyte_from_text(text) == analyte
+
+
+# --- a record's codings and text together --------------------------------------------------------
+
+def test_codes_decide_and_text_is_the_fallback():
+    local = ("http://hospital.example/codes", "UDS-7")
+    assert an.test_analyte_of([local, (LOINC, TESTS["morphine"])], "Opiates screen") == "morphine"
+    assert an.test_analyte_of([local], "Hydromorphone, urine screen") == "hydromorphone"
+    assert an.test_analyte_of([local], "") is None
+    oxycodone = (RXNORM, PRODUCTS["oxycodone"])
+    assert an.product_analytes_of([oxycodone], "morphine sulfate 15 MG") == {"oxycodone"}
+    assert an.product_analytes_of([local], "morphine sulfate 15 MG") == {"morphine"}
+    assert an.product_analytes_of([(RXNORM, PRODUCTS["buprenorphine"]), oxycodone], "") == {
+        "buprenorphine", "oxycodone"}
+    assert an.overdose_analyte_of([local, (ICD, "T40.411A")], "heroin overdose") == ("fentanyl", "accidental")
+    assert an.overdose_analyte_of([local], "heroin overdose") == ("heroin", "undetermined")
