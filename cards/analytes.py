@@ -27,8 +27,8 @@ from cards.valuesets.analyte_names import FENTANYL, HEROIN, OPIATE, OPIOID, SYNT
 __all__ = [
     "ANY_OPIOID_ANALGESIC", "EXPLAINED_BY", "FENTANYL", "HEROIN", "INTENTS", "NOTHING", "ONLY_THEMSELVES", "OPIATE",
     "OPIOID", "OVERDOSE_ICD_CATEGORIES", "PRODUCT_ANALYTES", "SYNTHETIC_OPIOID", "TEST_ANALYTES", "XYLAZINE",
-    "explained_by", "explains", "overdose_analyte", "overdose_analyte_from_text", "overdose_analyte_of",
-    "product_analytes", "product_analytes_from_text", "product_analytes_of", "test_analyte",
+    "explained_by", "explaining_analytes", "explains", "overdose_analyte", "overdose_analyte_from_text",
+    "overdose_analyte_of", "product_analytes", "product_analytes_from_text", "product_analytes_of", "test_analyte",
     "test_analyte_from_text", "test_analyte_of", "unplaced_tests",
 ]
 
@@ -126,12 +126,18 @@ def explained_by(analyte: str) -> frozenset[str]:
     return EXPLAINED_BY.get(analyte, frozenset({analyte}))
 
 
-def explains(analyte: str, products: frozenset[str] | set[str]) -> bool:
+def explains(analyte: str, products: Iterable[str]) -> bool:
     """Whether a product of ``products`` (its analytes) explains a test or overdose of ``analyte``."""
     wanted = explained_by(analyte)
     if wanted is ANY_OPIOID_ANALGESIC:
         return any(product not in ONLY_THEMSELVES for product in products)
     return not wanted.isdisjoint(products)
+
+
+def explaining_analytes(analyte: str, available: Iterable[str]) -> frozenset[str]:
+    """The product analytes among ``available`` that explain ``analyte``: for a caller that indexes
+    the record's products by analyte and asks, per test or overdose, only about those."""
+    return frozenset(product for product in available if explains(analyte, (product,)))
 
 
 def test_analyte(key: vs.Key) -> str | None:

@@ -108,6 +108,14 @@ def test_heroin_and_xylazine_are_never_explained():
     assert not an.explains("heroin", everything) and not an.explains("xylazine", everything)
 
 
+def test_explaining_analytes_picks_the_products_that_explain():
+    on_record = ["oxycodone", "codeine", "buprenorphine", "methadone", "tramadol"]
+    assert an.explaining_analytes("morphine", on_record) == {"codeine"}
+    assert an.explaining_analytes("opiate", on_record) == {"oxycodone", "codeine"}
+    assert an.explaining_analytes("opioid", on_record) == {"oxycodone", "codeine", "tramadol"}
+    assert an.explaining_analytes("heroin", on_record) == frozenset()
+
+
 def test_a_product_of_several_analytes_explains_each():
     both = product("oxycodone") | product("buprenorphine")
     assert an.explains("oxycodone", both) and not an.explains("morphine", both)
