@@ -149,9 +149,10 @@ END_OF_LIFE = union(
 OUD_CURRENT = load("oud-current")
 OUD_HISTORY = load("oud-history")
 AGONIST_THERAPY = keep("agonist-therapy", OUD_HISTORY, "kind", "agonist-therapy")
-# Opioid poisoning and overdose concepts, each with its substance and intent columns.
+# Opioid poisoning and overdose concepts, each with its substance (v2), intent and analyte columns.
 OPIOID_POISONING = load("opioid-poisoning")
-# Opioid urine tests, each with the class of drug it detects (EXPLAINED_BY in cards/evidence.py).
+# Opioid and xylazine urine tests, each with the analyte it detects (cards/analytes.py says what
+# explains it) and v2's coarse class (EXPLAINED_BY in cards/evidence.py, until it reads analytes).
 OPIOID_URINE_TESTS = load("opioid-urine-tests")
 
 FENTANYL_MEDICATIONS = load("fentanyl-type-medications")

@@ -3,7 +3,8 @@
 Run ``python -m cards.valuesets.derive`` after replacing a source CSV. The rules live here, and
 each output CSV repeats its rule in its header, so a reviewer can check one against the other.
 ``tests/cards/test_valuesets.py`` fails if a curated file drifts from what this script derives.
-Design v2 section 4.1 gives the rules for the OUD, poisoning and urine-test sets.
+Design v2 section 4.1 gives the rules for the OUD, poisoning and urine-test sets; design v3 section
+4.1 the analytes of tests, overdoses and products (cards/analytes.py says what explains what).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import csv
 import io
 import re
 from pathlib import Path
+
+from cards.valuesets import analyte_names as names
 
 HERE = Path(__file__).resolve().parent
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -208,9 +211,16 @@ def _poisoning_intent(display: str) -> str:
     return "undetermined"
 
 
+def poisoning_analyte(display: str) -> str:
+    """The analyte a poisoning concept names (cards/analytes.py says what explains it)."""
+    if "analog" in display.lower():  # "Methadone analog poisoning" names a class, not methadone
+        return names.OPIOID
+    return names.first_named(display) or names.OPIOID
+
+
 def opioid_poisoning() -> str:
-    rows = [(system, code, display, _poisoning_substance(display), _poisoning_intent(display))
-            for system, code, display, _ in _oud_rows("poisoning")]
+    rows = [(system, code, display, _poisoning_substance(display), _poisoning_intent(display),
+             poisoning_analyte(display)) for system, code, display, _ in _oud_rows("poisoning")]
     header = [
         "Opioid poisoning and overdose concepts (design v2 section 4.1); curated by cards/valuesets/derive.py",
         f"derived from: {_OMD_SOURCE}",
@@ -219,11 +229,16 @@ def opioid_poisoning() -> str:
         " analog'), else other; intent: a display starting Intentional is intentional (self-harm), Accidental is"
         " accidental, else undetermined. ICD-10-CM T40.x opioid poisoning codes are read by pattern"
         " (cards/valuesets/__init__.py)",
+        "analyte (design v3 section 4.1, unexplained overdose): a display naming an analog is 'opioid' (any"
+        " opioid analgesic explains it); else the first drug the display names"
+        " (cards/valuesets/analyte_names.py: heroin/diamorphine, fentanyl-type, pethidine as meperidine,"
+        " dextropropoxyphene as propoxyphene, ...); else 'opioid' (opiate, opioid receptor agonist, morphinan,"
+        " phenanthrene). substance is v2's column, read until cards/evidence.py reads analyte",
     ]
-    return render(header, ["system", "code", "display", "substance", "intent"], rows)
+    return render(header, ["system", "code", "display", "substance", "intent", "analyte"], rows)
 
 
-# --- opioid urine drug tests, by what can explain a positive one (design v2 section 4.1) ---------
+# --- opioid and xylazine urine drug tests, by analyte (design v3 section 4.1) -------------------
 
 # The IG's class sets, most specific first: a code in two sets takes the first class.
 _TEST_CLASSES = (
@@ -234,16 +249,31 @@ _TEST_CLASSES = (
     ("opiate-specific-urine-drug-screening-tests.csv", "other"),
     ("synthetic-opioid-urine-drug-screening-tests.csv", "other"),
 )
+# Xylazine (an adulterant of the illicit fentanyl supply) is read with the opioid tests (design v3).
+_XYLAZINE_TESTS = "xylazine-urine-drug-screening-tests.csv"
 # Not opioid exposure of unknown origin: MOUD (explained by the MOUD record), kratom (its own fact),
-# opioid antagonists, cutoff codes (a threshold, not a result), and three non-opioids the IG set
-# holds (pentylone and pentedrone are synthetic cathinones; papaverine is a non-narcotic alkaloid).
+# opioid antagonists and their metabolites, cutoff codes (a threshold, not a result), and three
+# non-opioids the IG set holds (analyte_names.ANTAGONIST_OR_NON_OPIOID).
 _NOT_EXPOSURE = ("buprenorphine-urine-drug-screening-tests.csv", "methadone-urine-drug-screening-tests.csv",
                  "kratom-mitragynine-loinc.csv")
-_ANTAGONIST_OR_CUTOFF = re.compile(r"naltrexone|naloxone|nalmefene|cutoff|\bCtO\b|pentylone|pentedrone|papaverine",
-                                   re.I)
+_CUTOFF = re.compile(r"cutoff|\bCtO\b", re.I)
+_MOUD_ANALYTES = ("buprenorphine", "methadone")
 _NAMED_CLASS = ((re.compile(r"diamorphine|6-?acetylmorphine|6-?MAM", re.I), "heroin"),
                 (re.compile(r"fentan", re.I), "fentanyl"),
                 (re.compile(r"oxycodone", re.I), "oxycodone"))
+# The analyte of a test in an IG class set whose display names no drug.
+_SET_ANALYTES = {"heroin-urine-drug-screening-tests.csv": names.HEROIN,
+                 "fentanyl-type-urine-drug-screening-tests.csv": names.FENTANYL,
+                 _XYLAZINE_TESTS: names.XYLAZINE}
+
+
+def test_analyte(display: str, source: str) -> str:
+    """What a positive test shows: the first drug its display names, else its IG class set's drug,
+    else 'opiate' for the general opiate immunoassay, else 'opioid' (a test the table cannot place)."""
+    named = names.first_named(display) or _SET_ANALYTES.get(source)
+    if named is not None:
+        return named
+    return names.OPIATE if names.class_named(display) == names.OPIATE else names.OPIOID
 
 
 def opioid_urine_tests() -> str:
@@ -252,10 +282,12 @@ def opioid_urine_tests() -> str:
     rows: list[tuple[str, ...]] = []
 
     def keep(row: dict[str, str], test_class: str, source: str) -> None:
-        if row["code"] in seen or row["code"] in excluded or _ANTAGONIST_OR_CUTOFF.search(row["display"]):
+        display = row["display"]
+        if (row["code"] in seen or row["code"] in excluded or _CUTOFF.search(display)
+                or names.ANTAGONIST_OR_NON_OPIOID.search(display) or names.first_named(display) in _MOUD_ANALYTES):
             return
         seen.add(row["code"])
-        rows.append((row["system"], row["code"], row["display"], test_class, source))
+        rows.append((row["system"], row["code"], display, test_analyte(display, source), test_class, source))
 
     for source, test_class in _TEST_CLASSES:
         for row in read_rows(source):
@@ -263,19 +295,106 @@ def opioid_urine_tests() -> str:
     for row in read_rows("opioid-urine-drug-screening.csv"):
         named = next((c for pattern, c in _NAMED_CLASS if pattern.search(row["display"])), "other")
         keep(row, named, "opioid-urine-drug-screening.csv")
+    for row in read_rows(_XYLAZINE_TESTS):
+        keep(row, "xylazine", _XYLAZINE_TESTS)
     header = [
-        "Opioid urine drug tests by the class of drug they detect (design v2 section 4.1, unprescribed opioid);"
-        " curated by cards/valuesets/derive.py",
+        "Opioid and xylazine urine drug tests by the analyte they detect (design v3 section 4.1, unprescribed"
+        " opioid); curated by cards/valuesets/derive.py",
         "derived from: the IG's heroin, fentanyl-type, oxycodone, general-opiate, opiate-specific and synthetic-opioid"
         " urine test sets, in that order (a code in two sets takes the first), then the rest of"
-        " opioid-urine-drug-screening.csv (classed by the drug its display names, else other); all"
+        " opioid-urine-drug-screening.csv, then xylazine-urine-drug-screening-tests.csv; all"
         " cqframework/opioid-cds-r4 @ b29bdcbf",
-        "dropped: buprenorphine and methadone tests (MOUD), mitragynine tests (kratom: its own fact), naltrexone,"
-        " naloxone and nalmefene tests (antagonists), cutoff codes (a threshold, not a result), and pentylone,"
-        " pentedrone (synthetic cathinones) and papaverine (a non-narcotic alkaloid), which the IG set holds",
-        "class -> what explains a positive test is cards/valuesets/__init__.py EXPLAINED_BY",
+        "dropped: buprenorphine and methadone tests (MOUD: the IG sets, and any display naming either), mitragynine"
+        " tests (kratom: its own fact), naltrexone, naloxone and nalmefene tests and their metabolites naltrexol and"
+        " naloxol (antagonists), cutoff codes (a threshold, not a result), and pentylone, pentedrone (synthetic"
+        " cathinones) and papaverine (a non-narcotic alkaloid), which the IG set holds",
+        "analyte, first that applies: the first drug the display names (cards/valuesets/analyte_names.py; a"
+        " metabolite is its parent: norfentanyl is fentanyl, noroxycodone oxycodone, normeperidine meperidine;"
+        " every fentanyl-type name is 'fentanyl'; 6-MAM, diamorphine and 6-acetylcodeine are 'heroin'); the"
+        " drug of its IG set (heroin, fentanyl-type, xylazine); 'opiate' for a display naming opiates (the general"
+        " immunoassay); else 'opioid', a test the table cannot place. What explains each analyte is"
+        " cards/analytes.py EXPLAINED_BY",
+        "class: v2's coarse class (heroin, fentanyl, oxycodone, other; xylazine), read by cards/record.py until it"
+        " reads analyte",
     ]
-    return render(header, ["system", "code", "display", "class", "basis"], rows)
+    return render(header, ["system", "code", "display", "analyte", "class", "basis"], rows)
+
+
+# --- opioid products, by the analytes they produce (design v3 section 4.1) -----------------------
+
+# Every opioid medication code the rules know (cards/valuesets/__init__.py OPIOID_MEDICATIONS,
+# MOUD_PRODUCTS and the fentanyl-type, oxycodone, methadone and buprenorphine sets), each with the
+# analyte its set stands for, if any.
+_PRODUCT_SOURCES = (
+    ("opioid-analgesics-with-ambulatory-misuse-potential.csv", None),
+    ("synthetic-opioid-medications.csv", None),
+    ("non-synthetic-opioid-medications.csv", None),
+    ("fentanyl-type-medications.csv", names.FENTANYL),
+    ("oxycodone-medications.csv", "oxycodone"),
+    ("methadone-medications.csv", "methadone"),
+    ("buprenorphine-medications.csv", "buprenorphine"),
+    ("buprenorphine-and-methadone-medications.csv", None),
+    ("moud-products.csv", None),
+    ("ahrq-opioid-pain-medications_2.16.840.1.113762.1.4.1032.34.csv", None),
+    ("omtk-opioid-ingredients.csv", None),
+)
+# Displays for codes the sets list without one (the AHRQ VSAC copy has none).
+_DISPLAY_SOURCES = ("omtk-drug-ingredients.csv", "rxnorm-opioid-displays-cumulus.csv")
+
+
+def product_analytes(display: str, ingredients: list[str], set_analytes: set[str]) -> set[str]:
+    """The analytes a product produces: the drugs its display and its OMTK ingredients name, the
+    drug of a drug-specific set it is in, and what those ingredients carry (opium: morphine, codeine)."""
+    found = set(names.named(display)) | set_analytes
+    for ingredient in ingredients:
+        found |= set(names.named(ingredient))
+    for analyte in list(found):
+        found |= names.INGREDIENT_ALSO.get(analyte, frozenset())
+    return found
+
+
+def opioid_product_analytes() -> str:
+    displays: dict[tuple[str, str], tuple[str, str]] = {}
+    set_analytes: dict[tuple[str, str], set[str]] = {}
+    for source, analyte in _PRODUCT_SOURCES:
+        for row in read_rows(source):
+            key = (row["system"], row["code"])
+            set_analytes.setdefault(key, set())
+            if analyte:
+                set_analytes[key].add(analyte)
+            if row["display"] and key not in displays:
+                displays[key] = (row["display"], source)
+    ingredients: dict[tuple[str, str], list[str]] = {}
+    for source in _DISPLAY_SOURCES:
+        for row in read_rows(source):
+            key = (row["system"], row["code"])
+            if row.get("ingredient"):
+                ingredients.setdefault(key, []).append(row["ingredient"])
+            if key in set_analytes and key not in displays:
+                displays[key] = (row["display"], source)
+    rows: list[tuple[str, ...]] = []
+    for key in sorted(set_analytes, key=lambda k: (k[0], int(k[1]))):
+        display, source = displays.get(key, ("", "none"))
+        analytes = product_analytes(display, ingredients.get(key, []), set_analytes[key])
+        if not analytes and names.ANTAGONIST_OR_NON_OPIOID.search(display):
+            continue  # extended-release naltrexone (a MOUD product): no opioid
+        rows.append((*key, display, ";".join(sorted(analytes or {names.OPIOID})), source))
+    header = [
+        "Opioid products by the analytes they produce (design v3 section 4.1: what explains a urine test or an"
+        " overdose); curated by cards/valuesets/derive.py",
+        "derived from: every code of " + ", ".join(source for source, _ in _PRODUCT_SOURCES)
+        + " (cqframework/opioid-cds-r4 @ b29bdcbf; moud-products.csv is itself curated; the AHRQ file is VSAC"
+        " 1032.34 from AHRQ-CDS-Connect-PAIN-MANAGEMENT-SUMMARY @ f9f63c6c); displays from the first of those"
+        " files that has one, else " + " or ".join(_DISPLAY_SOURCES) + " (sources in their headers)",
+        "rule: analytes are the drugs the display names and the OMTK ingredients of the code name"
+        " (cards/valuesets/analyte_names.py: every fentanyl-type drug is 'fentanyl'; benzhydrocodone is"
+        " hydrocodone; opium and papaveretum are opium, which also carries morphine and codeine), plus the drug of"
+        " a drug-specific set the code is in (fentanyl-type, oxycodone, methadone, buprenorphine); a code with none"
+        " of these is 'opioid' (an opioid analgesic of unknown ingredient: it explains only what any opioid"
+        " analgesic explains). Left out: products naming only an antagonist (extended-release naltrexone)",
+        "analytes: ';'-separated; basis: the file the display came from",
+    ]
+    return render(header, ["system", "code", "display", "analytes", "basis"], rows)
 
 
 CURATED = {
@@ -286,6 +405,7 @@ CURATED = {
     "oud-history.csv": oud_history,
     "opioid-poisoning.csv": opioid_poisoning,
     "opioid-urine-tests.csv": opioid_urine_tests,
+    "opioid-product-analytes.csv": opioid_product_analytes,
 }
 
 
