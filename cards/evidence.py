@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cards import dates, medications, terms
+from cards import analytes, dates, medications, terms
 from cards import valuesets as vs
-from cards.record import URINE_TEST_CLASSES, Concept, Item, Record, concept, note_text, value_text
+from cards.record import Concept, Item, Record, concept, note_text, value_text
 from cards.settings import EngineSettings
 
 log = logging.getLogger("cards")
@@ -269,20 +269,10 @@ def condition_counts(item: Item, now: datetime, window: timedelta) -> bool:
 # Each reads one Search (the record, the settings, "now", and the facts found so far) and returns
 # the evidence for one fact. FINDERS below lists them in the order they run.
 
-# What explains a positive opioid test or an opioid overdose: a prescription, in the window before
-# it, of a product that earns this tag (design 4.1). None: nothing explains it (heroin).
-EXPLAINED_BY: dict[str, tuple[str, ...]] = {
-    "heroin": (),
-    "fentanyl": ("fentanyl_type",),
-    "oxycodone": ("oxycodone",),
-    "methadone": ("methadone",),
-    "other": ("opioid",),
-    "xylazine": (),
-}
 # Overdoses of these substances count for the disorder signal for the whole overdose window (365
 # days); the others for the signal window (90). None of the three is ever explained but fentanyl by a
 # fentanyl product (design 4.1).
-LONG_SIGNAL_OVERDOSES = frozenset({"heroin", "fentanyl", "xylazine"})
+LONG_SIGNAL_OVERDOSES = frozenset({analytes.HEROIN, analytes.FENTANYL, analytes.XYLAZINE})
 # A COWS total is 0-48 (11 items; Wesson & Ling 2003): anything else is bad data.
 COWS_MAX = 48
 
@@ -400,15 +390,14 @@ def agonist_therapy(q: Search) -> list[Evidence]:
             if condition_counts(item, q.now, q.s.oud_window)]
 
 
-def explained(q: Search, drug_class: str, when: datetime | None) -> bool:
-    """Whether exposure on record explains ``drug_class`` at ``when`` (a positive test, an overdose):
-    a product of a matching tag taken (request, statement, dispense; active, or dated in the
-    explaining window before it) or given (an administration in the days before it)."""
+def explained(q: Search, analyte: str, when: datetime | None) -> bool:
+    """Whether exposure on record explains a positive test or an overdose of ``analyte`` at ``when``:
+    a product of a matching analyte (cards/analytes.py) taken (request, statement, dispense: active,
+    or dated in the explaining window before it) or given (an administration in the days before it)."""
     when = when or q.now
-    for tag in EXPLAINED_BY[drug_class]:
-        exposure = q.exposures.get(tag)
-        if exposure is None:
-            exposure = q.exposures[tag] = _exposure(q, tag)
+    exposures = _exposures(q)
+    for product in analytes.explaining_analytes(analyte, exposures):
+        exposure = exposures[product]
         if exposure.active or _dated_between(exposure.taken, when - q.s.explaining_window, when) \
                 or _dated_between(exposure.given, when - q.s.given_explaining_window, when):
             return True
@@ -420,40 +409,46 @@ def _dated_between(dated: list[datetime], start: datetime, end: datetime) -> boo
     return first < len(dated) and dated[first] <= end
 
 
-def _exposure(q: Search, tag: str) -> Exposure:
-    """Buprenorphine and methadone never explain another opioid's test (design 4.1)."""
-    active, taken, given = False, [], []
-    for item in q.record.tagged(tag, *medications.MEDICATION_TYPES):
-        if item.draft or not medications.counts(item) or (tag == "opioid" and _maintenance_product(item)):
-            continue
-        when = medications.when(item.resource)
-        if medications.active(item):
-            active = True
-        elif when is not None:
-            (given if medications.given(item) else taken).append(when)
-    return Exposure(active, sorted(taken), sorted(given))
+def _exposures(q: Search) -> dict[str, Exposure]:
+    """Every opioid product on record, by analyte: read once per evaluation."""
+    if not q.exposures:
+        found: dict[str, tuple[list[bool], list[datetime], list[datetime]]] = {}
+        seen: set[int] = set()
+        for tag in ("opioid", "moud", "methadone"):
+            for item in q.record.tagged(tag, *medications.MEDICATION_TYPES):
+                if id(item) in seen or item.draft or not medications.counts(item):
+                    continue
+                seen.add(id(item))
+                when, active = medications.when(item.resource), medications.active(item)
+                for analyte in analytes.product_analytes_of(item.concept.keys, item.concept.text):
+                    flag, taken, given = found.setdefault(analyte, ([False], [], []))
+                    if active:
+                        flag[0] = True
+                    elif when is not None:
+                        (given if medications.given(item) else taken).append(when)
+        q.exposures.update({analyte: Exposure(flag[0], sorted(taken), sorted(given))
+                            for analyte, (flag, taken, given) in found.items()})
+        q.exposures.setdefault("", Exposure(False, [], []))  # read: an empty record is not read again
+    return q.exposures
 
 
-def _maintenance_product(item: Item) -> bool:
-    return bool(item.tags & {"moud", "methadone"}) or terms.BUPRENORPHINE.search(item.concept.text) is not None
-
-
-def positive_opioid_tests(q: Search, window: timedelta, classes=URINE_TEST_CLASSES):
-    """(class, item, when) of each positive opioid (or xylazine) urine test in the window."""
+def positive_opioid_tests(q: Search, window: timedelta, only: frozenset[str] | None = None):
+    """(analyte, item, when) of each positive opioid or xylazine urine test in the window."""
     def positive(item: Item) -> bool:
         return (status_ok(item) and within(observation_when(item.resource), q.now, window)
                 and result_polarity(item.resource) == "positive")
 
-    for drug_class in classes:
-        for item in q.record.tagged(f"uds_{drug_class}", "Observation", keep=positive):
-            yield drug_class, item, observation_when(item.resource)
+    for item in q.record.tagged("uds", "Observation", keep=positive):
+        analyte = analytes.test_analyte_of(item.concept.keys, item.concept.text)
+        if analyte is not None and (only is None or analyte in only):
+            yield analyte, item, observation_when(item.resource)
 
 
 def unprescribed_opioid(q: Search) -> list[Evidence]:
     """A positive opioid urine test that no prescription explains (design 4.1)."""
     return _unique([evidence("unprescribed_opioid", item, when)
-                    for drug_class, item, when in positive_opioid_tests(q, q.s.use_window)
-                    if not explained(q, drug_class, when)])
+                    for analyte, item, when in positive_opioid_tests(q, q.s.use_window)
+                    if not explained(q, analyte, when)])
 
 
 def kratom_use(q: Search) -> list[Evidence]:
@@ -638,23 +633,14 @@ def oud_history(q: Search) -> list[Evidence]:
 
 
 def opioid_overdoses(q: Search, window: timedelta) -> list[tuple[Item, datetime | None, str, str]]:
-    """(item, when, substance, intent) of opioid poisonings and overdoses in the window."""
+    """(item, when, analyte, intent) of opioid and xylazine poisonings and overdoses in the window."""
     found = []
     for item in q.record.tagged("opioid_overdose", "Condition"):
         when = condition_when(item.resource)
         if condition_state(item.resource) in UNCOUNTED or not within(when, q.now, window):
             continue
-        coded = next((o for key in item.concept.keys if (o := vs.opioid_overdose(key)) is not None), None)
-        found.append((item, when, *(coded or overdose_from_text(item.concept.text))))
+        found.append((item, when, *analytes.overdose_analyte_of(item.concept.keys, item.concept.text)))
     return found
-
-
-def overdose_from_text(text: str) -> tuple[str, str]:
-    substance = next((name for name, pattern in (("heroin", terms.HEROIN), ("fentanyl", terms.FENTANYL),
-                                                 ("methadone", terms.METHADONE)) if pattern.search(text)), "other")
-    intent = ("intentional" if terms.INTENTIONAL.search(text) else
-              "accidental" if terms.ACCIDENTAL.search(text) else "undetermined")
-    return substance, intent
 
 
 def overdose(q: Search) -> list[Evidence]:
@@ -718,7 +704,8 @@ def naloxone_on_hand(q: Search) -> list[Evidence]:
 def recent_fentanyl_or_methadone(q: Search) -> list[Evidence]:
     window = q.s.recent_fentanyl_methadone
     products = medication_in_use(q, ("fentanyl_type", "methadone"), window, kind="fentanyl_or_methadone")
-    tests = [evidence("fentanyl_test", item, when) for _, item, when in positive_opioid_tests(q, window, ("fentanyl",))]
+    tests = [evidence("fentanyl_test", item, when)
+             for _, item, when in positive_opioid_tests(q, window, frozenset({analytes.FENTANYL}))]
     return _unique(products + tests)
 
 
@@ -800,7 +787,7 @@ def nonmedical_opioid_use(q: Search) -> list[Evidence]:
     for item in q.record.tagged("nonmedical_opioid_use", "Condition"):
         when = condition_when(item.resource)
         if condition_state(item.resource) in ("active", None) and within(when, q.now, q.s.use_window) \
-                and not explained(q, "other", when):
+                and not explained(q, analytes.OPIOID, when):
             found.append(evidence("nonmedical_opioid_use", item, when))
     return found
 
@@ -942,10 +929,10 @@ def cows_rescore(q: Search) -> list[Evidence]:
 def xylazine_exposure(q: Search) -> list[Evidence]:
     """A positive xylazine test or a xylazine overdose: naloxone does not reverse xylazine."""
     tests = [evidence("xylazine", item, when)
-             for _, item, when in positive_opioid_tests(q, q.s.use_window, ("xylazine",))]
+             for _, item, when in positive_opioid_tests(q, q.s.use_window, frozenset({analytes.XYLAZINE}))]
     overdoses = [evidence("xylazine", item, when)
                  for item, when, substance, _ in opioid_overdoses(q, q.s.overdose_window)
-                 if substance == "xylazine"]
+                 if substance == analytes.XYLAZINE]
     return _unique(tests + overdoses)
 
 

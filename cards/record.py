@@ -33,7 +33,7 @@ from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
-from cards import terms
+from cards import analytes, terms
 from cards import valuesets as vs
 from cards.settings import EngineSettings
 
@@ -89,8 +89,6 @@ def _raw_key_tags(tagged_sets: dict[str, frozenset[vs.Key]]) -> dict[tuple, froz
     return {key: frozenset(tags) for key, tags in found.items()}
 
 
-# An opioid urine test's tag names the class of drug it detects (uds_heroin, uds_fentanyl, ...).
-URINE_TEST_CLASSES = ("heroin", "fentanyl", "oxycodone", "other", "xylazine")
 OBSERVATION_KEY_TAGS = _raw_key_tags({
     "cows": vs.COWS_OBSERVABLES.keys,
     "kratom_test": vs.MITRAGYNINE_TESTS.keys,
@@ -101,7 +99,8 @@ OBSERVATION_KEY_TAGS = _raw_key_tags({
     "phq2": vs.PHQ2_TOTAL.keys,
     "phq9": vs.PHQ9_TOTAL.keys,
     "phq9_item9": vs.PHQ9_ITEM9.keys,
-    **{f"uds_{name}": vs.keep(name, vs.OPIOID_URINE_TESTS, "class", name).keys for name in URINE_TEST_CLASSES},
+    # An opioid or xylazine urine test; its analyte is read when it counts (cards/analytes.py).
+    "uds": frozenset(analytes.TEST_ANALYTES),
 })
 
 
@@ -197,17 +196,6 @@ def says_end_of_life(text: str) -> bool:
     return terms.affirmed(_END_OF_LIFE, text)
 
 
-def urine_test_class(text: str) -> str | None:
-    """The class of drug a locally coded urine test names ("Fentanyl, urine screen"), if any."""
-    if not terms.DRUG_TEST.search(text):
-        return None
-    for name, pattern in (("heroin", terms.HEROIN), ("fentanyl", terms.FENTANYL), ("oxycodone", terms.OXYCODONE),
-                          ("xylazine", terms.XYLAZINE), ("other", terms.OTHER_OPIOID_TESTED)):
-        if pattern.search(text):
-            return name
-    return None
-
-
 def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
     return any(key in values for key in keys)
 
@@ -227,7 +215,7 @@ CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS), ("withdrawal_op
 # Codes read by a rule rather than listed (ICD-10-CM codes newer than an expansion, T40 overdoses).
 CONDITION_CODE_RULES: tuple[tuple[str, Callable[[vs.Key], object]], ...] = (
     ("oud_current", vs.is_oud_current), ("oud_history", vs.is_oud_history), ("opioid_family", vs.is_opioid_family),
-    ("opioid_overdose", vs.opioid_overdose), ("other_substance_disorder", vs.is_other_substance_disorder),
+    ("opioid_overdose", analytes.overdose_analyte), ("other_substance_disorder", vs.is_other_substance_disorder),
     ("nonmedical_opioid_use", vs.is_nonmedical_opioid_use), ("stimulant_disorder", vs.is_stimulant_disorder),
     ("nonopioid_withdrawal", vs.is_alcohol_or_sedative_withdrawal),
 )
@@ -252,7 +240,7 @@ CONDITION_TAGS_BY_CODE = tags_by_code(CONDITION_CODE_TAGS)
 ORDER_TAGS_BY_CODE = tags_by_code(ORDER_CODE_TAGS)
 # The rules read only ICD-10-CM codes of these categories (or listed codes, which the rules
 # themselves look up); every other code skips them.
-_RULED_ICD_CATEGORIES = ("F10", "F11", "F13", "F14", "F15", "F19", "T40", "T65")
+_RULED_ICD_CATEGORIES = ("F10", "F11", "F13", "F14", "F15", "F19", *analytes.OVERDOSE_ICD_CATEGORIES)
 
 
 def code_tags(keys: tuple[vs.Key, ...], index: dict[vs.Key, frozenset[str]]) -> set[str]:
@@ -395,9 +383,8 @@ def observation_text_tags(text: str) -> frozenset[str]:
         tags.add("phq2")
     elif terms.ITEM9.search(text):
         tags.add("phq9_item9")
-    test_class = urine_test_class(text)
-    if test_class is not None:
-        tags.add(f"uds_{test_class}")
+    if analytes.test_analyte_from_text(text) is not None:
+        tags.add("uds")
     if terms.DRUG_TEST.search(text) and terms.STIMULANT_TESTED.search(text):
         tags.add("uds_stimulant")
     return frozenset(tags)
