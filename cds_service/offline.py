@@ -39,7 +39,7 @@ def evaluate_document(document: Any, settings: Settings, now: datetime | None = 
     hook_request = validate_request(service.hook, document)
     now = now or datetime.now(timezone.utc)
     resources = assemble_record(service.prefetch, hook_request, FhirAccess.of(hook_request),
-                                FhirFetcher(settings.fhir), queries=server_queries(settings.clinical, now))
+                                FhirFetcher(settings.fhir), queries=lambda: server_queries(settings.clinical, now))
     try:
         advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]),
                                  now, settings.clinical)

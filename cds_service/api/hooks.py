@@ -47,7 +47,7 @@ def call_service(service_id: str):
     now = rt.clock()
     resources = assemble_record(service.prefetch, hook_request, access, rt.fetcher, no_access=no_access,
                                 read=lambda answer: decode_fhir_answer(answer, cards.Sieve(rt.settings.clinical)),
-                                queries=server_queries(rt.settings.clinical, now))
+                                queries=lambda: server_queries(rt.settings.clinical, now))
     # Every card ends by saying how long dismissing it hides it ([snooze]).
     inputs = replace(HOOKS[service.hook].inputs(hook_request["context"]), footer=dismissal.footer(rt.settings.snooze))
     # One CPU budget for the request thread's reading: the sieve's, which started with the call.
