@@ -3,7 +3,7 @@
 A FHIR test server that delays every answer (tests.fhir_servers.FaultServer "delayed_real") holds
 the record split by type, in a process of its own (`python -m benchmarks.fhir_path SIZE DELAY`),
 so it shares no GIL with the service; each distinct answer is encoded once. The hook request
-carries only `fhirServer`: the service fetches its 7 prefetch queries in parallel.
+carries only `fhirServer`: the service fetches its 9 prefetch queries in parallel.
 
 The baseline is the slowest single query: one GET as the service sends it (same `_count`), on a
 warm keep-alive connection, body parsed with orjson, from a bare client process with the service's

@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from cds_service.protocol.services import PREFETCH
+from cds_service.protocol.services import PREFETCH, PREFETCH_KEY_OF
 
 PATIENT_ID = "bench-pat-1"
 SERVICE_ID = "withdrawal-patient-view"
@@ -218,11 +218,6 @@ def resources(n: int, seed: int = 7, now: datetime | None = None) -> list[dict]:
     return out
 
 
-KEY_OF = {"Condition": "conditions", "MedicationRequest": "medicationRequests", "Medication": "medicationRequests",
-          "MedicationStatement": "medicationStatements", "Observation": "observations",
-          "ServiceRequest": "serviceRequests", "Procedure": "procedures"}
-
-
 def _searchset(rs: list[dict]) -> dict:
     return {"resourceType": "Bundle", "type": "searchset", "total": len(rs),
             "entry": [{"fullUrl": f"urn:uuid:{uuid.UUID(int=hash_id(r))}", "resource": r,
@@ -256,7 +251,7 @@ def hook_request(n: int, seed: int = 7, now: datetime | None = None, *, prefetch
         groups: dict[str, list[dict]] = {key: [] for key in PREFETCH if key != "patient"}
         for r in rs:
             if r["resourceType"] != "Patient":
-                groups[KEY_OF[r["resourceType"]]].append(r)
+                groups[PREFETCH_KEY_OF[r["resourceType"]]].append(r)
         body["prefetch"] = {"patient": rs[0], **{key: _searchset(group) for key, group in groups.items()}}
     return body
 

@@ -21,19 +21,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from fhir.resources.R4B.condition import Condition
-from fhir.resources.R4B.medication import Medication
-from fhir.resources.R4B.medicationadministration import MedicationAdministration
-from fhir.resources.R4B.medicationdispense import MedicationDispense
-from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.medicationstatement import MedicationStatement
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.patient import Patient
-from fhir.resources.R4B.procedure import Procedure
-from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
-from cards import analytes, terms
+from cards import analytes, data, terms
 from cards import valuesets as vs
 from cards.settings import EngineSettings
 
@@ -42,31 +32,12 @@ _TEXT_BOUND = terms.TEXT_BOUND
 
 log = logging.getLogger("cards")
 
-MODELS: dict[str, Any] = {
-    "Patient": Patient,
-    "Condition": Condition,
-    "Observation": Observation,
-    "MedicationRequest": MedicationRequest,
-    "MedicationStatement": MedicationStatement,
-    "MedicationDispense": MedicationDispense,
-    "MedicationAdministration": MedicationAdministration,
-    "Medication": Medication,
-    "ServiceRequest": ServiceRequest,
-    "Procedure": Procedure,
-}
+# The types the record reads, their models and the elements validated: declared in cards/data.py.
 # Validation covers what the rules read (and each type's required elements), not the whole
 # resource: a malformed name or narrative must not sink a resource whose clinical fields are
 # sound, and validating the parts nobody reads (a Patient's names, addresses) costs time.
-READ_FIELDS = frozenset({
-    "resourceType", "id", "status", "intent", "subject", "code", "clinicalStatus", "verificationStatus",
-    "onsetDateTime", "onsetPeriod", "recordedDate", "effectiveDateTime", "effectiveInstant",
-    "effectivePeriod", "issued", "authoredOn", "dateAsserted", "performedDateTime", "performedPeriod",
-    "occurrenceDateTime", "occurrencePeriod", "valueString", "valueQuantity", "valueCodeableConcept",
-    "valueInteger", "valueBoolean", "interpretation", "referenceRange", "note", "medicationReference",
-    "medicationCodeableConcept", "ingredient", "contained", "birthDate", "deceasedBoolean",
-    "deceasedDateTime", "category", "dispenseRequest", "whenHandedOver", "whenPrepared", "reasonCode",
-    "reasonReference",
-})
+MODELS: dict[str, Any] = data.MODELS
+READ_FIELDS = data.ELEMENTS
 KNOWN_MEDICATIONS = (vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
                      | vs.BENZODIAZEPINES.keys)
 # Listed codes the condition rules look up (the rules also read ICD-10-CM patterns).
@@ -743,17 +714,24 @@ class Sieve:
     record is vital signs and labs that earn no tag).
 
     Exact by construction: it runs the record's own indexers on the fields, so a rule change
-    cannot leave the sieve behind. `FIELDS` must hold every field those indexers read, and the
-    indexers must read an absent field and a null one alike (tests/cards/test_sieve.py checks both).
+    cannot leave the sieve behind. A sieved type's row in cards/data.py must name every field its
+    indexer reads, and the indexers must read an absent field and a null one alike
+    (tests/cards/test_sieve.py checks both).
     A sieve judges with a scratch record of its own: use one per thread.
     """
 
-    # The resource types whose indexers look at a few fields and keep a resource only when a
-    # value set or a text matched. Every other type the record indexes is always kept.
-    SIEVED = frozenset({"Observation", "Condition", "ServiceRequest", "Procedure"})
-    FIELDS = ("resourceType", "code", "valueString", "valueCodeableConcept", "note")
+    # What the sieve judges (a type sieved by its fields) and what it keeps unjudged, as declared
+    # in cards/data.py: the resource types whose indexers look at a few fields and keep a
+    # resource only when a value set or a text matched are sieved; the others are always kept.
+    SIEVED: frozenset[str] = data.SIEVED
+    KEPT: frozenset[str] = data.KEPT
+    FIELDS: tuple[str, ...] = data.SIEVE_FIELDS
 
-    def __init__(self, settings: EngineSettings | None = None):
+    def __init__(self, settings: EngineSettings | None = None, reads: tuple[data.Read, ...] | None = None):
+        """`reads`: another declaration than cards.data.READS (a test's)."""
+        if reads is not None:
+            self.SIEVED, self.KEPT = data.sieved_types(reads), data.kept_types(reads)
+            self.FIELDS = data.sieve_fields(reads)
         # The probe's CPU budget (max_cpu_seconds) starts now and bounds the sieving too: it runs
         # the same text rules over every resource of the request.
         self._probe = Record.build((), settings=settings)
@@ -765,11 +743,12 @@ class Sieve:
         return self._probe._cpu_until
 
     def keeps(self, fields: dict) -> bool:
-        """`fields`: a resource's FIELDS as plain JSON values; an absent one may be missing or None.
+        """`fields`: a resource's FIELDS (this sieve's) as plain JSON values; an absent one may be
+        missing or None.
         RecordTooLarge once the sieving has used the CPU budget of one evaluation."""
         resource_type = fields.get("resourceType")
         if resource_type not in self.SIEVED:
-            return resource_type in Record._INDEXERS
+            return resource_type in self.KEPT
         probe = self._probe
         self._judged += 1
         if not self._judged & 31:

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import cards
+from cards.data import server_queries
 from cds_service.config import Settings
 from cds_service.errors import BadRequest, record_too_large
 from cds_service.fhir.assemble import FhirAccess, assemble_record
@@ -36,11 +37,12 @@ def evaluate_document(document: Any, settings: Settings, now: datetime | None = 
         hooks = sorted({s.hook for s in SERVICES.values()})
         raise BadRequest("unsupported hook", {"hook": [f"must be one of {hooks}"]})
     hook_request = validate_request(service.hook, document)
+    now = now or datetime.now(timezone.utc)
     resources = assemble_record(service.prefetch, hook_request, FhirAccess.of(hook_request),
-                                FhirFetcher(settings.fhir))
+                                FhirFetcher(settings.fhir), queries=lambda: server_queries(settings.clinical, now))
     try:
         advised = cards.evaluate(resources, HOOKS[service.hook].inputs(hook_request["context"]),
-                                 now or datetime.now(timezone.utc), settings.clinical)
+                                 now, settings.clinical)
     except cards.RecordTooLarge as exc:
         raise record_too_large(exc) from None
     return card_json.response(card_json.cards(advised))

@@ -89,15 +89,8 @@ def patient_view(patient_id: str = "pat-1") -> dict:
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),
         "context": {"userId": "Practitioner/dr-1", "patientId": patient_id},
-        "prefetch": {
-            "patient": {"resourceType": "Patient", "id": patient_id, "birthDate": "1986-01-01"},
-            "conditions": searchset([oud]),
-            "medicationRequests": searchset([]),
-            "medicationStatements": searchset([]),
-            "observations": searchset([]),
-            "serviceRequests": searchset([]),
-            "procedures": searchset([]),
-        },
+        "prefetch": full_prefetch([{"resourceType": "Patient", "id": patient_id, "birthDate": "1986-01-01"}, oud],
+                                  patient_id),
     }
 
 

@@ -342,7 +342,7 @@ class _QuietThreadingServer(ThreadingHTTPServer):
     daemon_threads = True       # handler threads never block shutdown or interpreter exit
     block_on_close = False
     allow_reuse_address = True
-    # A call opens 7 connections at once; with the default backlog of 5, a busy machine dropped
+    # A call opens 9 connections at once; with the default backlog of 5, a busy machine dropped
     # a SYN now and then, and the retry came after the 1 s connect timeout.
     request_queue_size = 64
 

@@ -4,18 +4,20 @@ real FHIR server (sekmet-fhir on loopback), and every way a FHIR server can fail
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from cards import EngineSettings
 from cds_service.protocol.card_json import topic_of
+from cds_service.protocol.services import PREFETCH
 from tests.calls import PATIENT_ID, hook_request, oud_condition, patient, searchset
 from tests.fhir_servers import operation_outcome
 
 PV = "/cds-services/withdrawal-patient-view"
 TOKEN = "ehr-access-token-5f3c"
 RECORD = [patient(), oud_condition()]
-ALL_KEYS = {"patient", "conditions", "medicationRequests", "medicationStatements", "observations",
-            "serviceRequests", "procedures"}
+ALL_KEYS = set(PREFETCH)
 
 
 def _auth(server: str) -> dict:
@@ -76,8 +78,8 @@ def test_only_fhir_server_like_the_sandbox(client, clean_fhir_server):
     del body["prefetch"]
     assert _topics(client.post(PV, json=body)) >= {"moud-referral", "counseling", "naloxone"}
     queried = {r.rel_path.split("/")[0] for r in clean_fhir_server.requests_seen}
-    assert queried == {"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Observation",
-                       "ServiceRequest", "Procedure"}
+    assert queried == {"Patient", "Condition", "MedicationRequest", "MedicationStatement", "MedicationDispense",
+                       "MedicationAdministration", "Observation", "ServiceRequest", "Procedure"}
 
 
 def test_token_is_sent_as_bearer_on_every_query(client, fhir_server_factory):
@@ -200,7 +202,8 @@ def test_sandbox_shaped_request(client, clean_fhir_server):
     response = client.post(PV, json=body, headers={"Authorization": "Bearer eyJhbGciOiJFUzM4NCJ9.e30.c2ln"})
     assert _topics(response) == {"moud-referral", "counseling", "naloxone", "depression-screen"}
     assert sorted(r.rel_path for r in clean_fhir_server.requests_seen) == [
-        "MedicationRequest", "MedicationStatement", "Observation", "Procedure", "ServiceRequest"]
+        "MedicationAdministration", "MedicationDispense", "MedicationRequest", "MedicationStatement", "Observation",
+        "Procedure", "ServiceRequest"]
 
 
 @pytest.mark.parametrize("escape", ["/../admin/x", "/%2e%2e/admin/x", "/%2E%2E/admin/x", "/..%2fadmin",
@@ -237,3 +240,127 @@ def test_an_id_that_is_a_dot_segment_is_a_400(client, fault_server, field, value
     response = client.post(PV, json=body)
     assert response.status_code == 400 and f"context.{field}" in response.get_json()["fields"]
     assert server.requests == []
+
+
+# --- dispenses and administrations (design 4.1: four medication sources, all in prefetch) ----------
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+# fentanyl-type-medications.csv and the opioid analgesics; oxycodone-medications.csv.
+FENTANYL_INJECTION = {"system": RXNORM, "code": "1735003", "display": "2 ML fentanyl 0.05 MG/ML Injection"}
+OXYCODONE = {"system": RXNORM, "code": "1049621", "display": "oxycodone hydrochloride 5 MG Oral Tablet"}
+
+
+def _administration(aid: str, days_ago: float) -> dict:
+    """Fentanyl given in care (the ED, EMS) `days_ago`."""
+    return {"resourceType": "MedicationAdministration", "id": aid, "status": "completed",
+            "subject": {"reference": f"Patient/{PATIENT_ID}"},
+            "medicationCodeableConcept": {"coding": [FENTANYL_INJECTION]},
+            "effectiveDateTime": (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat()}
+
+
+def _dispense() -> dict:
+    """An oxycodone fill, its product a Medication the search includes (as requests' are)."""
+    return {"resourceType": "MedicationDispense", "id": "md-oxy", "status": "completed",
+            "subject": {"reference": f"Patient/{PATIENT_ID}"},
+            "medicationReference": {"reference": "Medication/med-oxy"},
+            "whenHandedOver": (datetime.now(timezone.utc) - timedelta(days=4)).isoformat()}
+
+
+MEDICATION = {"resourceType": "Medication", "id": "med-oxy", "code": {"coding": [OXYCODONE]}}
+
+
+@pytest.fixture
+def records_read(monkeypatch):
+    """The Record each evaluation reads (cards.engine hands it to the facts)."""
+    from cards import engine
+    seen = []
+    real = engine.find_facts
+
+    def spy(record, settings, now):
+        seen.append(record)
+        return real(record, settings, now)
+    monkeypatch.setattr(engine, "find_facts", spy)
+    return seen
+
+
+def _opioid_ids(record) -> set[str]:
+    return {item.resource["id"] for item in record.by_tag.get("opioid", ())}
+
+
+def test_dispenses_and_administrations_in_prefetch_reach_the_record(client, records_read):
+    body = hook_request("patient-view", RECORD)
+    # Under the keys discovery publishes for them, as an EHR sends them.
+    body["prefetch"]["medicationAdministrations"] = searchset([_administration("ma-fent", 2)])
+    body["prefetch"]["medicationDispenses"] = searchset([_dispense(), MEDICATION])
+    assert client.post(PV, json=body).status_code == 200
+    [record] = records_read
+    assert _opioid_ids(record) == {"ma-fent", "md-oxy"}
+    assert {item.type for item in record.by_tag["fentanyl_type"]} == {"MedicationAdministration"}
+
+
+def test_the_fhir_server_is_asked_for_dispenses_and_for_administrations_as_far_back_as_the_rules_read(
+        make_app, clean_fhir_server, records_read):
+    clinical = EngineSettings()
+    reach = max(clinical.use_window + clinical.explaining_window,
+                clinical.overdose_window + clinical.explaining_window)
+    reach_days = reach.days
+    clean_fhir_server.load(RECORD + [MEDICATION, _dispense(), _administration("ma-recent", 2),
+                                     _administration("ma-in-reach", reach_days - 2),
+                                     _administration("ma-too-old", reach_days + 30)])
+    body = hook_request("patient-view", prefetch={}, fhirServer=clean_fhir_server.base_url)
+    del body["prefetch"]
+    before = datetime.now(timezone.utc)
+    assert make_app().test_client().post(PV, json=body).status_code == 200
+    after = datetime.now(timezone.utc)
+
+    [administrations] = clean_fhir_server.requests_to("MedicationAdministration")
+    [since] = administrations.params["effective-time"]
+    # No later than the reach before now (a day earlier: a bare date is read in the server's zone).
+    assert since in {f"ge{(when - reach - timedelta(days=1)).date()}" for when in (before, after)}
+    assert administrations.params["_include"] == ["MedicationAdministration:medication"]
+    [dispenses] = clean_fhir_server.requests_to("MedicationDispense")
+    assert "patient" in dispenses.params and not set(dispenses.params) & {"whenhandedover", "effective-time"}
+    [record] = records_read
+    assert _opioid_ids(record) == {"ma-recent", "ma-in-reach", "md-oxy"}
+
+
+def test_the_administrations_fetched_follow_the_configured_windows(make_app, clean_fhir_server, records_read):
+    clean_fhir_server.load(RECORD + [_administration("ma-recent", 2), _administration("ma-month", 30)])
+    body = hook_request("patient-view", prefetch={}, fhirServer=clean_fhir_server.base_url)
+    del body["prefetch"]
+    short = {"use_window_days": 7, "explaining_window_days": 1, "overdose_window_days": 7}
+    assert make_app(clinical=short).test_client().post(PV, json=body).status_code == 200
+    [record] = records_read
+    assert _opioid_ids(record) == {"ma-recent"}
+
+
+def test_a_prefetched_administrations_bundle_is_continued_as_the_ehr_began_it(client, clean_fhir_server):
+    """Its next link is the EHR's search (patient-wide, as the template): followed as given."""
+    clean_fhir_server.load(RECORD)
+    body = hook_request("patient-view", RECORD, **_auth(clean_fhir_server.base_url))
+    link = f"{clean_fhir_server.base_url}/MedicationAdministration?patient={PATIENT_ID}&page=2"
+    body["prefetch"]["medicationAdministrations"] = {"resourceType": "Bundle", "type": "searchset", "entry": [],
+                                                     "link": [{"relation": "next", "url": link}]}
+    assert client.post(PV, json=body).status_code == 200
+    [continued] = clean_fhir_server.requests_seen
+    assert continued.rel_path == "MedicationAdministration" and "effective-time" not in continued.params
+
+
+def test_discovery_publishes_dispenses_and_administrations_patient_wide_and_keeps_every_earlier_key(client):
+    earlier = {"patient": "Patient/{{context.patientId}}",
+               "conditions": "Condition?patient={{context.patientId}}",
+               "medicationRequests": "MedicationRequest?patient={{context.patientId}}"
+                                     "&_include=MedicationRequest:medication",
+               "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+               "observations": "Observation?patient={{context.patientId}}",
+               "serviceRequests": "ServiceRequest?patient={{context.patientId}}",
+               "procedures": "Procedure?patient={{context.patientId}}"}
+    for service in client.get("/cds-services").get_json()["services"]:
+        prefetch = service["prefetch"]
+        # EHRs are configured with these: the keys, and what each asks for, stay.
+        assert {key: prefetch.get(key) for key in earlier} == earlier
+        # A 2.0 template cannot name a date (no today()): the new ones are patient-wide.
+        assert prefetch["medicationDispenses"] == \
+            "MedicationDispense?patient={{context.patientId}}&_include=MedicationDispense:medication"
+        assert prefetch["medicationAdministrations"] == \
+            "MedicationAdministration?patient={{context.patientId}}&_include=MedicationAdministration:medication"

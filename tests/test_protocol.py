@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from cards.record import Record
 from cds_service.protocol.response_schemas import CardsResponseSchema
 from tests.calls import SERVICE_OF, hook_request, oud_condition, overridden, patient
 
@@ -51,10 +52,12 @@ def test_discovery_templates_are_cds_hooks_2_0(client):
 
 
 def test_discovery_covers_what_the_rules_read(client):
-    services = client.get("/cds-services").get_json()["services"]
-    types = {t.split("?")[0].split("/")[0] for t in services[0]["prefetch"].values()}
-    assert types == {"Patient", "Condition", "MedicationRequest", "MedicationStatement", "Observation",
-                     "ServiceRequest", "Procedure"}
+    """Every type the record reads is searched for, or included with a search (Medications)."""
+    for service in client.get("/cds-services").get_json()["services"]:
+        templates = service["prefetch"].values()
+        searched = {t.split("?")[0].split("/")[0] for t in templates}
+        included = {"Medication" for t in templates if re.search(r"_include=\w+:medication\b", t)}
+        assert searched | included == set(Record._INDEXERS), service["id"]
 
 
 def test_discovery_has_no_empty_values(client):

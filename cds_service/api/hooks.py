@@ -15,6 +15,7 @@ import orjson
 from flask import Blueprint, Response, g, request
 
 import cards
+from cards.data import server_queries
 from cds_service.api.body import parse_json, read_body
 from cds_service.apps.links import CowsForm, card_links, cows_form
 from cds_service.fhir.assemble import FhirAccess, assemble_record
@@ -43,9 +44,10 @@ def call_service(service_id: str):
     # The FHIR server's answers are read the same way, each by a sieve of its own: the pages are
     # read on the fetch pool's threads, and a sieve is one thread's.
     access, no_access = _fhir_access(hook_request)
-    resources = assemble_record(service.prefetch, hook_request, access, rt.fetcher, no_access=no_access,
-                                read=lambda answer: decode_fhir_answer(answer, cards.Sieve(rt.settings.clinical)))
     now = rt.clock()
+    resources = assemble_record(service.prefetch, hook_request, access, rt.fetcher, no_access=no_access,
+                                read=lambda answer: decode_fhir_answer(answer, cards.Sieve(rt.settings.clinical)),
+                                queries=lambda: server_queries(rt.settings.clinical, now))
     # Every card ends by saying how long dismissing it hides it ([snooze]).
     inputs = replace(HOOKS[service.hook].inputs(hook_request["context"]), footer=dismissal.footer(rt.settings.snooze))
     # One CPU budget for the request thread's reading: the sieve's, which started with the call.

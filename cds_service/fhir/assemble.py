@@ -37,20 +37,26 @@ class FhirAccess:
 def assemble_record(templates: Mapping[str, str], request: Mapping[str, Any],
                     access: FhirAccess | None, fetcher: FhirFetcher,
                     read: Callable[[bytes], Any] = orjson.loads,
-                    no_access: str = "no usable fhirServer was given") -> list[dict]:
+                    no_access: str = "no usable fhirServer was given",
+                    queries: Callable[[], Mapping[str, str]] | None = None) -> list[dict]:
     """All resources the rules need, or PreconditionFailed naming the keys that could not be had.
     `read` parses the FHIR server's answers (FhirFetcher.fetch); `no_access` says why `access`
-    is None."""
+    is None; `queries` gives (key -> template, cards.data.server_queries) what the server is
+    asked for a key prefetch did not satisfy, where it differs from the key's prefetch template
+    (a prefetch template cannot name a date; the service's own query can). It is called only
+    when there is something to ask: most calls come with prefetch complete."""
     state = classify_all(templates, request.get("prefetch"))
     context = request["context"]
     todo = {key: data for key, data in state.items() if not data.complete}
     if todo and access is not None:
-        queries = {}
+        own = queries() if queries is not None else {}
+        asked = {}
         for key, data in todo.items():
-            query = data.next_url or render(templates[key], context)
+            # A prefetch Bundle's next link continues the EHR's own search, as it began.
+            query = data.next_url or render(own.get(key, templates[key]), context)
             if query is not None:
-                queries[key] = query
-        for key, result in fetcher.fetch(access.base_url, access.token, queries, read).items():
+                asked[key] = query
+        for key, result in fetcher.fetch(access.base_url, access.token, asked, read).items():
             data = state[key]
             if result.resources is None:
                 data.reason = result.reason

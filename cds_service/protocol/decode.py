@@ -20,7 +20,8 @@ the whole body the ordinary way, which gives the errors and the tolerance it alw
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import functools
+from typing import Any, Optional, Union
 
 import msgspec
 import orjson
@@ -42,20 +43,16 @@ class _Request(Struct):
     prefetch: dict[str, Raw] | UnsetType = UNSET
 
 
-# What the sieve judges a resource by; an absent field is None, which the sieve reads as absent.
-_Fields = msgspec.defstruct("_Fields", [(name, Any, None) for name in Sieve.FIELDS])
-
-
-_FieldsEntry = msgspec.defstruct("_FieldsEntry", [("resource", Optional[_Fields], None)])
-
-
-class _Bundle(Struct):
-    """A Bundle as prefetch handling reads it, each entry's resource as the sieve's fields only."""
-    resourceType: Any = UNSET
-    type: Any = UNSET
-    total: Any = UNSET
-    link: Any = UNSET
-    entry: list[_FieldsEntry] | UnsetType = UNSET  # type: ignore[valid-type]
+@functools.cache
+def _bundle_decoder(fields: tuple[str, ...]) -> msgspec.json.Decoder:
+    """A Bundle as prefetch handling reads it, each entry's resource as the sieve's `fields` only
+    (an absent field is None, which the sieve reads as absent). One decoder per sieve's fields,
+    which are cards.data's declaration's unless a test declares others."""
+    resource = msgspec.defstruct("_Fields", [(name, Any, None) for name in fields])
+    entry = msgspec.defstruct("_FieldsEntry", [("resource", Optional[resource], None)])
+    bundle = msgspec.defstruct("_Bundle", [*((name, Any, UNSET) for name in _BUNDLE),
+                                           ("entry", Union[list[entry], UnsetType], UNSET)])  # type: ignore[valid-type]
+    return msgspec.json.Decoder(bundle)
 
 
 class _RawEntry(Struct):
@@ -73,7 +70,6 @@ class _Kind(Struct):
 
 _REQUEST = msgspec.json.Decoder(_Request)
 _KIND = msgspec.json.Decoder(_Kind)
-_BUNDLE_DECODER = msgspec.json.Decoder(_Bundle)
 _RAW_ENTRIES = msgspec.json.Decoder(_RawEntries)
 _WHOLE = msgspec.json.Decoder()
 _OBJECT = ord("{")
@@ -110,7 +106,7 @@ def _prefetch_value(raw: Raw | bytes, sieve: Sieve) -> Any:
     kind = _KIND.decode(raw) if memoryview(raw)[0] == _OBJECT else None
     if kind is None or kind.resourceType != "Bundle":
         return _WHOLE.decode(raw)  # a single resource, null, or something the schema will refuse
-    bundle = _BUNDLE_DECODER.decode(raw)
+    bundle = _bundle_decoder(sieve.FIELDS).decode(raw)
     decoded = {name: value for name in _BUNDLE if (value := getattr(bundle, name)) is not UNSET}
     if bundle.entry is not UNSET:
         decoded["entry"] = _kept_entries(raw, bundle.entry, sieve)

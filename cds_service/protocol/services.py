@@ -1,38 +1,23 @@
 """The services we offer and the data each needs: the table discovery publishes.
 
-Prefetch templates are CDS Hooks 2.0: `{{context.patientId}}` only (no
-`{{today()}}`, which is 3.0). They cover exactly what the rules in cards/ read.
-Searches are not narrowed by code: the opioid, MOUD and naloxone value sets run
-to hundreds of RxNorm codes and sites code COWS locally, so a code filter would
-lose evidence; date filters need 3.0's `today()`.
+The prefetch templates are derived from the engine's declaration of the data it reads
+(cards/data.py), as are the FHIR server queries and the sieve; a type is added there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cards import data
 from cds_service.errors import ApiError
 from cds_service.protocol.contexts import HOOKS
 
-PATIENT = "{{context.patientId}}"
-
-# key -> template. The same keys name the FHIR-server queries when prefetch is missing.
-PREFETCH: dict[str, str] = {
-    "patient": f"Patient/{PATIENT}",
-    "conditions": f"Condition?patient={PATIENT}",
-    "medicationRequests": f"MedicationRequest?patient={PATIENT}&_include=MedicationRequest:medication",
-    "medicationStatements": f"MedicationStatement?patient={PATIENT}",
-    "observations": f"Observation?patient={PATIENT}",
-    "serviceRequests": f"ServiceRequest?patient={PATIENT}",
-    "procedures": f"Procedure?patient={PATIENT}",
-}
+# key -> template. data.server_queries gives, under the same keys, what the service asks the FHIR
+# server for when prefetch did not satisfy a key.
+PREFETCH: dict[str, str] = data.prefetch_templates()
 
 # Which prefetch key a resource of each type belongs under (Medications come with their requests).
-PREFETCH_KEY_OF: dict[str, str] = {
-    "Patient": "patient", "Condition": "conditions", "MedicationRequest": "medicationRequests",
-    "Medication": "medicationRequests", "MedicationStatement": "medicationStatements",
-    "Observation": "observations", "ServiceRequest": "serviceRequests", "Procedure": "procedures",
-}
+PREFETCH_KEY_OF: dict[str, str] = data.KEY_OF
 
 
 @dataclass(frozen=True)
