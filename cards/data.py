@@ -83,11 +83,11 @@ _STATED = ("reasonCode", "reasonReference")
 
 # The windows a rule reads administrations in (design 4.1): a product given in the use window
 # (prescribed opioid, MOUD, corroboration, ...); a positive test or a record of nonmedical use in
-# the use window explained, or not, by a product given before it; an overdose in the overdose
-# window explained by a product given before it. Buprenorphine's start is its earliest record:
+# the use window explained, or not, by a product given in the days before it; an overdose in the
+# overdose window, likewise (372 days with the defaults). Buprenorphine's start is its earliest record:
 # one older than the reach is not seen, so a restart after that long reads as a start.
-ADMINISTRATIONS_READ = (("use_window",), ("use_window", "explaining_window"),
-                        ("overdose_window", "explaining_window"), ("buprenorphine_start_window",),
+ADMINISTRATIONS_READ = (("use_window",), ("use_window", "given_explaining_window"),
+                        ("overdose_window", "given_explaining_window"), ("buprenorphine_start_window",),
                         ("recent_fentanyl_methadone",))
 
 READS: tuple[Read, ...] = (

@@ -301,8 +301,9 @@ def test_dispenses_and_administrations_in_prefetch_reach_the_record(client, reco
 def test_the_fhir_server_is_asked_for_dispenses_and_for_administrations_as_far_back_as_the_rules_read(
         make_app, clean_fhir_server, records_read):
     clinical = EngineSettings()
-    reach = max(clinical.use_window + clinical.explaining_window,
-                clinical.overdose_window + clinical.explaining_window)
+    # An administration explains a test or an overdose for the days after it (design 4.1 v3).
+    reach = max(clinical.use_window + clinical.given_explaining_window,
+                clinical.overdose_window + clinical.given_explaining_window)
     reach_days = reach.days
     clean_fhir_server.load(RECORD + [MEDICATION, _dispense(), _administration("ma-recent", 2),
                                      _administration("ma-in-reach", reach_days - 2),
@@ -328,7 +329,7 @@ def test_the_administrations_fetched_follow_the_configured_windows(make_app, cle
     clean_fhir_server.load(RECORD + [_administration("ma-recent", 2), _administration("ma-month", 30)])
     body = hook_request("patient-view", prefetch={}, fhirServer=clean_fhir_server.base_url)
     del body["prefetch"]
-    short = {"use_window_days": 7, "explaining_window_days": 1, "overdose_window_days": 7}
+    short = {"use_window_days": 7, "given_explaining_window_days": 1, "overdose_window_days": 7}
     assert make_app(clinical=short).test_client().post(PV, json=body).status_code == 200
     [record] = records_read
     assert _opioid_ids(record) == {"ma-recent"}
