@@ -31,8 +31,12 @@ from typing import Iterable, Iterator
 
 SNOMED = "http://snomed.info/sct"
 YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"
+# The same table under its FHIR STU3 name (hl7.fhir.r3.core 3.0.2 ValueSet v2-0136): records
+# converted from older feeds still carry it.
+YES_NO_STU3 = "http://hl7.org/fhir/v2/0136"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 ABNORMAL_FLAGS = "http://terminology.hl7.org/CodeSystem/v2-0078"
+INTERPRETATION_STU3 = "http://hl7.org/fhir/v3/ObservationInterpretation"
 
 # Codes that say yes (design section 4). SNOMED qualifier values, displays as in the SMART Health
 # Cards / WHO DDCC "lab-test-qual-result-snomed" value set (Positive, Detected), DICOM PS3.16
@@ -43,6 +47,7 @@ ALLOWED_CODINGS = frozenset({
     (SNOMED, "373066001"),  # Yes
     (SNOMED, "260373001"),  # Detected
     (YES_NO, "Y"),          # Yes
+    (YES_NO_STU3, "Y"),
 })
 # Codes that say no, from the same sources: they veto a reading that says yes.
 DENIED_CODINGS = frozenset({
@@ -51,6 +56,7 @@ DENIED_CODINGS = frozenset({
     (SNOMED, "373067005"),  # No (DICOM CID 231)
     (SNOMED, "260415000"),  # Not detected
     (YES_NO, "N"),          # No
+    (YES_NO_STU3, "N"),
 })
 # The systems whose codes decide on their own: a value coded in one of them is read by its code,
 # never by its words ("419984006 Inconclusive" with the text "positive?" is not positive).
@@ -69,7 +75,7 @@ ALLOWED_INTERPRETATIONS = frozenset({"POS", "DET", "H", "HH", "HU", "H>", "HX", 
 # Negative, not detected, normal (design: "an interpretation NEG, N or ND means no"), non-reactive,
 # and the flags for a value under its low limit or threshold.
 DENIED_INTERPRETATIONS = frozenset({"NEG", "ND", "N", "NR", "L", "LL", "LU", "L<", "LX", "<"})
-INTERPRETATION_SYSTEMS = frozenset({INTERPRETATION, ABNORMAL_FLAGS})
+INTERPRETATION_SYSTEMS = frozenset({INTERPRETATION, ABNORMAL_FLAGS, INTERPRETATION_STU3})
 
 # Statuses with no result to read: not yet (registered), never (cancelled), or void.
 NO_RESULT = frozenset({"registered", "cancelled", "entered-in-error"})

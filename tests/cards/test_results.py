@@ -95,7 +95,7 @@ def test_a_boolean_true_is_positive():
 
 
 @pytest.mark.parametrize("code", sorted(R.ALLOWED_INTERPRETATIONS))
-@pytest.mark.parametrize("system", [R.INTERPRETATION, R.ABNORMAL_FLAGS])
+@pytest.mark.parametrize("system", sorted(R.INTERPRETATION_SYSTEMS))
 def test_each_allowed_interpretation_makes_a_value_positive(code, system):
     assert R.positive(observation(valueString="12 ng/mL", interpretation=interpretation(code, system)))
     quantity = {"value": 12, "unit": "ng/mL"}
