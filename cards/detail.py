@@ -7,10 +7,10 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from cards import content
+from cards.plain_text import plain
 from cards.evidence import Evidence, Facts
 from cards.rules import AllOf, AnyOf, Expr, Not, holds
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|])")
 MAX_DETAIL = 599
 MAX_WHAT = 60
 # Evidence this recent is dated to the hour: in withdrawal the hours matter.
@@ -66,9 +66,9 @@ def by_record(items: list[Evidence]) -> list[tuple[Evidence, list[str]]]:
 
 
 def evidence_line(item: Evidence, labels: list[str], now: datetime) -> str:
-    # The text is the record's own: shortened, and escaped so it cannot restyle the card.
-    what = item.what if len(item.what) <= MAX_WHAT else item.what[: MAX_WHAT - 1] + "…"
-    what = _MARKDOWN_SPECIAL.sub(r"\\\1", what)
+    # The text is the record's own: inert (design 4.2): one line, no control or bidi characters,
+    # shortened, escaped so no markdown, HTML, link or e-mail in it takes effect.
+    what = plain(item.what, limit=MAX_WHAT)
     return f"- {'; '.join(labels)}: {what} ({when_text(item, now)})"
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cards import analytes, dates, medications, terms
+from cards import analytes, dates, medications, mentions, results, terms
 from cards import valuesets as vs
 from cards.record import Concept, Item, Record, concept, note_text, value_text
 from cards.settings import EngineSettings
@@ -37,8 +37,6 @@ INACTIVE_CLINICAL = frozenset({"inactive", "remission", "resolved"})
 # An order a card's own suggestion would create counts in any of these states (design 3: an
 # accepted suggestion settles its card, whatever status the EHR saved it with, unless cancelled).
 SETTLING_ORDER_STATUS = frozenset({"draft", "active", "on-hold", "completed"})
-POSITIVE_INTERPRETATION = frozenset({"POS", "DET", "A", "AA", "H", "HH", "HU", ">"})
-NEGATIVE_INTERPRETATION = frozenset({"NEG", "ND", "N", "<"})
 
 
 @dataclass(frozen=True)
@@ -192,54 +190,9 @@ def affirms(resource: dict) -> bool:
     """A finding ("opioid withdrawal signs") is affirmed by no value at all or by a positive one
     (design 4: a result means what it says). A number is not a yes (a checklist item, an unknown
     scale); "Low", "N", a coded No or anything else is no evidence."""
-    if "dataAbsentReason" in resource:
+    if "dataAbsentReason" in resource or any(k in resource for k in ("valueQuantity", "valueInteger")):
         return False
-    if not any(key.startswith("value") and resource[key] is not None for key in resource):
-        return True
-    if any(k in resource for k in ("valueQuantity", "valueInteger")):
-        return False
-    return result_polarity(resource) == "positive"
-
-
-def result_polarity(resource: dict) -> str:
-    """'positive', 'negative' or 'unknown' for a test or a yes/no observation."""
-    for interpretation in resource.get("interpretation") or ():
-        codes = {c.upper() for c in codes_of(interpretation)}
-        if codes & POSITIVE_INTERPRETATION:
-            return "positive"
-        if codes & NEGATIVE_INTERPRETATION:
-            return "negative"
-        text = concept(interpretation).text
-        if text and terms.NEGATIVE.search(text):
-            return "negative"
-        if text and terms.POSITIVE.search(text):
-            return "positive"
-    if isinstance(resource.get("valueBoolean"), bool):
-        return "positive" if resource["valueBoolean"] else "negative"
-    said = " | ".join(t for t in (value_text(resource), concept(resource.get("valueCodeableConcept")).text) if t)
-    if said:
-        # "Not detected" contains "detected": negatives are read first.
-        if terms.NEGATIVE.search(said):
-            return "negative"
-        if terms.POSITIVE.search(said):
-            return "positive"
-    quantity = resource.get("valueQuantity")
-    if isinstance(quantity, dict) and isinstance(quantity.get("value"), (int, float)):
-        value = quantity["value"]
-        high = _reference_high(resource)
-        if value <= 0:
-            return "negative"
-        if high is not None:
-            return "positive" if value > high else "negative"
-    return "unknown"
-
-
-def _reference_high(resource: dict) -> float | None:
-    for ranges in resource.get("referenceRange") or ():
-        high = ranges.get("high") if isinstance(ranges, dict) else None
-        if isinstance(high, dict) and isinstance(high.get("value"), (int, float)):
-            return float(high["value"])
-    return None
+    return not results.has_value(resource) or results.positive(resource)
 
 
 def quoted(pattern, *texts: str) -> str:
@@ -248,7 +201,7 @@ def quoted(pattern, *texts: str) -> str:
     for text in texts:
         match = pattern.search(text) if text else None
         if match:
-            return terms.quote(text, match.start(), match.end())
+            return mentions.quote(text, match.start(), match.end())
     return ""
 
 
@@ -436,7 +389,7 @@ def positive_opioid_tests(q: Search, window: timedelta, only: frozenset[str] | N
     """(analyte, item, when) of each positive opioid or xylazine urine test in the window."""
     def positive(item: Item) -> bool:
         return (status_ok(item) and within(observation_when(item.resource), q.now, window)
-                and result_polarity(item.resource) == "positive")
+                and results.positive(item.resource))
 
     for item in q.record.tagged("uds", "Observation", keep=positive):
         analyte = analytes.test_analyte_of(item.concept.keys, item.concept.text)
@@ -470,7 +423,7 @@ def kratom_use(q: Search) -> list[Evidence]:
     for tag in ("kratom_test", "kratom_code"):
         for item in record.tagged(tag, "Observation"):
             when = observation_when(item.resource)
-            if status_ok(item) and within(when, now, window) and result_polarity(item.resource) == "positive":
+            if status_ok(item) and within(when, now, window) and results.positive(item.resource):
                 found.append(evidence("kratom_use", item, when))
     return _unique(found)
 
@@ -557,7 +510,7 @@ def is_withdrawal_finding(q: Search, item: Item) -> bool:
     """Withdrawal itself, not a risk, screen, assessment or question about it ("At risk for opioid
     withdrawal"); and, when it names no opioid (F19.x3, "Signs of drug withdrawal"), not beside an
     alcohol or sedative withdrawal diagnosis of the same hours: that explains it."""
-    if terms.NON_FINDING.search(item.concept.text):
+    if results.names_non_finding(item.concept.text):
         return False
     return "withdrawal_opioid" in item.tags or not q.facts["nonopioid_withdrawal"]
 
@@ -776,7 +729,7 @@ def stimulant_use(q: Search) -> list[Evidence]:
              if condition_counts(item, q.now, q.s.use_window)]
     found += [evidence("stimulant_use", item, when) for item in q.record.tagged("uds_stimulant", "Observation")
               if status_ok(item) and within(when := observation_when(item.resource), q.now, q.s.use_window)
-              and result_polarity(item.resource) == "positive"]
+              and results.positive(item.resource)]
     return _unique(found)
 
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from cards import analytes, data, terms
+from cards import analytes, data, mentions, terms
 from cards import valuesets as vs
 from cards.settings import EngineSettings
 
@@ -138,9 +138,10 @@ def value_text(resource: dict) -> str:
 
 
 def mentions_kratom(*texts: str) -> bool:
-    """Kratom named, and not negated ("denies kratom", "no kratom use")."""
+    """Kratom named as the patient's own current use: not negated, past, someone else's, asked about
+    or uncertain ("denies kratom", "used kratom 5 years ago", "Mother uses kratom")."""
     bound = _TEXT_BOUND.chars
-    return any(terms.affirmed(terms.KRATOM, text[:bound]) for text in texts if text)
+    return any(mentions.affirmed(terms.KRATOM, text[:bound]) for text in texts if text)
 
 
 def withdrawal_tags(text: str) -> set[str]:
@@ -151,9 +152,18 @@ def withdrawal_tags(text: str) -> set[str]:
 
 
 def says_withdrawal(text: str) -> bool:
-    """Opioid, kratom or unspecified drug withdrawal, not negated; not alcohol or nicotine withdrawal."""
-    if not text or not terms.affirmed(terms.WITHDRAWAL, text):
+    """Opioid, kratom or unspecified drug withdrawal, affirmed; not alcohol or nicotine withdrawal."""
+    if not text or not mentions.affirmed(terms.WITHDRAWAL, text):
         return False
+    return names_withdrawal_substance(text)
+
+
+def suspects_withdrawal(text: str) -> bool:
+    """Opioid (or unspecified drug) withdrawal mentioned as uncertain only ("r/o opioid withdrawal")."""
+    return bool(text) and mentions.uncertain(terms.WITHDRAWAL, text) and names_withdrawal_substance(text)
+
+
+def names_withdrawal_substance(text: str) -> bool:
     if terms.OPIOID_WORD.search(text) or terms.KRATOM.search(text):
         return True
     return bool(terms.GENERIC_SUBSTANCE.search(text)) and not terms.NON_OPIOID_SUBSTANCE.search(text)
@@ -164,7 +174,7 @@ _END_OF_LIFE = terms.re.compile(r"\bhospice\b|\bterminal\s+(?:illness|care|stage
 
 
 def says_end_of_life(text: str) -> bool:
-    return terms.affirmed(_END_OF_LIFE, text)
+    return mentions.affirmed(_END_OF_LIFE, text)
 
 
 def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
@@ -296,19 +306,26 @@ def condition_text_tags(text: str) -> frozenset[str]:
     tags = set()
     if not text:
         return frozenset()
-    if terms.affirmed(terms.OUD_TEXT, text) and not terms.OVERDOSE.search(text):
-        tags.add("oud_history" if terms.REMISSION.search(text) else "oud_current")
+    said = {mention.meaning for mention in mentions.mentions(terms.OUD_TEXT, text)}
+    if said and not terms.OVERDOSE.search(text):
+        # "Opioid use disorder, in remission" or "history of OUD": history; said as current: current.
+        if "affirmed" in said:
+            tags.add("oud_history" if terms.REMISSION.search(text) else "oud_current")
+        elif "past" in said:
+            tags.add("oud_history")
     if says_withdrawal(text):
         tags |= withdrawal_tags(text)
-    if terms.affirmed(terms.ALCOHOL_SEDATIVE_WITHDRAWAL, text):
+    elif suspects_withdrawal(text):
+        tags.add("withdrawal_suspected")
+    if mentions.affirmed(terms.ALCOHOL_SEDATIVE_WITHDRAWAL, text):
         tags.add("nonopioid_withdrawal")
-    if terms.affirmed(terms.OPIOID_INTOXICATION, text) and not terms.OVERDOSE.search(text):
+    if mentions.affirmed(terms.OPIOID_INTOXICATION, text) and not terms.OVERDOSE.search(text):
         tags.add("nonmedical_opioid_use")
     if mentions_kratom(text):
         tags.add("kratom")
     if says_end_of_life(text):
         tags.add("end_of_life")
-    tags.update(tag for tag, pattern in CONDITION_TEXT_TAGS if terms.affirmed(pattern, text))
+    tags.update(tag for tag, pattern in CONDITION_TEXT_TAGS if mentions.affirmed(pattern, text))
     if "overdose_text" in tags and terms.OPIOID_WORD.search(text):
         tags.add("opioid_overdose")
     return frozenset(tags)
@@ -344,6 +361,8 @@ def observation_text_tags(text: str) -> frozenset[str]:
         tags.add("sows")
     elif says_withdrawal(text):
         tags |= withdrawal_tags(text)
+    elif suspects_withdrawal(text):
+        tags.add("withdrawal_suspected")
     if terms.KRATOM.search(text):
         tags.add("kratom_code")
     if says_end_of_life(text):

@@ -27,63 +27,6 @@ def _brands(displays: list[str]) -> list[str]:
     return [m.group(1) for d in displays for m in re.finditer(r"\[([^\]]+)\]", d)]
 
 
-# --- negation (design section 4: a negated mention never counts) ----------------------------------
-# A cue governs a term when it stands before it in the same clause, at most NEGATION_WORDS words
-# away ("denies any kratom use", "no signs of withdrawal"), or right after it for the cues that
-# follow what they negate ("withdrawal absent", "fentanyl negative", "overdose ruled out").
-NEGATION_CUES = ("denies", "denied", "deny", "no", "not", "never", "negative", "without", "absent",
-                 "ruled out", "none")
-NEGATION_WORDS = 5
-_CUE_BEFORE = re.compile(r"\b(?:denies|denied|deny|no|not|never|negative(?:\s+for)?|without|absent|ruled\s+out"
-                         r"|none)\b", I)
-_CUE_AFTER = re.compile(r"^\W*(?:\w+\W+)?(?:absent|negative|ruled\s+out|denied|none|not\s+(?:present|seen|detected"
-                        r"|observed|reported))\b", I)
-# A clause ends at these; a cue beyond one does not govern the term.
-_CLAUSE_END = re.compile(r"[.;!?|\n]|\b(?:but|however|although|though)\b", I)
-
-
-# How far either side of a term a cue is looked for: NEGATION_WORDS words fit many times over. The
-# whole text before and after a term, read again for every mention, made a long text's cost grow
-# with its length squared.
-NEGATION_REACH = 256
-
-
-def negated(text: str, start: int, end: int) -> bool:
-    """Whether the term at text[start:end] is negated in its clause."""
-    before = text[max(0, start - NEGATION_REACH):start]
-    ends = list(_CLAUSE_END.finditer(before))
-    clause = before[ends[-1].end():] if ends else before
-    window = " ".join(clause.split()[-NEGATION_WORDS:])
-    if _CUE_BEFORE.search(window):
-        return True
-    after = text[end:end + NEGATION_REACH]
-    stop = _CLAUSE_END.search(after)
-    return _CUE_AFTER.search(after[: stop.start()] if stop else after) is not None
-
-
-def quote(text: str, start: int, end: int, width: int = 40) -> str:
-    """About ``width`` characters around text[start:end], cut at spaces, marked where cut."""
-    half = max(0, (width - (end - start)) // 2)
-    left, right = max(0, start - half), min(len(text), end + half)
-    if left > 0:
-        space = text.find(" ", left, start)
-        left = space + 1 if space >= 0 else left
-    if right < len(text):
-        space = text.rfind(" ", end, right)
-        right = space if space >= 0 else right
-    return ("…" if left > 0 else "") + text[left:right].strip() + ("…" if right < len(text) else "")
-
-
-def says_no(text: str) -> bool:
-    """Whether a value written in words denies or negates ("Patient denies symptoms", "None")."""
-    return _CUE_BEFORE.search(text) is not None
-
-
-def affirmed(pattern: re.Pattern, text: str) -> bool:
-    """Whether ``text`` mentions ``pattern`` at least once without negating it."""
-    return any(not negated(text, m.start(), m.end()) for m in pattern.finditer(text)) if text else False
-
-
 # Kratom: the plant, its species name, and its two alkaloids ("7-OH" alone names the second on
 # product labels). "mitragynine" must also catch "7-hydroxymitragynine" and "7-OH-mitragynine",
 # where no word boundary precedes it.
@@ -212,11 +155,6 @@ PHQ2 = re.compile(r"\bPHQ-?2\b", I)
 ITEM9 = re.compile(r"\bbetter\s+off\s+dead\b|\bhurting\s+yourself\b", I)
 TOTAL = re.compile(r"\btotal\b|\bscore\b", I)
 
-# Result words for tests and yes/no observations.
-POSITIVE = re.compile(r"\b(?:positive|detected|present|yes|confirmed)\b", I)
-NEGATIVE = re.compile(
-    r"\b(?:negative|not\s+detected|none\s+detected|undetected|absent|not\s+present|no|none)\b", I
-)
 
 # One cheap screen over an Observation's code text, so the ten thousand vital signs in a record
 # cost a single regex search each and nothing more.

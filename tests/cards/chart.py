@@ -251,9 +251,16 @@ def t40(code: str, display: str, days: float = 20, **kw: Any) -> dict:
     return condition((ICD10, code, display), recorded=ago(days=days), **kw)
 
 
+# SNOMED result values of the design's allow-list (design 4, "A result means what it says").
+RESULT_VALUES = {"POS": (SNOMED, "10828004", "Positive"), "NEG": (SNOMED, "260385009", "Negative")}
+
+
 def uds(code: tuple, result: str = "POS", days: float = 3, **kw: Any) -> dict:
-    """A urine drug test with a positive (POS) or negative (NEG) interpretation."""
-    return observation(code, interpretation=result, when=ago(days=days), **kw)
+    """A urine drug test with a positive (POS) or negative (NEG) result, said by its value and its
+    interpretation as a lab reports it: an interpretation alone is no result."""
+    value = RESULT_VALUES.get(result)
+    extra = {"valueCodeableConcept": cc(value)} if value else {}
+    return observation(code, interpretation=result, when=ago(days=days), **extra, **kw)
 
 
 def phq(code: tuple, score: int, days: float = 30) -> dict:

@@ -1,35 +1,37 @@
-"""A negated mention never counts (design 4 "Text matching"): the cue table, tested cue by cue."""
+"""A negated mention never counts (design 4 "What a mention means"), seen through the rules: the
+cue table itself is tested cue by cue in tests/cards/test_mentions.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from cards import terms
+from cards import mentions, terms
 from tests.cards.chart import condition, cows, observation, patient, topics
 
 # The cue before the term, as a clinician writes it.
-BEFORE = {"denies": "Denies kratom use", "denied": "Patient denied kratom", "deny": "Pt. reports deny kratom",
-          "no": "No kratom", "not": "Not using kratom", "never": "Never used kratom",
+BEFORE = {"denies": "Denies kratom use", "denied": "Patient denied kratom",
+          "no": "No kratom", "not": "Not using kratom", "never": "Never takes kratom",
           "negative": "Negative for kratom", "without": "Without kratom since March",
-          "absent": "Absent: kratom", "ruled out": "Ruled out kratom withdrawal", "none": "None - kratom"}
+          "absent": "Absent: kratom", "ruled out": "Ruled out kratom withdrawal", "none": "None - kratom",
+          "free of": "Free of kratom since March", "-free": "Kratom-free for a year"}
 # The cues that may also follow what they negate.
 AFTER = {"absent": "kratom absent", "negative": "kratom negative", "ruled out": "kratom use ruled out",
          "denied": "kratom use denied", "none": "kratom: none"}
 
 
-def test_every_cue_of_the_design_is_tested_here():
-    assert set(BEFORE) == set(terms.NEGATION_CUES)
+def test_every_negation_cue_of_the_design_is_tested_here():
+    assert set(BEFORE) == set(mentions.NEGATED)
 
 
 @pytest.mark.parametrize("cue", sorted(BEFORE))
 def test_a_cue_before_the_term_negates_it(cue):
-    assert not terms.affirmed(terms.KRATOM, BEFORE[cue])
-    assert terms.affirmed(terms.KRATOM, BEFORE[cue].replace(cue.capitalize(), "").replace(cue, ""))
+    assert not mentions.affirmed(terms.KRATOM, BEFORE[cue])
+    assert mentions.affirmed(terms.KRATOM, BEFORE[cue].replace(cue.capitalize(), "").replace(cue, ""))
 
 
 @pytest.mark.parametrize("cue", sorted(AFTER))
 def test_a_cue_after_the_term_negates_it(cue):
-    assert not terms.affirmed(terms.KRATOM, AFTER[cue])
+    assert not mentions.affirmed(terms.KRATOM, AFTER[cue])
 
 
 @pytest.mark.parametrize("text", [
@@ -39,7 +41,7 @@ def test_a_cue_after_the_term_negates_it(cue):
     "Kratom use; no vomiting",                        # the cue governs what follows it, not kratom
 ])
 def test_a_cue_in_another_clause_or_far_away_does_not(text):
-    assert terms.affirmed(terms.KRATOM, text)
+    assert mentions.affirmed(terms.KRATOM, text)
 
 
 @pytest.mark.parametrize("cue", sorted(BEFORE))
