@@ -567,7 +567,7 @@ def test_severity_on_an_icu_wean_does_not_suggest_a_buprenorphine_start():
     record = [patient(), morphine_in(), administration(MORPHINE_INJECTION, when=ago(hours=20)), cows(16, hours=1)]
     assert topics(*record) == {SEV}
     text = words(advice_of(SEV, *record))
-    assert "buprenorphine" not in text
+    assert not re.search(r"buprenorphine (?:start|initiation)|start(?:ing)? buprenorphine", text)
     assert "wean" in text or "resume" in text
 
 
