@@ -77,6 +77,7 @@ from tests.cards.chart import (
     draft,
     evaluate,
     flowsheet,
+    item9,
     lab,
     med_statement,
     patient,
@@ -448,6 +449,16 @@ SCENARIOS = [
     ("uncategorised oxycodone, withdrawal", [patient(), prescription(OXYCODONE, authored=ago(days=10)),
         withdrawal_now()], {W, N}),
     ("oxycodone fill, withdrawal", [patient(), dispense(OXYCODONE), withdrawal_now()], {W, N}),
+    # --- more withdrawal rows: questions, COWS not done, re-score --------------------------------------
+    ("flowsheet 'Opioid withdrawal?': Yes", [patient(), oxy_out(), flowsheet("Opioid withdrawal?", value_string="Yes")],
+        set()),
+    ("outpatient opioid, COWS cancelled", [patient(), oxy_out(), cows(9, status="cancelled")], set()),
+    ("outpatient opioid, COWS 14 thirteen hours ago: re-score", [patient(), oxy_out(), cows(14, hours=13)], {W, N}),
+    ("outpatient opioid, COWS 12 thirteen hours ago: no re-score", [patient(), oxy_out(), cows(12, hours=13)], {N}),
+    ("outpatient opioid, COWS 14 at 13 h, COWS order 2 hours old", [patient(), oxy_out(), cows(14, hours=13),
+        service_request(text="COWS assessment q4h", authored=ago(hours=2))], {N}),
+    ("outpatient opioid, withdrawal, COWS order 13 hours old and not done", [patient(), oxy_out(), withdrawal_now(),
+        service_request(text="COWS assessment q4h", authored=ago(hours=13))], {W, N}),
 ]
 
 
@@ -656,6 +667,99 @@ def test_nothing_is_said_twice_in_one_response(record):
     for advice in response:
         for note in advice.notes:
             assert sum(detail.count(note.text) for detail in details) <= 1
+
+
+def test_evidence_from_text_quotes_the_words():
+    advice = advice_of(M, patient(), oxy_out(), withdrawal_now(), social_history("Buys kratom powder online daily"))
+    assert "Buys kratom powder online daily" in advice.detail
+    assert "Substance use history" not in advice.detail
+
+
+def test_moud_card_after_an_overdose_cites_the_mortality_evidence():
+    text = words(advice_of(M, patient(), heroin_overdose()))
+    assert "one in twenty" in text
+    assert "larochelle" in text or "weiner" in text or any(
+        "larochelle" in link.label.lower() or "weiner" in link.label.lower()
+        for link in advice_of(M, patient(), heroin_overdose()).links)
+
+
+def test_moud_card_on_concentrated_7_oh():
+    record = [patient(), med_statement(text="7-OH tablets", effective=ago(days=5)), cows(7, hours=30)]
+    text = words(advice_of(M, *record))
+    assert "7-oh" in text and "potent opioid" in text
+
+
+def test_moud_card_with_a_benzodiazepine_says_do_not_withhold():
+    text = words(advice_of(M, patient(), oud(), dispense(ALPRAZOLAM)))
+    assert "withhold" in text and "benzodiazepine" in text
+
+
+def test_buprenorphine_start_wording():
+    advice = advice_of(BUP, patient(), oud(), **order(bup_draft()))
+    text = words(advice)
+    assert "pdmp" in text and "low-dose" in text
+    assert "timing only" not in text
+    assert not re.search(r"\b\d+(?:\.\d+)? ?mg\b", text)  # never a dose
+
+
+def test_dependence_only_assessment_wording_and_source():
+    advice = advice_of(W, patient(), oxy_out(), withdrawal_now())
+    text = words(advice)
+    assert "physiological dependence" in text and "taper" in text
+    assert "asam" not in f"{advice.source.label} {advice.source.url}".lower()
+
+
+def test_kratom_assessment_says_cows_is_not_validated_for_kratom():
+    text = words(advice_of(W, patient(), social_history("Uses kratom daily"), withdrawal_now()))
+    assert "not validated" in text and "kratom" in text
+
+
+def test_suspected_withdrawal_assessment_says_suspected():
+    text = words(advice_of(W, patient(), oxy_out(), condition(None, text="r/o opioid withdrawal",
+                                                                 recorded=ago(hours=5))))
+    assert "suspected" in text
+
+
+def test_re_score_assessment_says_score_again():
+    text = words(advice_of(W, patient(), oxy_out(), cows(14, hours=13)))
+    assert "again" in text or "re-score" in text
+
+
+def test_naloxone_tolerance_variant_after_withdrawal_on_an_outpatient_opioid():
+    text = words(advice_of(N, patient(), oxy_out(), withdrawal_now()))
+    assert "previous dose" in text and "overdose" in text
+
+
+def test_counseling_stimulant_variant():
+    text = words(advice_of(C, patient(), oud(), lab(COCAINE_UDS)))
+    assert "contingency management" in text
+
+
+def test_depression_screen_sources_and_adolescent_wording():
+    adult = advice_of(D, patient(), oud(), withdrawal_now())
+    assert "uspstf" in f"{adult.source.label} {adult.source.url}".lower()
+    assert "withdrawal is treated" in words(adult)
+    assert "phq-a" in words(advice_of(D, aged(15), oud()))
+
+
+def test_suicide_risk_wording_and_source():
+    advice = advice_of(SUI, patient(), oud(), item9(1))
+    assert "beside opioid use" in advice.summary.lower()
+    assert "phq-9 item 9: several days" in advice.detail.lower() and "988" in words(advice)
+    assert "joint commission" in f"{advice.source.label} {advice.source.url}".lower().replace("jointcommission",
+                                                                                            "joint commission")
+    history = advice_of(SUI, patient(), condition(OUD_REMISSION), item9(3))
+    assert "beside a history of opioid use disorder" in history.summary.lower()
+
+
+@pytest.mark.parametrize("row", SCENARIOS, ids=[row[0] for row in SCENARIOS])
+def test_every_card_is_short_ordered_and_links_its_source_once(row):
+    advised = evaluate(*row[1], **(row[3] if len(row) > 3 else {}))
+    ranks = [("critical", "warning", "info").index(advice.indicator) for advice in advised]
+    assert ranks == sorted(ranks)
+    for advice in advised:
+        assert len(advice.summary) < 140 and len(advice.detail) < 600, advice.topic
+        assert advice.source.url not in {link.url for link in advice.links}, advice.topic
 
 
 # --- the builders these scenarios use ------------------------------------------------------------
