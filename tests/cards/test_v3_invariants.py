@@ -129,7 +129,10 @@ NEUTRAL = st.lists(neutral(), max_size=8)
 
 # --- opioid analgesics from the four sources -------------------------------------------------------------
 
-ANALGESICS = sorted(k for k in vs.OPIOID_MEDICATIONS.keys - vs.MOUD_PRODUCTS.keys
+# Bare ingredient codes for buprenorphine, methadone and levomethadyl name no product: a record coded
+# that way may be MOUD or not, so the properties leave them out.
+AMBIGUOUS_INGREDIENTS = {(vs.RXNORM, "1819"), (vs.RXNORM, "6813"), (vs.RXNORM, "237005")}
+ANALGESICS = sorted(k for k in vs.OPIOID_MEDICATIONS.keys - vs.MOUD_PRODUCTS.keys - AMBIGUOUS_INGREDIENTS
                     if vs.OPIOID_MEDICATIONS.display(k) and k not in vs.BENZODIAZEPINES.keys)
 METHADONE_PRODUCTS = sorted(vs.METHADONE_MEDICATIONS.keys)
 

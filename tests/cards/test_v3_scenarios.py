@@ -492,6 +492,8 @@ def test_every_scenario_record_is_valid_fhir_r4(row):
 # --- wording the design fixes (4.2) ---------------------------------------------------------------
 
 def advice_of(topic: str, *resources, **kw) -> cards.Advice:
+    for resource in [*resources, *kw.get("drafts", ())]:  # the wording rows' records are valid FHIR R4 too
+        _model(resource["resourceType"]).model_validate(resource)
     found = [a for a in evaluate(*resources, **kw) if a.topic == topic]
     assert found, f"no {topic} card"
     return found[0]
@@ -650,6 +652,8 @@ FOOTER = "Dismissed, this card is hidden for this patient for 1 day."
 
 
 def _response(*resources, moment=Moment.CHART):
+    for resource in resources:
+        _model(resource["resourceType"]).model_validate(resource)
     inputs = Inputs(patient_id=PID, moment=moment, user_ref="Practitioner/u1", footer=FOOTER)
     return cards.compose(cards.evaluate(list(resources), inputs, NOW))
 
