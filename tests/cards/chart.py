@@ -291,3 +291,112 @@ TOPIC_CODES = {"withdrawal-severity", "suicide-risk", "buprenorphine-start", "wi
 
 def kratom_note_obs(days: float = 10) -> dict:
     return observation(text="Substance use history", value_string="Uses kratom powder daily", when=ago(days=days))
+
+
+# --- v3 (design sections 4.1 and 9): where a medication is used, fills and doses, flowsheet rows ----------
+
+# FHIR R4 code systems the design names (4.1; clinical-content.md section 8).
+RX_CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+# HL7 v2 table 0136 (Yes/No indicator), design 4 "A result means what it says".
+YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"
+POSITIVE = (SNOMED, "10828004", "Positive")  # design 4: the allow-list of positive codings
+
+# Products and tests (tests/cards/test_valuesets.py checks each against its value set).
+NALOXONE_VIAL = (RXNORM, "1191222", "naloxone hydrochloride 0.4 MG/ML Injectable Solution")
+NALOXONE_AMPULE = (RXNORM, "1659929", "1 ML naloxone hydrochloride 0.4 MG/ML Injection")
+NALOXONE_AUTOINJECTOR = (RXNORM, "1855730", "0.4 ML naloxone hydrochloride 5 MG/ML Auto-Injector")
+NALOXONE_IM_SYRINGE = (RXNORM, "2589618", "0.5 ML naloxone hydrochloride 10 MG/ML Prefilled Syringe [Zimhi]")
+FENTANYL_INJECTION = (RXNORM, "1735003", "2 ML fentanyl 0.05 MG/ML Injection")
+MORPHINE_INJECTION = (RXNORM, "1728805", "2 ML morphine sulfate 1 MG/ML Injection")
+MORPHINE_TABLET = (RXNORM, "892582", "morphine sulfate 15 MG Oral Tablet")
+CODEINE_TABLET = (RXNORM, "997285", "codeine phosphate 30 MG Oral Tablet")
+MORPHINE_UDS = (LOINC, "3828-1", "Morphine Free [Presence] in Urine")
+OPIOID_USE = (ICD10, "F11.90", "Opioid use, unspecified, uncomplicated")
+OPIOID_INTOXICATION_ICD = (ICD10, "F11.920", "Opioid use, unspecified with intoxication, uncomplicated")
+ALCOHOL_WITHDRAWAL = (ICD10, "F10.230", "Alcohol dependence with withdrawal, uncomplicated")
+DRUG_WITHDRAWAL = (SNOMED, "363101005", "Drug withdrawal")
+DRUG_WITHDRAWAL_SIGNS = (SNOMED, "840321001", "Signs of drug withdrawal (finding)")
+# From /work/shared/reference/codes (IG value sets not shipped in cards/valuesets when these were
+# written; test_valuesets.py checks them against those files where they are at hand).
+SICKLE_CELL_CRISIS = (SNOMED, "417425009", "Hemoglobin SS disease with crisis (disorder)")  # sickle-cell-diseases
+XYLAZINE_UDS = (LOINC, "101809-2", "Xylazine [Presence] in Urine by Confirmatory method")  # xylazine-urine-...
+COCAINE_UDS = (LOINC, "14314-9", "Benzoylecgonine [Presence] in Urine by Screen method")  # cocaine-urine-...
+METHAMPHETAMINE_UDS = (LOINC, "19554-5", "Methamphetamine [Presence] in Urine by Screen method")  # amphetamine-...
+COCAINE_DEPENDENCE = (ICD10, "F14.20", "Cocaine dependence, uncomplicated")  # conditions-documenting-substance-misuse
+COCAINE_REMISSION = (ICD10, "F14.21", "Cocaine dependence, in remission")  # conditions-documenting-substance-misuse
+# ICD-10-CM FY2026 tabular, T65.84- "Toxic effect of xylazine" (new 2025-10-01; intent 1 accidental,
+# 7th character A initial encounter): cited in design 4.1 and 9 and clinical-content.md section 8.
+XYLAZINE_OVERDOSE = (ICD10, "T65.841A", "Toxic effect of xylazine, accidental (unintentional), initial encounter")
+# No gabapentin or pregabalin code is in any shipped or reference value set: records coded only
+# locally, read by the rules' text fallback (design 4).
+GABAPENTIN_TEXT = (None, None, "gabapentin 300 MG Oral Capsule")
+PREGABALIN_TEXT = (None, None, "pregabalin 75 MG Oral Capsule")
+NALMEFENE_TEXT = (None, None, "nalmefene hydrochloride 2.7 MG Nasal Spray [Opvee]")
+
+
+def aged(years: int, **extra: Any) -> dict:
+    """A Patient who is ``years`` old at NOW (the birthday a month before NOW)."""
+    return patient(birth=f"{NOW.year - years}-{NOW.month - 1:02d}-01", **extra)
+
+
+def prescription(code: tuple = OXYCODONE, *, category: str | None = None, dispense: bool = False,
+                 reason: tuple | None = None, status: str = "active", authored: str | None = None,
+                 text: str | None = None, id: str | None = None, intent: str = "order") -> dict:
+    """A MedicationRequest with where it is used (``category``: inpatient, outpatient, community,
+    discharge), a ``dispenseRequest`` for a pharmacy to fill, and a ``reasonCode``."""
+    m = med_request(code, status=status, authored=authored, text=text, id=id, intent=intent)
+    if category:
+        m["category"] = [{"coding": [{"system": RX_CATEGORY, "code": category}]}]
+    if dispense:
+        m["dispenseRequest"] = {"numberOfRepeatsAllowed": 0, "expectedSupplyDuration": {
+            "value": 7, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}}
+    if reason:
+        m["reasonCode"] = [cc(reason)]
+    return m
+
+
+def dispense(code: tuple = OXYCODONE, *, when: str | None = None, status: str = "completed",
+             text: str | None = None, id: str | None = None) -> dict:
+    """A pharmacy fill (MedicationDispense), handed over ``when`` (default 10 days before NOW)."""
+    d = _base("MedicationDispense", id)
+    d.update(status=status, medicationCodeableConcept=cc(code, text), whenHandedOver=when or ago(days=10))
+    return d
+
+
+def administration(code: tuple = FENTANYL_INJECTION, *, when: str | None = None, status: str = "completed",
+                   text: str | None = None, id: str | None = None) -> dict:
+    """A dose given in care (MedicationAdministration), effective ``when`` (default 2 days before NOW)."""
+    a = _base("MedicationAdministration", id)
+    a.update(status=status, medicationCodeableConcept=cc(code, text), effectiveDateTime=when or ago(days=2))
+    return a
+
+
+def social_history(value: str, *, when: str | None = None, text: str = "Substance use history") -> dict:
+    """A social-history Observation whose valueString is what the patient said."""
+    o = observation(text=text, value_string=value, when=when or ago(days=5))
+    o["category"] = [{"coding": [{"system": OBS_CATEGORY, "code": "social-history"}]}]
+    return o
+
+
+def flowsheet(text: str, *, value_string: str | None = None, value_code: tuple | None = None,
+              when: str | None = None) -> dict:
+    """A nursing flowsheet row: a local code text, with a string or a coded value (or none)."""
+    o = observation(text=text, value_string=value_string, when=when or ago(hours=6))
+    if value_code is not None:
+        o["valueCodeableConcept"] = cc(value_code)
+    return o
+
+
+def lab(code: tuple, result: str = "positive", *, when: str | None = None) -> dict:
+    """A urine drug test: ``positive`` (coded Positive, interpretation POS), ``NEG`` (a string, as
+    labs report it, interpretation NEG) or ``pending`` (registered: collected, no value yet)."""
+    when = when or ago(days=1)
+    if result == "pending":
+        return observation(code, when=when, status="registered")
+    if result == "positive":
+        return observation(code, when=when, interpretation="POS", valueCodeableConcept=cc(POSITIVE))
+    if result == "NEG":
+        return observation(code, when=when, interpretation="NEG", value_string="NEG")
+    raise ValueError(result)

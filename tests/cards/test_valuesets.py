@@ -138,3 +138,58 @@ def test_pain_buprenorphine_is_not_moud():
 def test_normalize():
     assert vs.normalize("urn:oid:2.16.840.1.113883.6.90", "f1123") == (vs.ICD10CM, "F11.23")
     assert vs.normalize(None, "x") is None and vs.normalize("s", 5) is None
+
+
+# --- v3 builder constants (tests/cards/chart.py) --------------------------------------------------
+
+@pytest.mark.parametrize("name, value_set", [
+    ("NALOXONE_VIAL", "naloxone-medications"), ("NALOXONE_AMPULE", "naloxone-medications"),
+    ("NALOXONE_AUTOINJECTOR", "naloxone-medications"), ("NALOXONE_IM_SYRINGE", "naloxone-medications"),
+    ("NALOXONE_SPRAY", "naloxone-medications"), ("FENTANYL_INJECTION", "fentanyl-type-medications"),
+    ("MORPHINE_INJECTION", "non-synthetic-opioid-medications"), ("MORPHINE_TABLET", "non-synthetic-opioid-medications"),
+    ("CODEINE_TABLET", "non-synthetic-opioid-medications"), ("MORPHINE_UDS", "opioid-urine-tests"),
+    ("OPIOID_USE", "opioid-misuse-disorders"), ("OPIOID_INTOXICATION_ICD", "opioid-misuse-disorders"),
+    ("ALCOHOL_WITHDRAWAL", "conditions-documenting-substance-misuse"),
+    ("COCAINE_DEPENDENCE", "conditions-documenting-substance-misuse"),
+    ("COCAINE_REMISSION", "conditions-documenting-substance-misuse"),
+    ("DRUG_WITHDRAWAL", "withdrawal-conditions"), ("DRUG_WITHDRAWAL_SIGNS", "withdrawal-conditions"),
+])
+def test_v3_builder_codes_come_from_the_shipped_value_sets(name, value_set):
+    system, code, display = getattr(chart, name)
+    loaded = vs.load(value_set)
+    assert (system, code) in loaded
+    assert loaded.display((system, code)) in ("", display)
+
+
+def test_v3_morphine_test_is_an_opioid_test_and_its_products_are_opioids():
+    assert vs.OPIOID_URINE_TESTS.column(chart.MORPHINE_UDS[:2], "class") == "other"
+    for name in ("MORPHINE_INJECTION", "MORPHINE_TABLET", "CODEINE_TABLET", "FENTANYL_INJECTION"):
+        assert getattr(chart, name)[:2] in vs.OPIOID_MEDICATIONS, name
+        assert getattr(chart, name)[:2] not in vs.MOUD_PRODUCTS, name
+
+
+def _reference_codes() -> Path | None:
+    """/work/shared/reference/codes (the design's reference value sets), where this checkout has it beside it."""
+    return next((p / "shared" / "reference" / "codes" for p in Path(__file__).resolve().parents
+                 if (p / "shared" / "reference" / "codes").is_dir()), None)
+
+
+@pytest.mark.parametrize("name, file", [
+    ("SICKLE_CELL_CRISIS", "sickle-cell-diseases.csv"), ("XYLAZINE_UDS", "xylazine-urine-drug-screening-tests.csv"),
+    ("COCAINE_UDS", "cocaine-urine-drug-screening-tests.csv"),
+    ("METHAMPHETAMINE_UDS", "amphetamine-urine-drug-screening-tests.csv"),
+])
+def test_v3_builder_codes_come_from_the_reference_value_sets(name, file):
+    reference = _reference_codes()
+    if reference is None:
+        pytest.skip("the design's reference value sets are not beside this checkout")
+    system, code, display = getattr(chart, name)
+    rows = [line.split(",", 2) for line in (reference / file).read_text().splitlines() if not line.startswith("#")]
+    assert [system, code, display] in [[r[0], r[1], r[2].strip('"')] for r in rows if len(r) == 3]
+
+
+def test_v3_text_only_products_are_in_no_value_set():
+    # gabapentin, pregabalin and nalmefene have no code in any shipped set: the builders carry text only.
+    for name in ("GABAPENTIN_TEXT", "PREGABALIN_TEXT", "NALMEFENE_TEXT"):
+        system, code, text = getattr(chart, name)
+        assert system is None and code is None and text
