@@ -60,6 +60,9 @@ EXPLAINED_BY: dict[str, frozenset[str]] = {
 # table cannot place (a morphine result on buprenorphine is not explained by it).
 ONLY_THEMSELVES = frozenset({"buprenorphine", "methadone"})
 
+# How a card names an analyte in a sentence ("Unexplained opiates in a urine test"); the rest as is.
+NAMED_IN_TEXT = {OPIATE: "opiates", SYNTHETIC_OPIOID: "a synthetic opioid", OPIOID: "an opioid"}
+
 # --- codes ---------------------------------------------------------------------------------------
 
 _TESTS = vs.load("opioid-urine-tests")

@@ -7,8 +7,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from cards import content
-from cards.plain_text import plain
 from cards.evidence import Evidence, Facts
+from cards.plain_text import plain
 from cards.rules import AllOf, AnyOf, Expr, Not, holds
 
 MAX_DETAIL = 599

@@ -61,6 +61,8 @@ class Facts:
 
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
     age: int | None = None
+    # Words a card quotes that a finder worked out (the analyte of an unexplained test).
+    values: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> bool:
         try:
@@ -228,6 +230,8 @@ def condition_counts(item: Item, now: datetime, window: timedelta) -> bool:
 LONG_SIGNAL_OVERDOSES = frozenset({analytes.HEROIN, analytes.FENTANYL, analytes.XYLAZINE})
 # A COWS total is 0-48 (11 items; Wesson & Ling 2003): anything else is bad data.
 COWS_MAX = 48
+# A SOWS total (Handelsman 1987, 16 items scored 0-4) is 0-64.
+SOWS_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -398,10 +402,13 @@ def positive_opioid_tests(q: Search, window: timedelta, only: frozenset[str] | N
 
 
 def unprescribed_opioid(q: Search) -> list[Evidence]:
-    """A positive opioid urine test that no prescription explains (design 4.1)."""
-    return _unique([evidence("unprescribed_opioid", item, when)
-                    for analyte, item, when in positive_opioid_tests(q, q.s.use_window)
-                    if not explained(q, analyte, when)])
+    """A positive opioid urine test that no exposure on record explains (design 4.1). The newest one's
+    analyte names it in the MOUD card ("Unexplained fentanyl in a urine test")."""
+    found = sorted(((when, analyte, item) for analyte, item, when in positive_opioid_tests(q, q.s.use_window)
+                    if not explained(q, analyte, when)), key=lambda t: t[0] or q.now, reverse=True)
+    if found:
+        q.facts.values["analyte"] = analytes.NAMED_IN_TEXT.get(found[0][1], found[0][1])
+    return _unique([evidence("unprescribed_opioid", item, when) for when, _, item in found])
 
 
 def kratom_use(q: Search) -> list[Evidence]:
@@ -501,7 +508,7 @@ def current_cows_below(setting: str) -> Callable[[Search], list[Evidence]]:
 def withdrawal_score(q: Search) -> list[Evidence]:
     cows = [e for e in q.facts.evidence["cows"]
             if within(e.when, q.now, q.s.withdrawal_window) and e.score >= q.s.cows_withdrawal_threshold]
-    sows = [e for e in scores(q.record, "sows", q.now, q.s.withdrawal_window)
+    sows = [e for e in scores(q.record, "sows", q.now, q.s.withdrawal_window, SOWS_MAX)
             if e.score >= q.s.sows_withdrawal_threshold]
     return cows + sows
 
@@ -769,10 +776,10 @@ def active_conditions(tag: str) -> Callable[[Search], list[Evidence]]:
 
 
 def substance_use_disorder(q: Search) -> list[Evidence]:
-    """An active substance use disorder of any substance (VSAC). Codes of the opioid family are
-    judged by the OUD rules instead: F11.93, withdrawal on a prescribed opioid, is in the VSAC set
-    but is not a use disorder."""
-    return [e for e, item in _active_with_items(q, "sud_any") if "opioid_family" not in item.tags]
+    """An active substance use disorder of any substance: the VSAC set as it stands (design 4.1 v3).
+    It holds F11.90 and F11.93, which are no use disorder but, beside an outpatient opioid, a naloxone
+    risk; it feeds nothing else."""
+    return [e for e, _ in _active_with_items(q, "sud_any")]
 
 
 def _active_with_items(q: Search, tag: str) -> list[tuple[Evidence, Item]]:
@@ -1010,6 +1017,7 @@ FINDERS: tuple[tuple[str, Callable[[Search], list[Evidence]]], ...] = (
     ("rests_on_overdose", all_of("unexplained_overdose", unless="oud_active")),
     ("rests_on_recorded_use", all_of("nonmedical_opioid_use", unless="oud_active")),
     ("rests_on_test", all_of("unprescribed_opioid", unless="oud_active")),
+    ("rests_on_kratom", any_of("kratom_withdrawal", "kratom_disorder")),
     ("kratom_only", kratom_only),
     ("adolescent", adolescent),
     ("adolescent_under_16", adolescent_under_16),

@@ -243,12 +243,15 @@ def medication_tags(medication: Concept) -> set[str]:
     """What a medication is. Known RxNorm codes decide; text decides only for local codes."""
     keys, text = medication.keys, medication.text
     if any_in(keys, KNOWN_MEDICATIONS):
-        return code_tags(keys, MEDICATION_TAGS_BY_CODE)
-    tags = set(medication_text_tags(text))
-    for key in keys:
-        if key in INGREDIENT_NAMES:
-            tags |= {"opioid"} | medication_text_tags(INGREDIENT_NAMES[key])
-    return tags
+        tags = code_tags(keys, MEDICATION_TAGS_BY_CODE)
+    else:
+        tags = set(medication_text_tags(text))
+        for key in keys:
+            if key in INGREDIENT_NAMES:
+                tags |= {"opioid"} | medication_text_tags(INGREDIENT_NAMES[key])
+    # A fentanyl-type or oxycodone product is an opioid even where no opioid set or OMTK ingredient
+    # names it (remifentanil [Ultiva] is only in the IG's fentanyl-type set).
+    return tags | {"opioid"} if tags & {"fentanyl_type", "oxycodone"} else tags
 
 
 def medication_concept(medication: dict) -> Concept:

@@ -25,7 +25,7 @@ INDICATORS = ("info", "warning", "critical")
 # COWS bands (Wesson & Ling 2003; clinical-content.md section 3): (lowest score, band).
 COWS_BANDS = ((37, "severe"), (25, "moderately severe"), (13, "moderate"), (5, "mild"), (0, "below mild"))
 # Filled per card, beside the settings: the latest COWS score and its band.
-CARD_VALUES = frozenset({"score", "band"})
+CARD_VALUES = frozenset({"score", "band", "analyte"})
 SuggestionBuilder = Callable[[Inputs, EngineSettings, Facts], Suggestion | None]
 
 
@@ -104,7 +104,7 @@ class Topic:
         summary = variant.summary or next((text for when, text in self.summaries if holds(when, facts)), self.summary)
         latest = facts.latest_cows
         values = {**settings.text_values, "score": f"{latest.score:g}" if latest else "",
-                  "band": cows_band(latest.score) if latest else ""}
+                  "band": cows_band(latest.score) if latest else "", "analyte": "an opioid", **facts.values}
 
         shown = (fired_evidence(self.rule, facts) if self.shows is None
                  else fired_evidence(AllOf(*self.shows), facts) if self.shows else [])

@@ -37,14 +37,15 @@ TOPIC = Topic(
     indicator="warning",
     min_age="adolescent_min_age_years",
     source="asam-2020",
-    summary="Opioid use disorder, not on MOUD: offer buprenorphine here, or refer",
+    # Every path the disorder signal can take has its summary below; this one says no diagnosis.
+    summary="Signs of opioid use: assess for opioid use disorder, offer MOUD",
     summaries=(
         ("rests_on_diagnosis", "Opioid use disorder, not on MOUD: offer buprenorphine here, or refer"),
         ("rests_on_overdose", "Opioid overdose: assess for opioid use disorder, offer MOUD"),
         ("rests_on_recorded_use", "Opioid use on record: assess for opioid use disorder, offer MOUD"),
-        ("rests_on_test", "Unexplained opioid in a urine test: talk with the patient, assess for opioid use "
+        ("rests_on_test", "Unexplained {analyte} in a urine test: talk with the patient, assess for opioid use "
                           "disorder, offer MOUD if present"),
-        ("kratom_only", "Kratom use with withdrawal or dependence: consider buprenorphine or a supported taper"),
+        ("rests_on_kratom", "Kratom use with withdrawal or dependence: consider buprenorphine or a supported taper"),
     ),
     reasoning=NO_WAIVER + " " + WHERE,
     variants=(

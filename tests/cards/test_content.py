@@ -103,7 +103,7 @@ VARIANT_RECORDS = [
 # What the MOUD card's summary rests on (design 4.2 v3): only a diagnosis says "opioid use disorder".
 MOUD_SUMMARIES = [
     ([condition(OUD)], "Opioid use disorder, not on MOUD: offer buprenorphine here, or refer"),
-    ([uds(FENTANYL_UDS)], "Unexplained opioid in a urine test: talk with the patient, assess for opioid use "
+    ([uds(FENTANYL_UDS)], "Unexplained fentanyl in a urine test: talk with the patient, assess for opioid use "
                           "disorder, offer MOUD if present"),
     ([condition((ICD10, "F11.90", "Opioid use, unspecified, uncomplicated"))],
      "Opioid use on record: assess for opioid use disorder, offer MOUD"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cards import mentions, terms
+from cards import mentions
 from cards import valuesets as vs
 from tests.cards.chart import (
     FENTANYL_UDS,

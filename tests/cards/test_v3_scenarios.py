@@ -703,7 +703,9 @@ def test_buprenorphine_start_wording():
     text = words(advice)
     assert "pdmp" in text and "low-dose" in text
     assert "timing only" not in text
-    assert not re.search(r"\b\d+(?:\.\d+)? ?mg\b", text)  # never a dose
+    # Never a dose in what the card advises (the evidence quotes the order's product, strength and all).
+    advice_text = text.split("\n\n", 1)[1]
+    assert not re.search(r"\b\d+(?:\.\d+)? ?mg\b", advice_text)
 
 
 def test_dependence_only_assessment_wording_and_source():
