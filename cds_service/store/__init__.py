@@ -32,7 +32,9 @@ from cds_service.store import migrate, patient_key
 from cds_service.store.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, make_engine, sqlite_path
 from cds_service.store.models import feedback, issued_card, seen_jti
 
-__all__ = ["Store", "IssuedCard", "FeedbackRow"]
+__all__ = ["Store", "IssuedCard", "FeedbackRow", "Issued", "NOTHING_ISSUED", "SHOWN"]
+
+SHOWN = "shown"  # the status of a card returned to the EHR (switches.py names the others)
 
 log = logging.getLogger("withdrawal_cds.store")
 
@@ -60,6 +62,20 @@ class IssuedCard:
     issued_at: datetime
     source_ref: str
     override_reasons: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What became of one call's advice: the cards to return, the topics by status, the snoozed."""
+
+    cards: list[dict]
+    topics: dict[str, tuple[str, ...]]
+    snoozed: tuple[str, ...]
+
+
+NOTHING_ISSUED = Issued(cards=[], topics={}, snoozed=())
+# (topic, advice) pairs -> the same pairs by status; the cards under SHOWN are returned.
+Triage = Callable[[list[tuple[str, T]]], dict[str, list[tuple[str, T]]]]
 
 
 @dataclass(frozen=True)
@@ -134,10 +150,12 @@ class Store:
 
     def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str, source_ref: str,
                     advised: Sequence[tuple[str, T]], render: Callable[[list[T]], list[dict]],
-                    issued_at: datetime) -> list[dict]:
+                    issued_at: datetime, triage: Triage | None = None) -> Issued:
         """The cards to show: of ``advised`` ((topic, advice) pairs), those whose topic is not
         snoozed for this patient, rendered by ``render`` and logged before this returns.
 
+        ``triage`` sorts the unsnoozed pairs into shown and the rest (switches.Plan.triage:
+        silent, capped); the rest are rendered apart and logged under their status, never returned.
         One transaction for the snooze lookup and the log: half the round trips of two, and
         feedback cannot land between the two. Rendering comes after the lookup because what a
         card says can depend on the cards shown beside it (a shared note is shown once).
@@ -147,28 +165,36 @@ class Store:
         with self.writing(in_doubt=lambda: self._withdrawn.add(logged)) as conn:
             snoozed = _snoozed(conn, patient_ref, issued_at)
             kept = [(topic, advice) for topic, advice in advised if topic not in snoozed]
-            shown = list(zip([topic for topic, _ in kept], render([advice for _, advice in kept]), strict=True))
-            logged.extend(card["uuid"] for _, card in shown)
-            if shown:
-                conn.execute(_LOG_CARD, [{
-                    "card_uuid": card["uuid"],
-                    "service_id": service_id,
-                    "hook": hook,
-                    "hook_instance": hook_instance,
-                    "topic": topic,
-                    "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
-                    "override_reasons": [[r["system"], r["code"]] for r in card.get("overrideReasons") or ()],
-                    "issued_at": issued_at,
-                    "patient_ref": patient_ref,
-                    "source_ref": source_ref,
-                } for topic, card in shown])
-        return [card for _, card in shown]
+            by_status = triage(kept) if triage is not None else {SHOWN: kept}
+            rendered = {status: list(zip([topic for topic, _ in pairs], render([advice for _, advice in pairs]),
+                                         strict=True))
+                        for status, pairs in by_status.items() if pairs}
+            rows = [{
+                "card_uuid": card["uuid"],
+                "service_id": service_id,
+                "hook": hook,
+                "hook_instance": hook_instance,
+                "topic": topic,
+                "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
+                "override_reasons": [[r["system"], r["code"]] for r in card.get("overrideReasons") or ()],
+                "issued_at": issued_at,
+                "patient_ref": patient_ref,
+                "source_ref": source_ref,
+                "status": status,
+            } for status, pairs in rendered.items() for topic, card in pairs]
+            logged.extend(row["card_uuid"] for row in rows)
+            if rows:
+                conn.execute(_LOG_CARD, rows)
+        return Issued(cards=[card for _, card in rendered.get(SHOWN, ())],
+                      topics={status: tuple(topic for topic, _ in pairs) for status, pairs in rendered.items()},
+                      snoozed=tuple(topic for topic, _ in advised if topic in snoozed))
 
     def issued_cards(self, card_uuids: Iterable[str]) -> dict[str, IssuedCard]:
         wanted = sorted(set(card_uuids))
         if not wanted:
             return {}
-        query = select(issued_card).where(issued_card.c.card_uuid.in_(wanted))
+        # Only cards the EHR was given can have feedback: a silent or capped card's uuid never left.
+        query = select(issued_card).where(issued_card.c.card_uuid.in_(wanted), issued_card.c.status == SHOWN)
         with self._reading() as conn:
             return {row.card_uuid: IssuedCard(row.card_uuid, row.service_id, row.topic, row.patient_ref,
                                               tuple(row.suggestion_uuids), row.issued_at, row.source_ref,

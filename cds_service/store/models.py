@@ -78,6 +78,9 @@ issued_card = Table(
     # Keyed hash of the source the card was issued to: only that source may give feedback on it.
     # '' for cards logged before revision 0002, whose source nobody recorded.
     Column("source_ref", String(64), nullable=False),
+    # shown (returned to the EHR), silent (a topic switched to silent: computed, not returned) or
+    # capped (past [topics] max_cards). 'shown' for cards logged before revision 0004.
+    Column("status", String(16), nullable=False),
     # A card uuid names one card shown once (CDS Hooks 2.0: feedback refers to it).
     UniqueConstraint("card_uuid", name="uq_issued_card_uuid"),
     # The report and the retention purge select by time.

@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, case, delete, func, or_, select, true
 
 import cards
-from cds_service.store import Store
+from cds_service.store import SHOWN, Store
 from cds_service.store.models import feedback, issued_card
 
 NO_REASON = "(none)"
@@ -49,7 +49,9 @@ def parse_since(text: str) -> datetime:
 def report(store: Store, since: datetime | None = None) -> list[dict]:
     """One row per topic: topic, issued, accepted, overridden, both, no_feedback, override_rate
     (None when nothing was issued) and overridden_by_reason ({reason code: count})."""
-    issued_filter = issued_card.c.issued_at >= since if since is not None else true()
+    # Cards the EHR was shown: silent and capped cards are logged too, but nobody saw them.
+    issued_filter = and_(issued_card.c.status == SHOWN,
+                         issued_card.c.issued_at >= since if since is not None else true())
     issued_counts = (select(issued_card.c.topic, func.count())
                      .where(issued_filter).group_by(issued_card.c.topic))
     # One row per card and outcome it received: the latest feedback of that outcome. A feedback

@@ -122,3 +122,12 @@ def test_the_report_prints_stored_reason_codes_escaped_and_short(store):
     assert "\\x1b[2J" in text
     line = next(line for line in text.splitlines() if line.startswith("naloxone"))
     assert len(line) < 200
+
+
+def test_report_counts_only_the_cards_the_ehr_was_shown(store):
+    from cds_service.switches import Plan
+    shown = issue(store, "moud-referral", "naloxone", "counseling",
+                  triage=Plan(silent=frozenset({"naloxone"}), max_cards=1).triage)
+    assert [c["source"]["topic"]["code"] for c in shown] == ["moud-referral"]
+    rows = _by_topic(report(store))
+    assert (rows["moud-referral"]["issued"], rows["naloxone"]["issued"], rows["counseling"]["issued"]) == (1, 0, 0)
