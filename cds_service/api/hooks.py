@@ -59,11 +59,18 @@ def call_service(service_id: str):
     issued = _unsnoozed_and_logged(rt, service, hook_request, advised, now, plan) if advised else NOTHING_ISSUED
     answer = card_json.response(issued.cards)
     rt.metrics.cards_returned(service.id, answer["cards"])
+    seconds = time.perf_counter() - started
+    rt.store.counts.add(at=now, issuer=g.principal.iss, tenant=g.principal.tenant, service_id=service.id,
+                        hook=service.hook, topics=issued.topics, snoozed=issued.snoozed, seconds=seconds)
     log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d silent=%d capped=%d ms=%.1f",
              service.id, hook_request["hookInstance"], len(resources), len(issued.cards), len(issued.snoozed),
              len(issued.topics.get(SILENT, ())), len(issued.topics.get(CAPPED, ())),
-             (time.perf_counter() - started) * 1000)
-    return Response(orjson.dumps(answer), mimetype="application/json")
+             seconds * 1000)
+    response = Response(orjson.dumps(answer), mimetype="application/json")
+    if rt.store.counts.due():
+        # Written once the answer has gone, so the EHR never waits on a batch of counts.
+        response.call_on_close(rt.store.counts.flush)
+    return response
 
 
 def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, advised: list[cards.Advice],

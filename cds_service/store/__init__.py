@@ -21,14 +21,15 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cds_service.deadline import bounded
-from cds_service.store import migrate, patient_key
+from cds_service.store import counts, migrate, patient_key
+from cds_service.store.counts import CallCounts
 from cds_service.store.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, make_engine, sqlite_path
 from cds_service.store.models import feedback, issued_card, seen_jti
 
@@ -93,7 +94,8 @@ class FeedbackRow:
 
 
 class Store:
-    def __init__(self, engine: Engine, key: bytes, timeout_seconds: float | None = None):
+    def __init__(self, engine: Engine, key: bytes, timeout_seconds: float | None = None, *,
+                 count_flush_seconds: float = 10.0, count_flush_calls: int = 1000):
         self.engine = engine
         self._key = key
         self._timeout = timeout_seconds
@@ -102,6 +104,8 @@ class Store:
         # SQLite has one writer at a time; PostgreSQL needs no turn-taking of ours.
         self._writers = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._withdrawn = _Withdrawn()
+        # Calls are counted in memory and written in batches (store/counts.py).
+        self.counts = CallCounts(self.add_counts, count_flush_seconds, count_flush_calls)
 
     @classmethod
     def from_settings(cls, settings, *, bounded: bool = True) -> "Store":
@@ -121,9 +125,11 @@ class Store:
             engine.dispose()
             raise
         log.info("store ready: %s", engine.url.render_as_string(hide_password=True))
-        return cls(engine, key, timeout)
+        return cls(engine, key, timeout, count_flush_seconds=settings.store.count_flush_seconds,
+                   count_flush_calls=settings.store.count_flush_calls)
 
     def dispose(self) -> None:
+        self.counts.flush()
         self.engine.dispose()
 
     def ping(self) -> bool:
@@ -200,6 +206,13 @@ class Store:
                                               tuple(row.suggestion_uuids), row.issued_at, row.source_ref,
                                               tuple((system, code) for system, code in row.override_reasons))
                     for row in conn.execute(query)}
+
+    # --- call counts -------------------------------------------------------------------------
+
+    def add_counts(self, batch: Mapping[counts.Key, int]) -> None:
+        """Add a batch of call counts to the stored ones (CallCounts writes through this)."""
+        with self.writing() as conn:
+            counts.upsert(conn, batch)
 
     # --- feedback ----------------------------------------------------------------------------
 

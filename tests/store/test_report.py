@@ -86,10 +86,15 @@ def test_purge_removes_old_records_but_not_a_running_snooze(store):
     override(store, recent, received_at=now - timedelta(days=1))
     store.remember_jti("iss", "expired", now - timedelta(seconds=1), now - timedelta(minutes=1))
     store.remember_jti("iss", "live", now + timedelta(minutes=5), now - timedelta(minutes=1))
+    for at in (T0, now - timedelta(days=1)):
+        store.counts.add(at=at, issuer=None, tenant=None, service_id="withdrawal-patient-view", hook="patient-view",
+                         topics={}, snoozed=(), seconds=0.01)
+    store.counts.flush()
 
     counts = purge(store, older_than_days=365, now=now)
 
-    assert counts == {"cards": 3, "feedback": 2, "jti": 1}
+    # Each hour's counts are two rows (the call, its latency bucket).
+    assert counts == {"cards": 3, "feedback": 2, "counts": 2, "jti": 1}
     with store.engine.connect() as conn:
         assert conn.execute(select(issued_card.c.card_uuid)).scalars().all() == [recent["uuid"]]
         assert set(conn.execute(select(feedback.c.card_uuid)).scalars()) == {old_naloxone["uuid"], recent["uuid"]}
