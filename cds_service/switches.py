@@ -95,6 +95,11 @@ class Switchboard:
         return cls(settings.topics, {(site.issuer, site.tenant): site.topics for site in settings.sites})
 
     def plan(self, issuer: str | None, tenant: str | None, hook: str) -> Plan:
+        # Keyed by the site entry that applies, not by the caller: an issuer may send any tenant.
+        if (issuer, tenant) not in self.sites:
+            tenant = None
+            if (issuer, None) not in self.sites:
+                issuer = None
         key = (issuer, tenant, hook)
         found = self._plans.get(key)
         if found is None:

@@ -3,6 +3,7 @@ stored rows, from every worker and across restarts; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import requests
@@ -97,6 +98,29 @@ def test_a_flush_is_due_after_its_interval():
     assert counts.due()
     counts.flush()
     assert not counts.due()
+
+
+def test_a_call_that_makes_a_batch_due_writes_it_once_answered(database_url, tmp_path):
+    from cds_service import create_app
+    from cds_service.runtime import EXTENSION
+    from tests.store.databases import settings_for
+    settings = settings_for(database_url, tmp_path / "data")
+    app = create_app(replace(settings, store=replace(settings.store, count_flush_calls=2, count_flush_seconds=3600)))
+    store = app.extensions[EXTENSION].store
+    try:
+        client = app.test_client()
+
+        def answered():
+            response = client.post(f"/cds-services/{PATIENT_VIEW}", json=patient_view())
+            assert response.status_code == 200
+            response.close()  # as a WSGI server closes it, once the answer has gone
+        answered()
+        assert stored(store.engine) == {}
+        answered()
+        totals = _totals(stored(store.engine))
+        assert totals[(CALLS, "")] == 2 and totals[("shown", "naloxone")] == 2
+    finally:
+        store.dispose()
 
 
 CONFIG = """
