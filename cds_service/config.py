@@ -348,9 +348,16 @@ def _check_sites(settings: Settings) -> None:
         if key in seen:
             raise ConfigError(f"sites: {site.issuer}{f' tenant {site.tenant}' if site.tenant else ''} is listed twice")
         seen.add(key)
-        if settings.issuers and site.issuer not in {issuer.iss for issuer in settings.issuers}:
+        if not settings.issuers:
+            continue
+        issuer = next((issuer for issuer in settings.issuers if issuer.iss == site.issuer), None)
+        if issuer is None:
             raise ConfigError(f"sites: unknown issuer {site.issuer!r}: a site's switches apply to the calls of one "
                               f"of [[issuers]]")
+        allowed = issuer.tenants or settings.auth.tenants
+        if site.tenant is not None and allowed and site.tenant not in allowed:
+            raise ConfigError(f"sites: unknown tenant {site.tenant!r} of {site.issuer}: its tokens may carry only "
+                              f"{', '.join(allowed)}")
 
 
 def _check_issuer_keys(settings: Settings) -> None:

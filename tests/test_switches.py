@@ -13,9 +13,10 @@ from cards.topic import Topic
 from cds_service.cli import main
 from cds_service.config import ConfigError, load_settings
 from cds_service.runtime import EXTENSION
-from cds_service.store.models import issued_card
+from cds_service.store.models import call_count, issued_card
 from cds_service.switches import ALL_ON, CAPPED, SHOWN, SILENT, Plan, Switchboard
 from tests.calls import PATIENT_VIEW, patient_view, topics
+from tests.test_feedback import FIXTURES, SANDBOX_ISS, _sandbox_token
 
 EHR = "https://ehr.example.org"
 # What patient_view raises with every topic on, in the engine's order (warning first, then the registry's).
@@ -79,6 +80,17 @@ def test_a_site_must_be_one_of_the_trusted_issuers(tmp_path):
             "server": {"public_base_urls": ["https://cds.example.org"]},
             "issuers": [{"iss": EHR, "jku": "https://ehr.example.org/jwks"}],
             "sites": [{"issuer": "https://other.example.org", "topics": {"naloxone": "off"}}]})
+
+
+def test_a_sites_tenant_must_be_one_its_issuer_may_send(tmp_path):
+    issuers = [{"iss": EHR, "jku": "https://ehr.example.org/jwks", "tenants": ["north", "south"]}]
+    base = {"server": {"public_base_urls": ["https://cds.example.org"]}, "issuers": issuers}
+    environ = {"WITHDRAWAL_CDS_DATA_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError, match="sites: unknown tenant 'west' of https://ehr.example.org"):
+        load_settings(environ=environ, overrides={**base, "sites": [{"issuer": EHR, "tenant": "west"}]})
+    settings = load_settings(environ=environ, overrides={**base, "sites": [
+        {"issuer": EHR, "tenant": "north", "topics": {"naloxone": "off"}}]})
+    assert Switchboard.from_settings(settings).plan(EHR, "north", "patient-view").skip == {"naloxone"}
 
 
 # --- which plan a caller gets ----------------------------------------------------------------------
@@ -161,3 +173,23 @@ def test_feedback_cannot_name_a_silent_card(make_app):
         {"card": silent_uuid, "outcome": "overridden", "outcomeTimestamp": "2026-01-05T10:05:31Z"}]})
     assert answer.status_code == 400
     assert "feedback.0.card" in answer.get_json()["fields"]
+
+
+def test_a_sites_switches_apply_to_its_verified_calls_and_its_calls_are_counted_under_it(make_app):
+    app = make_app(server={"public_base_urls": ["http://localhost"]},
+                   issuers=[{"iss": SANDBOX_ISS, "jwks_file": str(FIXTURES / "sandbox-jwks.json")}],
+                   topics={"naloxone": "silent"},
+                   sites=[{"issuer": SANDBOX_ISS, "topics": {"depression-screen": "off"}}])
+    token = _sandbox_token(f"http://localhost/cds-services/{PATIENT_VIEW}")
+    answer = app.test_client().post(f"/cds-services/{PATIENT_VIEW}", json=patient_view(),
+                                    headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.get_json()
+    assert list(topics(answer.get_json())) == ["moud-referral", "counseling"]
+    assert sorted(_logged(app)) == [("counseling", SHOWN), ("moud-referral", SHOWN), ("naloxone", SILENT)]
+    counts = app.extensions[EXTENSION].store.counts
+    counts.flush()
+    with app.extensions[EXTENSION].store.engine.connect() as conn:
+        rows = conn.execute(select(call_count.c.issuer, call_count.c.measure, call_count.c.key, call_count.c.count)
+                            .where(call_count.c.measure != "latency")).all()
+    assert sorted(rows) == [(SANDBOX_ISS, "calls", "", 1), (SANDBOX_ISS, SHOWN, "counseling", 1),
+                            (SANDBOX_ISS, SHOWN, "moud-referral", 1), (SANDBOX_ISS, SILENT, "naloxone", 1)]
