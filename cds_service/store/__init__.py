@@ -32,10 +32,9 @@ from cds_service.store import counts, migrate, patient_key
 from cds_service.store.counts import CallCounts
 from cds_service.store.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, make_engine, sqlite_path
 from cds_service.store.models import feedback, issued_card, seen_jti
+from cds_service.switches import SHOWN  # the card log's status of a card returned to the EHR
 
 __all__ = ["Store", "IssuedCard", "FeedbackRow", "Issued", "NOTHING_ISSUED", "SHOWN"]
-
-SHOWN = "shown"  # the status of a card returned to the EHR (switches.py names the others)
 
 log = logging.getLogger("withdrawal_cds.store")
 
