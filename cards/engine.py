@@ -42,7 +42,7 @@ def evaluate(
         return []
     facts = find_facts(record, settings, now)
     advised = [topic.advise(facts, inputs, settings, now) for topic in TOPICS
-               if topic.applies(inputs.moment, facts, settings)]
+               if topic.code not in inputs.skip and topic.applies(inputs.moment, facts, settings)]
     # Critical first, then warning, then info (design 4.2); the registry orders within each.
     return sorted(advised, key=lambda advice: SEVERITY.index(advice.indicator))
 

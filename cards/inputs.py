@@ -39,6 +39,8 @@ class Inputs:
     # A line the caller adds, last, to every card's detail, inside the detail's budget; never
     # formatted (cds_service says there how long dismissing the card hides it).
     footer: str = ""
+    # Topic codes not to evaluate at all (a site switched them off).
+    skip: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if len(self.footer) > MAX_FOOTER:

@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from cds_service.protocol.services import SERVICES, check_hooks
     from cds_service.runtime import EXTENSION, Runtime, utcnow
     from cds_service.store import Store
+    from cds_service.switches import Switchboard
 
     check_hooks(SERVICES)
     settings = settings or load_settings()
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics = Metrics()
     runtime = Runtime(settings=settings, fetcher=FhirFetcher(settings.fhir, observe=metrics.fhir_fetched), store=store,
                       authenticator=Authenticator(settings, store, clock=lambda: runtime.clock()), metrics=metrics,
-                      clock=utcnow)
+                      switches=Switchboard.from_settings(settings), clock=utcnow)
     app.extensions[EXTENSION] = runtime
     register_blueprints(app)
     register_error_handlers(app)

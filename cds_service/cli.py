@@ -50,9 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--config", help="TOML config file")
     evaluate.set_defaults(run=_evaluate)
 
-    report = commands.add_parser("report", help="per-topic counts of cards issued, accepted and overridden")
+    report = commands.add_parser("report", help="per-topic counts of cards issued, accepted and overridden; with "
+                                                "--html or --csv, the CDS committee's report (docs/committee.md)")
     report.add_argument("--since", type=_date, help="only cards issued on or after this date (YYYY-MM-DD)")
     report.add_argument("--config", help="TOML config file")
+    report.add_argument("--html", metavar="FILE", help="write the committee report, charts included, to FILE")
+    report.add_argument("--csv", metavar="DIR", help="write the committee report's tables as CSV files in DIR")
+    report.add_argument("--from", dest="first_day", type=_day,
+                        help="committee report: first day (YYYY-MM-DD, UTC; default: 12 weeks before --to)")
+    report.add_argument("--to", dest="last_day", type=_day,
+                        help="committee report: last day, included (default: today)")
+    report.add_argument("--site", metavar="ISSUER", help="committee report: only the calls of this issuer")
+    report.add_argument("--tenant", help="committee report: only this tenant of --site")
     report.set_defaults(run=_report)
 
     purge = commands.add_parser("purge", help="delete card and feedback records older than the retention period")
@@ -79,6 +88,14 @@ def _date(text: str) -> datetime:
         return parse_since(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _day(text: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _serve(args) -> int:
@@ -162,11 +179,49 @@ def _safe_url(database_url: str) -> str:
 def _report(args) -> int:
     from cds_service.store.report import format_report, report
 
+    if args.html or args.csv:
+        return _committee_report(args)
+    if args.first_day or args.last_day or args.site or args.tenant:
+        raise ConfigError("--from, --to, --site and --tenant are for the committee report: "
+                          "add --html FILE or --csv DIR")
     store = _open_store(load_settings(args.config), must_exist=True)
     try:
         sys.stdout.write(format_report(report(store, args.since), since=args.since))
     finally:
         store.dispose()
+    return 0
+
+
+def _committee_report(args) -> int:
+    from datetime import timedelta
+
+    from cds_service.committee.csv_files import write_csv
+    from cds_service.committee.figures import Scope, gather
+    from cds_service.committee.html import write_html
+    from cds_service.runtime import utcnow
+
+    if args.since:
+        raise ConfigError("the committee report takes --from and --to, not --since")
+    if args.tenant and not args.site:
+        raise ConfigError("--tenant needs --site (the issuer the tenant belongs to)")
+    now = utcnow()
+    last_day = args.last_day or now.date()
+    first_day = args.first_day or last_day - timedelta(weeks=12) + timedelta(days=1)
+    if first_day > last_day:
+        raise ConfigError(f"--from {first_day} is after --to {last_day}")
+    store = _open_store(load_settings(args.config), must_exist=True)
+    try:
+        figures = gather(store, Scope(first_day, last_day, args.site, args.tenant))
+    finally:
+        store.dispose()
+    try:
+        if args.html:
+            Path(args.html).write_text(write_html(figures, now), encoding="utf-8")
+        if args.csv:
+            write_csv(figures, Path(args.csv), now)
+    except OSError as exc:
+        _say(f"cannot write {exc.filename or args.html or args.csv}: {exc.strerror or type(exc).__name__}")
+        return CANNOT_RUN
     return 0
 
 

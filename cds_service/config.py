@@ -23,6 +23,7 @@ from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationE
 from pydantic.dataclasses import dataclass
 
 from cards import EngineSettings
+from cds_service import switches
 from cds_service.fhir import urls
 
 ENV_CONFIG = "WITHDRAWAL_CDS_CONFIG"
@@ -149,6 +150,19 @@ class Issuer:
         return jwks_file
 
 
+# [topics] and a site's `topics`: topic = "on" | "silent" | "off" (or per hook), and max_cards (switches.py).
+TopicsTable = Annotated[dict[str, Any], AfterValidator(switches.check_table)]
+
+
+@dataclass(frozen=True, config=_FILE)
+class Site:
+    """Overrides of [topics] for the calls of one EHR: its verified issuer, and tenant where configured."""
+
+    issuer: Annotated[str, Field(min_length=1)]
+    tenant: Annotated[str, Field(min_length=1)] | None = None
+    topics: TopicsTable = field(default_factory=dict)
+
+
 @dataclass(frozen=True, config=_FILE)
 class StoreSettings:
     database_url: str = ""
@@ -157,6 +171,11 @@ class StoreSettings:
     # connecting, every statement, lock wait and the commit), frozen server or not. Past it the
     # call is a 503, well inside the EHR's budget. The command line's report and purge are not bounded.
     timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    # Call counts (per hour, site, service and hook) are kept in memory and written at most this
+    # often, or once this many calls wait, and when the process exits: a row per call would cost
+    # every call a write, and most calls raise nothing.
+    count_flush_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    count_flush_calls: Annotated[int, Field(ge=1, le=100000)] = 1000
 
 
 @dataclass(frozen=True, config=_FILE)
@@ -211,6 +230,9 @@ class Settings:
     clinical: EngineSettings = field(default_factory=EngineSettings)
     cows_app: CowsAppSettings = field(default_factory=CowsAppSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    # Per-topic switches and the card cap, for every caller, then per site (design section 10).
+    topics: TopicsTable = field(default_factory=dict)
+    sites: tuple[Site, ...] = ()
     data_dir: Path = Path("instance")
     patient_key: bytes | None = None
     # The bearer token a Prometheus server presents for GET /metrics when issuers are configured.
@@ -249,6 +271,7 @@ def load_settings(config_file: str | os.PathLike | None = None,
     _check_issuer_keys(settings)
     _check_audience(settings)
     _check_cows_app(settings)
+    _check_sites(settings)
     return settings
 
 
@@ -320,6 +343,25 @@ def _check_cows_app(settings: Settings) -> None:
             and not settings.server.loopback_only:
         raise ConfigError("cows_app.enabled is true but cows_app.client_id is empty: with trusted issuers the "
                           "form is launched by an EHR, which needs the client id it registered the app under")
+
+
+def _check_sites(settings: Settings) -> None:
+    seen = set()
+    for site in settings.sites:
+        key = (site.issuer, site.tenant)
+        if key in seen:
+            raise ConfigError(f"sites: {site.issuer}{f' tenant {site.tenant}' if site.tenant else ''} is listed twice")
+        seen.add(key)
+        if not settings.issuers:
+            continue
+        issuer = next((issuer for issuer in settings.issuers if issuer.iss == site.issuer), None)
+        if issuer is None:
+            raise ConfigError(f"sites: unknown issuer {site.issuer!r}: a site's switches apply to the calls of one "
+                              f"of [[issuers]]")
+        allowed = issuer.tenants or settings.auth.tenants
+        if site.tenant is not None and allowed and site.tenant not in allowed:
+            raise ConfigError(f"sites: unknown tenant {site.tenant!r} of {site.issuer}: its tokens may carry only "
+                              f"{', '.join(allowed)}")
 
 
 def _check_issuer_keys(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from cds_service.config import Settings
 from cds_service.fhir.fetch import FhirFetcher
 from cds_service.metrics import Metrics
 from cds_service.store import Store
+from cds_service.switches import Switchboard
 
 EXTENSION = "withdrawal_cds"
 Clock = Callable[[], datetime]
@@ -30,6 +31,8 @@ class Runtime:
     store: Store
     authenticator: Authenticator
     metrics: Metrics
+    # Per-topic switches and the card cap by site and hook ([topics], [[sites]]).
+    switches: Switchboard = field(default_factory=Switchboard)
     # The one source of "now": the rules' request time, feedback receipt, token replay expiry.
     # Tests replace it to move through windows and snooze periods.
     clock: Clock = field(default=utcnow)

@@ -25,6 +25,8 @@ from cds_service.protocol.decode import decode_fhir_answer, decode_hook_request
 from cds_service.protocol.request_schemas import validate_request
 from cds_service.protocol.services import Service, find_service
 from cds_service.runtime import Runtime, runtime
+from cds_service.store import NOTHING_ISSUED, Issued
+from cds_service.switches import CAPPED, SILENT, Plan
 
 log = logging.getLogger("withdrawal_cds.hooks")
 bp = Blueprint("hooks", __name__)
@@ -48,23 +50,35 @@ def call_service(service_id: str):
     resources = assemble_record(service.prefetch, hook_request, access, rt.fetcher, no_access=no_access,
                                 read=lambda answer: decode_fhir_answer(answer, cards.Sieve(rt.settings.clinical)),
                                 queries=lambda: server_queries(rt.settings.clinical, now))
-    # Every card ends by saying how long dismissing it hides it ([snooze]).
-    inputs = replace(HOOKS[service.hook].inputs(hook_request["context"]), footer=dismissal.footer(rt.settings.snooze))
+    # This site's switches for this hook: topics switched off are not evaluated at all.
+    plan = rt.switches.plan(g.principal.iss, g.principal.tenant, service.hook)
+    # The response says once how long dismissing a card hides it ([snooze]).
+    inputs = replace(HOOKS[service.hook].inputs(hook_request["context"]), footer=dismissal.footer(rt.settings.snooze),
+                     skip=plan.skip)
     # One CPU budget for the request thread's reading: the sieve's, which started with the call.
     advised = cards.evaluate(resources, inputs, now, rt.settings.clinical, cpu_until=sieve.cpu_until)
     # Most charts raise nothing: then there is nothing to snooze or to log.
-    shown = _unsnoozed_and_logged(rt, service, hook_request, advised, now) if advised else []
-    answer = card_json.response(shown)
+    issued = _unsnoozed_and_logged(rt, service, hook_request, advised, now, plan) if advised else NOTHING_ISSUED
+    answer = card_json.response(issued.cards)
     rt.metrics.cards_returned(service.id, answer["cards"])
-    log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d ms=%.1f", service.id,
-             hook_request["hookInstance"], len(resources), len(shown), len(advised) - len(shown),
-             (time.perf_counter() - started) * 1000)
-    return Response(orjson.dumps(answer), mimetype="application/json")
+    seconds = time.perf_counter() - started
+    rt.store.counts.add(at=now, issuer=g.principal.iss, tenant=g.principal.tenant, service_id=service.id,
+                        hook=service.hook, topics=issued.topics, snoozed=issued.snoozed, seconds=seconds)
+    log.info("hook service=%s instance=%s resources=%d cards=%d snoozed=%d silent=%d capped=%d ms=%.1f",
+             service.id, hook_request["hookInstance"], len(resources), len(issued.cards), len(issued.snoozed),
+             len(issued.topics.get(SILENT, ())), len(issued.topics.get(CAPPED, ())),
+             seconds * 1000)
+    response = Response(orjson.dumps(answer), mimetype="application/json")
+    if rt.store.counts.due():
+        # Written once the answer has gone, so the EHR never waits on a batch of counts.
+        response.call_on_close(rt.store.counts.flush)
+    return response
 
 
 def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, advised: list[cards.Advice],
-                          now) -> list[dict]:
-    """The cards to show: snoozed topics dropped, the rest logged (committed) before the response leaves.
+                          now, plan: Plan) -> Issued:
+    """The cards to show: snoozed topics dropped, silent and capped ones held back, all the others
+    logged (committed) before the response leaves.
 
     The patient is the id within its source (Principal.source), so a snooze from one EHR never
     hides a card at another whose patient has the same id."""
@@ -76,7 +90,7 @@ def _unsnoozed_and_logged(rt: Runtime, service: Service, hook_request: dict, adv
                                 advised=[(advice.topic, advice) for advice in advised],
                                 render=lambda kept: card_json.cards(kept, _app_links(hook_request, form, rt),
                                                                    rt.settings.snooze),
-                                issued_at=now)
+                                issued_at=now, triage=plan.triage)
 
 
 def _app_links(hook_request: dict, form: CowsForm | None, rt: Runtime) -> card_json.ExtraLinks:

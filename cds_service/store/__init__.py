@@ -21,18 +21,20 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cds_service.deadline import bounded
-from cds_service.store import migrate, patient_key
+from cds_service.store import counts, migrate, patient_key
+from cds_service.store.counts import CallCounts
 from cds_service.store.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, make_engine, sqlite_path
 from cds_service.store.models import feedback, issued_card, seen_jti
+from cds_service.switches import SHOWN  # the card log's status of a card returned to the EHR
 
-__all__ = ["Store", "IssuedCard", "FeedbackRow"]
+__all__ = ["Store", "IssuedCard", "FeedbackRow", "Issued", "NOTHING_ISSUED", "SHOWN"]
 
 log = logging.getLogger("withdrawal_cds.store")
 
@@ -63,6 +65,20 @@ class IssuedCard:
 
 
 @dataclass(frozen=True)
+class Issued:
+    """What became of one call's advice: the cards to return, the topics by status, the snoozed."""
+
+    cards: list[dict]
+    topics: dict[str, tuple[str, ...]]
+    snoozed: tuple[str, ...]
+
+
+NOTHING_ISSUED = Issued(cards=[], topics={}, snoozed=())
+# (topic, advice) pairs -> the same pairs by status; the cards under SHOWN are returned.
+Triage = Callable[[list[tuple[str, T]]], dict[str, list[tuple[str, T]]]]
+
+
+@dataclass(frozen=True)
 class FeedbackRow:
     card_uuid: str
     outcome: str
@@ -77,7 +93,8 @@ class FeedbackRow:
 
 
 class Store:
-    def __init__(self, engine: Engine, key: bytes, timeout_seconds: float | None = None):
+    def __init__(self, engine: Engine, key: bytes, timeout_seconds: float | None = None, *,
+                 count_flush_seconds: float = 10.0, count_flush_calls: int = 1000):
         self.engine = engine
         self._key = key
         self._timeout = timeout_seconds
@@ -86,6 +103,8 @@ class Store:
         # SQLite has one writer at a time; PostgreSQL needs no turn-taking of ours.
         self._writers = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._withdrawn = _Withdrawn()
+        # Calls are counted in memory and written in batches (store/counts.py).
+        self.counts = CallCounts(self.add_counts, count_flush_seconds, count_flush_calls)
 
     @classmethod
     def from_settings(cls, settings, *, bounded: bool = True) -> "Store":
@@ -105,9 +124,11 @@ class Store:
             engine.dispose()
             raise
         log.info("store ready: %s", engine.url.render_as_string(hide_password=True))
-        return cls(engine, key, timeout)
+        return cls(engine, key, timeout, count_flush_seconds=settings.store.count_flush_seconds,
+                   count_flush_calls=settings.store.count_flush_calls)
 
     def dispose(self) -> None:
+        self.counts.flush()
         self.engine.dispose()
 
     def ping(self) -> bool:
@@ -134,10 +155,12 @@ class Store:
 
     def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str, source_ref: str,
                     advised: Sequence[tuple[str, T]], render: Callable[[list[T]], list[dict]],
-                    issued_at: datetime) -> list[dict]:
+                    issued_at: datetime, triage: Triage | None = None) -> Issued:
         """The cards to show: of ``advised`` ((topic, advice) pairs), those whose topic is not
         snoozed for this patient, rendered by ``render`` and logged before this returns.
 
+        ``triage`` sorts the unsnoozed pairs into shown and the rest (switches.Plan.triage:
+        silent, capped); the rest are rendered apart and logged under their status, never returned.
         One transaction for the snooze lookup and the log: half the round trips of two, and
         feedback cannot land between the two. Rendering comes after the lookup because what a
         card says can depend on the cards shown beside it (a shared note is shown once).
@@ -147,33 +170,48 @@ class Store:
         with self.writing(in_doubt=lambda: self._withdrawn.add(logged)) as conn:
             snoozed = _snoozed(conn, patient_ref, issued_at)
             kept = [(topic, advice) for topic, advice in advised if topic not in snoozed]
-            shown = list(zip([topic for topic, _ in kept], render([advice for _, advice in kept]), strict=True))
-            logged.extend(card["uuid"] for _, card in shown)
-            if shown:
-                conn.execute(_LOG_CARD, [{
-                    "card_uuid": card["uuid"],
-                    "service_id": service_id,
-                    "hook": hook,
-                    "hook_instance": hook_instance,
-                    "topic": topic,
-                    "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
-                    "override_reasons": [[r["system"], r["code"]] for r in card.get("overrideReasons") or ()],
-                    "issued_at": issued_at,
-                    "patient_ref": patient_ref,
-                    "source_ref": source_ref,
-                } for topic, card in shown])
-        return [card for _, card in shown]
+            by_status = triage(kept) if triage is not None else {SHOWN: kept}
+            rendered = {status: list(zip([topic for topic, _ in pairs], render([advice for _, advice in pairs]),
+                                         strict=True))
+                        for status, pairs in by_status.items() if pairs}
+            rows = [{
+                "card_uuid": card["uuid"],
+                "service_id": service_id,
+                "hook": hook,
+                "hook_instance": hook_instance,
+                "topic": topic,
+                "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
+                "override_reasons": [[r["system"], r["code"]] for r in card.get("overrideReasons") or ()],
+                "issued_at": issued_at,
+                "patient_ref": patient_ref,
+                "source_ref": source_ref,
+                "status": status,
+            } for status, pairs in rendered.items() for topic, card in pairs]
+            logged.extend(row["card_uuid"] for row in rows)
+            if rows:
+                conn.execute(_LOG_CARD, rows)
+        return Issued(cards=[card for _, card in rendered.get(SHOWN, ())],
+                      topics={status: tuple(topic for topic, _ in pairs) for status, pairs in rendered.items()},
+                      snoozed=tuple(topic for topic, _ in advised if topic in snoozed))
 
     def issued_cards(self, card_uuids: Iterable[str]) -> dict[str, IssuedCard]:
         wanted = sorted(set(card_uuids))
         if not wanted:
             return {}
-        query = select(issued_card).where(issued_card.c.card_uuid.in_(wanted))
+        # Only cards the EHR was given can have feedback: a silent or capped card's uuid never left.
+        query = select(issued_card).where(issued_card.c.card_uuid.in_(wanted), issued_card.c.status == SHOWN)
         with self._reading() as conn:
             return {row.card_uuid: IssuedCard(row.card_uuid, row.service_id, row.topic, row.patient_ref,
                                               tuple(row.suggestion_uuids), row.issued_at, row.source_ref,
                                               tuple((system, code) for system, code in row.override_reasons))
                     for row in conn.execute(query)}
+
+    # --- call counts -------------------------------------------------------------------------
+
+    def add_counts(self, batch: Mapping[counts.Key, int]) -> None:
+        """Add a batch of call counts to the stored ones (CallCounts writes through this)."""
+        with self.writing() as conn:
+            counts.upsert(conn, batch)
 
     # --- feedback ----------------------------------------------------------------------------
 

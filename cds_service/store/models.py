@@ -78,6 +78,9 @@ issued_card = Table(
     # Keyed hash of the source the card was issued to: only that source may give feedback on it.
     # '' for cards logged before revision 0002, whose source nobody recorded.
     Column("source_ref", String(64), nullable=False),
+    # shown (returned to the EHR), silent (a topic switched to silent: computed, not returned) or
+    # capped (past [topics] max_cards). 'shown' for cards logged before revision 0004.
+    Column("status", String(16), nullable=False),
     # A card uuid names one card shown once (CDS Hooks 2.0: feedback refers to it).
     UniqueConstraint("card_uuid", name="uq_issued_card_uuid"),
     # The report and the retention purge select by time.
@@ -118,4 +121,24 @@ seen_jti = Table(
     # The unique key is what makes replay detection atomic across worker processes.
     UniqueConstraint("iss", "jti", name="uq_seen_jti_iss_jti"),
     Index("ix_seen_jti_expires_at", "expires_at"),
+)
+
+call_count = Table(
+    "call_count", metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    # The UTC hour the calls began in (minutes and seconds zero).
+    Column("hour", UtcDateTime, nullable=False),
+    # The verified caller: issuer, and the token's tenant ('' for none, and both '' in open mode).
+    Column("issuer", Text, nullable=False),
+    Column("tenant", Text, nullable=False),
+    Column("service_id", String(100), nullable=False),
+    Column("hook", String(100), nullable=False),
+    # What is counted (store/counts.py): calls; shown, silent, capped or snoozed cards of a topic;
+    # calls whose latency fell in a bucket.
+    Column("measure", String(16), nullable=False),
+    # The topic for a card measure, a bucket's upper bound in milliseconds for latency, '' for calls.
+    Column("key", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    # Every worker adds to the same row (INSERT ... ON CONFLICT DO UPDATE on this key).
+    UniqueConstraint("hour", "issuer", "tenant", "service_id", "hook", "measure", "key", name="uq_call_count"),
 )

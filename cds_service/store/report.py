@@ -24,8 +24,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, case, delete, func, or_, select, true
 
 import cards
-from cds_service.store import Store
-from cds_service.store.models import feedback, issued_card
+from cds_service.store import SHOWN, Store
+from cds_service.store.models import call_count, feedback, issued_card
 
 NO_REASON = "(none)"
 MAX_PRINTED_CODE = 64
@@ -49,7 +49,9 @@ def parse_since(text: str) -> datetime:
 def report(store: Store, since: datetime | None = None) -> list[dict]:
     """One row per topic: topic, issued, accepted, overridden, both, no_feedback, override_rate
     (None when nothing was issued) and overridden_by_reason ({reason code: count})."""
-    issued_filter = issued_card.c.issued_at >= since if since is not None else true()
+    # Cards the EHR was shown: silent and capped cards are logged too, but nobody saw them.
+    issued_filter = and_(issued_card.c.status == SHOWN,
+                         issued_card.c.issued_at >= since if since is not None else true())
     issued_counts = (select(issued_card.c.topic, func.count())
                      .where(issued_filter).group_by(issued_card.c.topic))
     # One row per card and outcome it received: the latest feedback of that outcome. A feedback
@@ -110,7 +112,8 @@ def format_report(rows: list[dict], since: datetime | None = None) -> str:
 
 
 def purge(store: Store, older_than_days: int, now: datetime) -> dict[str, int]:
-    """Delete cards issued and feedback received more than `older_than_days` ago, and expired jti.
+    """Delete cards issued, feedback received and call counts of hours more than `older_than_days`
+    ago, and expired jti.
 
     Feedback whose snooze is still running is kept until the snooze ends, so a purge never
     brings back advice a clinician dismissed.
@@ -123,7 +126,9 @@ def purge(store: Store, older_than_days: int, now: datetime) -> dict[str, int]:
         cards_deleted = conn.execute(delete(issued_card).where(issued_card.c.issued_at < cutoff)).rowcount
         feedback_deleted = conn.execute(delete(feedback).where(and_(feedback.c.received_at < cutoff,
                                                                     snooze_over))).rowcount
-    return {"cards": cards_deleted, "feedback": feedback_deleted, "jti": store.purge_expired_jti(now)}
+        counts_deleted = conn.execute(delete(call_count).where(call_count.c.hour < cutoff)).rowcount
+    return {"cards": cards_deleted, "feedback": feedback_deleted, "counts": counts_deleted,
+            "jti": store.purge_expired_jti(now)}
 
 
 def _topics(issued: dict[str, int]) -> list[str]:

@@ -29,11 +29,13 @@ def ref(store: Store, patient: str, source: str = LOCAL) -> str:
 
 
 def issue(store: Store, *topics: str, patient: str = "pat-1", at: datetime = T0,
-          service_id: str = "withdrawal-patient-view", source: str = LOCAL) -> list[dict]:
-    return store.issue_cards(service_id=service_id, hook="patient-view", hook_instance=str(uuid.uuid4()),
+          service_id: str = "withdrawal-patient-view", source: str = LOCAL, hook: str = "patient-view",
+          triage=None) -> list[dict]:
+    """The cards returned; `triage` (switches.Plan.triage) holds some back as silent or capped."""
+    return store.issue_cards(service_id=service_id, hook=hook, hook_instance=str(uuid.uuid4()),
                              patient_ref=ref(store, patient, source), source_ref=store.source_ref(source),
                              advised=[(t, t) for t in topics], render=lambda kept: [card(t) for t in kept],
-                             issued_at=at)
+                             issued_at=at, triage=triage).cards
 
 
 def feedback_row(store: Store, card_dict: dict, outcome: str, *, reason: str = "", at: datetime = T0,

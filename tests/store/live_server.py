@@ -68,6 +68,12 @@ class LiveServer:
             time.sleep(0.05)
         return True
 
+    def stop(self, timeout: float = 30.0) -> None:
+        """As an orchestrator stops it: SIGTERM to the master, which stops its workers and exits."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=timeout)
+
     def kill_all(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)

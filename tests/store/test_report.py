@@ -86,10 +86,15 @@ def test_purge_removes_old_records_but_not_a_running_snooze(store):
     override(store, recent, received_at=now - timedelta(days=1))
     store.remember_jti("iss", "expired", now - timedelta(seconds=1), now - timedelta(minutes=1))
     store.remember_jti("iss", "live", now + timedelta(minutes=5), now - timedelta(minutes=1))
+    for at in (T0, now - timedelta(days=1)):
+        store.counts.add(at=at, issuer=None, tenant=None, service_id="withdrawal-patient-view", hook="patient-view",
+                         topics={}, snoozed=(), seconds=0.01)
+    store.counts.flush()
 
     counts = purge(store, older_than_days=365, now=now)
 
-    assert counts == {"cards": 3, "feedback": 2, "jti": 1}
+    # Each hour's counts are two rows (the call, its latency bucket).
+    assert counts == {"cards": 3, "feedback": 2, "counts": 2, "jti": 1}
     with store.engine.connect() as conn:
         assert conn.execute(select(issued_card.c.card_uuid)).scalars().all() == [recent["uuid"]]
         assert set(conn.execute(select(feedback.c.card_uuid)).scalars()) == {old_naloxone["uuid"], recent["uuid"]}
@@ -122,3 +127,12 @@ def test_the_report_prints_stored_reason_codes_escaped_and_short(store):
     assert "\\x1b[2J" in text
     line = next(line for line in text.splitlines() if line.startswith("naloxone"))
     assert len(line) < 200
+
+
+def test_report_counts_only_the_cards_the_ehr_was_shown(store):
+    from cds_service.switches import Plan
+    shown = issue(store, "moud-referral", "naloxone", "counseling",
+                  triage=Plan(silent=frozenset({"naloxone"}), max_cards=1).triage)
+    assert [c["source"]["topic"]["code"] for c in shown] == ["moud-referral"]
+    rows = _by_topic(report(store))
+    assert (rows["moud-referral"]["issued"], rows["naloxone"]["issued"], rows["counseling"]["issued"]) == (1, 0, 0)
