@@ -21,6 +21,8 @@ OVERRIDE_REASONS: tuple[Reason, ...] = tuple(
 )
 # The CDC IG's recommendation 12 offers "Snooze - already on MOUD elsewhere" (clinical-content.md 1.1).
 ON_MOUD_ELSEWHERE = Reason("on-moud-elsewhere", "On MOUD elsewhere (e.g. an opioid treatment program)")
+# Naloxone the record cannot show (design 4.2 v3); [snooze] hides the card 365 days for it.
+HAS_NALOXONE = Reason("has-naloxone", "Patient already has naloxone (over the counter or a community program)")
 
 # The guideline a card follows: its CDS Hooks `source`. Each URL is checked against its source in
 # tests/cards/test_links.py (the list of URLs and where each was verified).

@@ -189,9 +189,10 @@ class SnoozeSettings:
     dismissed_days: Annotated[int, Field(ge=0, le=3650)] = 1
     # Override reason code -> days. A patient who declined, or who is on MOUD elsewhere, is not
     # re-asked for a quarter, as the CDC opioid IG's recommendation 12 snoozes both for 3 months
-    # (../shared/reference/clinical-content.md, "Rec 12").
+    # (../shared/reference/clinical-content.md, "Rec 12"). A patient who already has naloxone (over
+    # the counter, a community program) is not re-offered it for a year (design 4.2 v3).
     by_reason: dict[str, Annotated[int, Field(ge=0, le=3650)]] = field(
-        default_factory=lambda: {"patient-declined": 90, "on-moud-elsewhere": 90})
+        default_factory=lambda: {"patient-declined": 90, "on-moud-elsewhere": 90, "has-naloxone": 365})
     # An accepted card: many EHRs save the accepted order only at signing, and the CDS Hooks
     # Sandbox never does, so the record does not show it yet and the card would come straight
     # back. Its topic rests this long, then the record decides.

@@ -190,8 +190,8 @@ def test_a_feedback_batch_past_the_bound_is_refused_before_it_is_loaded(client):
 def test_looking_for_negations_costs_the_same_per_mention_however_long_the_text():
     """Before, each mention re-read the whole text before and after it: 7,000 negated mentions in
     100 KB took minutes, and four times the mentions cost sixteen times the CPU. Now four times."""
-    def best_of_three(mentions: int) -> float:
-        text = "patient denies kratom. " * mentions
+    def best_of_three(count: int) -> float:
+        text = "patient denies kratom. " * count
         assert not mentions.affirmed(terms.KRATOM, text)
         return min(_cpu(mentions.affirmed, terms.KRATOM, text) for _ in range(3))
 

@@ -343,6 +343,18 @@ def test_the_response_says_once_how_long_dismissing_hides_a_card_and_each_reason
     quarter = {"patient-declined", "on-moud-elsewhere"}
     assert all(displays[code].endswith("(hidden 90 days)") for code in quarter)
     assert all("hidden" not in d for code, d in displays.items() if code not in quarter)
+    naloxone = {r["code"]: r["display"] for r in cards["naloxone"]["overrideReasons"]}
+    assert naloxone["has-naloxone"] == ("Patient already has naloxone (over the counter or a community program) "
+                                        "(hidden 365 days)")
+
+
+def test_a_patient_who_already_has_naloxone_is_not_offered_it_for_a_year(client, store):
+    cards = issue_cards(client)
+    received = datetime.now(timezone.utc)
+    assert send(client, overridden(cards["naloxone"], "has-naloxone")).status_code == 200
+    (until,) = [r["snoozed_until"] for r in stored_feedback(store)]
+    assert abs(until - (received + timedelta(days=365))) < timedelta(seconds=30)
+    assert "naloxone" not in issue_cards(client)
 
 
 def test_the_line_follows_the_sites_snooze_settings(database_url, tmp_path):

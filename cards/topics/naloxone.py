@@ -3,7 +3,7 @@ prescribed opioid with a risk; ASAM and SAMHSA's overdose toolkit otherwise)."""
 
 from __future__ import annotations
 
-from cards import suggestions
+from cards import content, suggestions
 from cards import valuesets as vs
 from cards.advice import Suggestion
 from cards.evidence import Facts
@@ -70,5 +70,6 @@ TOPIC = Topic(
         (AllOf("outpatient_opioid", "overdose_any", Not("overdose")), "opioid with a past overdose"),
     ),
     links=("otc-naloxone",),
+    override_reasons=(*content.OVERRIDE_REASONS, content.HAS_NALOXONE),
     suggest=suggest,
 )
