@@ -1,7 +1,7 @@
 """Wording that several topics share: guidelines, links, evidence labels, the kratom note and
 the override reasons every card offers. A topic's own words live in its module, cards/topics/.
 
-Only verified URLs (clinical-content.md sections 6 and 7, plus the NIDA COWS form) appear here.
+Only verified URLs appear here: tests/cards/test_links.py records where each was verified.
 """
 
 from __future__ import annotations
@@ -33,17 +33,17 @@ GUIDELINES: dict[str, Link] = {
     ),
     "asam-2020": Link(
         "ASAM National Practice Guideline for the Treatment of OUD (2020 Focused Update)",
-        "https://www.asam.org/quality-care/clinical-guidelines/national-practice-guideline",
+        "https://doi.org/10.1097/ADM.0000000000000633",
     ),
     "ca-bridge": Link("CA Bridge on-shift tools: starting buprenorphine", "https://cabridge.org/tools/on-shift/"),
     "hhs-tapering-2019": Link(
         "HHS Guide for Clinicians on the Appropriate Dosage Reduction or Discontinuation of Long-Term Opioid "
-        "Analgesics (2019)",
-        "https://www.hhs.gov/system/files/Dosage_Reduction_Discontinuation.pdf",
+        "Analgesics (2019; its authors' summary in JAMA)",
+        "https://pmc.ncbi.nlm.nih.gov/articles/PMC7145754",
     ),
     "samhsa-overdose-toolkit": Link(
-        "SAMHSA Overdose Prevention and Response Toolkit (PEP23-03-00-001)",
-        "https://library.samhsa.gov/product/overdose-prevention-and-response-toolkit/pep23-03-00-001",
+        "SAMHSA Overdose Prevention and Response Toolkit (PEP23-03-00-001, PDF)",
+        "https://library.samhsa.gov/sites/default/files/overdose-prevention-response-kit-pep23-03-00-001.pdf",
     ),
     "uspstf-depression": Link(
         "USPSTF: Screening for Depression and Suicide Risk in Adults (2023); in Children and Adolescents (2022)",
@@ -69,7 +69,8 @@ LINKS: dict[str, Link] = {
     ),
     "dsm5-pain": Link("DSM-5 OUD criteria for patients prescribed opioids",
                       "https://pmc.ncbi.nlm.nih.gov/articles/PMC4782928/table/T1"),
-    "hhs-tapering": Link("HHS 2019 guide to tapering long-term opioids", GUIDELINES["hhs-tapering-2019"].url),
+    "hhs-tapering": Link("HHS 2019 guide to tapering long-term opioids (JAMA summary)",
+                         GUIDELINES["hhs-tapering-2019"].url),
     "findtreatment": Link("FindTreatment.gov (SAMHSA treatment locator)", "https://findtreatment.gov"),
     "no-waiver": Link("No waiver is needed to prescribe buprenorphine (SAMHSA)",
                       "https://www.samhsa.gov/medications-substance-use-disorders/waiver-elimination-mat-act"),
@@ -84,9 +85,10 @@ LINKS: dict[str, Link] = {
     "pregnancy": Link("ACOG Committee Opinion 711: opioid use and OUD in pregnancy",
                       "https://www.acog.org/clinical/clinical-guidance/committee-opinion/articles/2017/08/opioid-use-and-opioid-use-disorder-in-pregnancy"),
     "adolescents": Link("AAP 2016: medication-assisted treatment of adolescents with OUD",
-                        "https://doi.org/10.1542/peds.2016-1893"),
-    "benzodiazepines": Link("FDA 2017: do not withhold MOUD from patients taking benzodiazepines",
-                            "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-fda-urges-caution-about-withholding-opioid-addiction-medications"),
+                        "https://publications.aap.org/pediatrics/article/138/3/e20161893/52715/Medication-Assisted-Treatment-of-Adolescents-With"),
+    "benzodiazepines": Link("FDA 2017: do not withhold MOUD from patients taking benzodiazepines "
+                            "(Drug Safety Podcast)",
+                            "https://www.fda.gov/drugs/drug-safety-podcasts/fda-drug-safety-podcast-fda-urges-caution-about-withholding-opioid-addiction-medications-patients"),
     "benzodiazepine-taper": Link("FDA 2020: benzodiazepine boxed warning (taper, never stop abruptly)",
                                  "https://www.fda.gov/drugs/drug-safety-and-availability/fda-requiring-boxed-warning-updated-improve-safe-use-benzodiazepine-drug-class"),
     "seven-oh": Link("FDA 2025: steps to restrict concentrated 7-OH opioid products",
@@ -97,10 +99,10 @@ LINKS: dict[str, Link] = {
                            "https://www.rcorp-ta.org/rcorp-corner/best-practice-of-the-month/low-dose-buprenorphine-initiation-what-where-why-how-and-whom"),
     "otc-naloxone": Link("Over-the-counter naloxone (SAMHSA FAQ)",
                          "https://www.samhsa.gov/medications-substance-use-disorders/medications-counseling-related-conditions/opioid-overdose-reversal-medications/over-the-counter-naloxone-faqs"),
-    "stimulants": Link("SAMHSA: treatment of stimulant use disorders (PEP20-06-01-001)",
-                       "https://library.samhsa.gov/product/treatment-stimulant-use-disorders/pep20-06-01-001"),
+    "stimulants": Link("SAMHSA: treatment of stimulant use disorders (PEP20-06-01-001; AHRQ page linking the guide)",
+                       "https://integrationacademy.ahrq.gov/news-and-events/news/treatment-stimulant-use-disorders-samhsa-evidence-based-resource"),
     "methadone-in-hospital": Link("21 CFR 1306.07: methadone in hospital",
-                                  "https://www.ecfr.gov/current/title-21/chapter-II/part-1306/subject-group-ECFR1eb5bb3a23fddd0/section-1306.07"),
+                                  "https://www.ecfr.gov/current/title-21/chapter-II/part-1306/section-1306.07"),
     "uspstf-adolescents": Link("USPSTF 2022: screening adolescents for depression and suicide risk",
                                "https://www.uspreventiveservicestaskforce.org/uspstf/recommendation/screening-depression-suicide-risk-children-adolescents"),
     "988": Link("988 Suicide & Crisis Lifeline", "https://988lifeline.org"),
