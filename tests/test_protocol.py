@@ -319,3 +319,16 @@ def test_store_outage_is_503_not_500(app, client, monkeypatch):
     response = client.post(PV, json=hook_request("patient-view", [patient(), oud_condition()]))
     assert response.status_code == 503
     assert response.get_json()["error"] == "store-unavailable"
+
+
+def test_each_services_description_names_every_card_its_hook_can_raise():
+    """Before, every description named the same 4 of the 8 cards, and no buprenorphine card at all."""
+    from cards.topics import TOPICS
+    from cds_service.protocol.contexts import HOOKS
+    from cds_service.protocol.services import SERVICES
+
+    for service in SERVICES.values():
+        moment = HOOKS[service.hook].moment
+        for topic in TOPICS:
+            named = topic.title.lower() in service.description.lower()
+            assert named == (moment in topic.moments), (service.id, topic.code)

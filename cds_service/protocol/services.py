@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cards import data
+from cards.topics import TOPICS
 from cds_service.errors import ApiError
 from cds_service.protocol.contexts import HOOKS
 
@@ -29,18 +30,26 @@ class Service:
     prefetch: dict[str, str]
 
 
-_WHAT = ("Looks for opioid or kratom use alongside signs of withdrawal and advises: assess withdrawal "
-         "(COWS), consider medication for opioid use disorder and refer, offer counseling, offer naloxone. ")
+def _describe(hook: str, when: str) -> str:
+    """What a service advises, from the card topics its hook's moment allows (cards/topics): a new topic
+    is described without an edit here."""
+    moment = HOOKS[hook].moment
+    titles = [topic.title[0].lower() + topic.title[1:] for topic in TOPICS if moment in topic.moments]
+    return ("Looks for opioid or kratom use alongside signs of withdrawal, disorder or overdose and advises: "
+            + "; ".join(titles) + ". " + when)
+
 
 SERVICES: dict[str, Service] = {s.id: s for s in (
     Service("withdrawal-patient-view", "patient-view", "Opioid and kratom withdrawal",
-            _WHAT + "Runs when a chart is opened.", PREFETCH),
+            _describe("patient-view", "Runs when a chart is opened."), PREFETCH),
     Service("withdrawal-order-select", "order-select", "Opioid and kratom withdrawal (order select)",
-            _WHAT + "Runs only when an opioid, a MOUD product or naloxone is being selected.", PREFETCH),
+            _describe("order-select", "Runs only when an opioid, a MOUD product or naloxone is being selected."),
+            PREFETCH),
     Service("withdrawal-order-sign", "order-sign", "Opioid and kratom withdrawal (order sign)",
-            _WHAT + "Runs only when an opioid, a MOUD product or naloxone is being signed.", PREFETCH),
+            _describe("order-sign", "Runs only when an opioid, a MOUD product or naloxone is being signed."),
+            PREFETCH),
     Service("withdrawal-encounter-discharge", "encounter-discharge", "Opioid and kratom withdrawal (discharge)",
-            _WHAT + "Runs when a patient is discharged.", PREFETCH),
+            _describe("encounter-discharge", "Runs when a patient is discharged."), PREFETCH),
 )}
 
 
