@@ -37,8 +37,12 @@ _AUTOLINK_BREAK = re.compile(r"(?=@|://)|(?<=www)(?=\.)", re.IGNORECASE)
 
 def one_line(text: str) -> str:
     """The words of `text` on one line: whitespace runs to one space, removed characters gone."""
-    kept = "".join(c for c in text[:READ_CHARS] if c.isspace() or unicodedata.category(c) not in REMOVED_CATEGORIES)
-    return " ".join(kept.split())
+    text = text[:READ_CHARS]
+    # Most record text is printable: str.isprintable() is false for every Cc, Cf and Cs character
+    # (and for whitespace other than the space), so only the rest is read character by character.
+    if not text.isprintable():
+        text = "".join(c for c in text if c.isspace() or unicodedata.category(c) not in REMOVED_CATEGORIES)
+    return " ".join(text.split())
 
 
 def shorten(text: str, limit: int) -> str:
@@ -52,11 +56,13 @@ def shorten(text: str, limit: int) -> str:
     return head.rstrip() + ELLIPSIS
 
 
+_ESCAPE = re.compile("[" + re.escape("".join(sorted(ESCAPED))) + "]")
+
+
 def escape(text: str) -> str:
-    """`text` as GitHub Flavored Markdown that renders as exactly its characters, with no link."""
-    breaks = {m.start() for m in _AUTOLINK_BREAK.finditer(text)}
-    return "".join((WORD_JOINER if i in breaks else "") + ("\\" + c if c in ESCAPED else c)
-                   for i, c in enumerate(text))
+    """`text` as GitHub Flavored Markdown that renders as exactly its characters, with no link: a
+    word joiner where an autolink would start, then a backslash before every punctuation character."""
+    return _ESCAPE.sub(lambda m: "\\" + m.group(0), _AUTOLINK_BREAK.sub(WORD_JOINER, text))
 
 
 def plain(text: str | None, limit: int = 80) -> str:
