@@ -160,3 +160,16 @@ def test_a_key_file_with_private_material_stops_the_start_without_quoting_it(run
     assert code == 2 and line.startswith("withdrawal-cds: issuer https://ehr.example.org: ") and problem in line
     assert jwk["d"] not in printed and jwk["d"][:12] not in printed
     _clean(printed)
+
+
+@pytest.mark.parametrize("url,shown", [
+    ("postgresql+psycopg://cds:Pw%40s3cret-9@[::1]:5432/withdrawal_cds", "postgresql+psycopg://cds:***@[::1]:5432/withdrawal_cds"),
+    ("postgresql+psycopg:///withdrawal_cds?host=/run/postgresql", "postgresql+psycopg:///withdrawal_cds?***"),
+    ("sqlite:////var/lib/withdrawal-cds/withdrawal-cds.db", "sqlite:////var/lib/withdrawal-cds/withdrawal-cds.db"),
+    ("sqlite://", "sqlite://"),
+])
+def test_a_well_formed_url_passes_the_check_and_is_shown_without_secrets(url, shown):
+    """The check refuses only what would be misread: an IPv6 host, a socket directory, a percent-encoded
+    password pass."""
+    database_url.check(url)
+    assert database_url.shown(url) == shown

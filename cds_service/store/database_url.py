@@ -42,7 +42,7 @@ def check(raw: str) -> URL:
         # when the `@` before the host is missing.
         raise UnusableUrl("its port is not a number (a password holding ':', '/', '@', '?' or '#' must be "
                           "percent-encoded, e.g. '@' as %40)") from None
-    if url.host and any(c in url.host for c in "@:/?# "):
+    if url.host and any(c in url.host for c in "@?# "):
         raise UnusableUrl("its host is not a host name: a user name or password holding '@' must be "
                           "percent-encoded (%40)")
     return url
