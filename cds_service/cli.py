@@ -17,6 +17,7 @@ from typing import NoReturn
 
 import orjson
 
+from cds_service import config
 from cds_service.config import ENV_CONFIG, ConfigError, Settings, load_settings
 
 REFUSED, CANNOT_RUN = 1, 2
@@ -79,7 +80,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _say(message: str) -> None:
     # One line, whatever the message holds: a shell loop or a log shipper reads a line per error.
-    print("withdrawal-cds: " + " ".join(message.split()), file=sys.stderr)
+    print("withdrawal-cds: " + " ".join(_without_secrets(message).split()), file=sys.stderr)
+
+
+def _without_secrets(message: str) -> str:
+    """The last guard of every line printed: no secret the environment holds is in it, whatever
+    produced the message (each source already leaves them out)."""
+    from cds_service.store import database_url
+
+    for variable in config.SECRETS.values():
+        if os.environ.get(variable):
+            message = message.replace(os.environ[variable], database_url.HIDDEN)
+    url = os.environ.get(config.ENV_DATABASE_URL)
+    return database_url.scrub(message, url) if url else message
 
 
 def _date(text: str) -> datetime:
@@ -112,6 +125,7 @@ def _serve(args) -> int:
     notice = check_start_policy(settings, settings.server.host, settings.server.allow_unauthenticated)
     preflight.check_can_listen(settings.server.host, settings.server.port)
     configure_logging(settings.logging.format)
+    preflight.check_issuer_key_files(settings)
     # Migrated once here, so a store that cannot be opened is one line now rather than a traceback
     # per worker; the workers then find the schema at head.
     _open_store(settings).dispose()
@@ -159,7 +173,7 @@ def _open_store(settings: Settings, must_exist: bool = False):
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
     from cds_service import preflight
-    from cds_service.store import Store
+    from cds_service.store import Store, database_url
 
     preflight.check_store_files(settings, must_exist=must_exist)
     try:
@@ -168,12 +182,9 @@ def _open_store(settings: Settings, must_exist: bool = False):
     except (SQLAlchemyError, CommandError, OSError, ValueError, ImportError) as exc:
         cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
         first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        raise ConfigError(f"cannot open the store at {_safe_url(settings.store.database_url)}: {first_line}") from None
-
-
-def _safe_url(database_url: str) -> str:
-    from sqlalchemy.engine import make_url
-    return make_url(database_url).render_as_string(hide_password=True)
+        url = settings.store.database_url
+        raise ConfigError(f"cannot open the store at {database_url.shown(url)}: "
+                          f"{database_url.scrub(first_line, url)}") from None
 
 
 def _report(args) -> int:

@@ -34,6 +34,9 @@ ENV_PUBLIC_BASE_URL = "WITHDRAWAL_CDS_PUBLIC_BASE_URL"
 ENV_METRICS_TOKEN = "WITHDRAWAL_CDS_METRICS_TOKEN"
 # Never read from a file: a secret in a config file ends up committed.
 SECRETS = {"patient_key": ENV_PATIENT_KEY, "metrics_token": ENV_METRICS_TOKEN}
+# The settings the environment sets, as an error names them.
+_VARIABLES = {**SECRETS, "store.database_url": ENV_DATABASE_URL, "data_dir": ENV_DATA_DIR,
+              "server.public_base_url": ENV_PUBLIC_BASE_URL}
 
 
 class ConfigError(Exception):
@@ -235,7 +238,8 @@ class Settings:
     topics: TopicsTable = field(default_factory=dict)
     sites: tuple[Site, ...] = ()
     data_dir: Path = Path("instance")
-    patient_key: bytes | None = None
+    # The generated one has 64 hex characters; a short key makes the patients' keyed hashes guessable.
+    patient_key: Annotated[bytes, Field(min_length=32)] | None = None
     # The bearer token a Prometheus server presents for GET /metrics when issuers are configured.
     metrics_token: Annotated[str, Field(min_length=16)] | None = None
 
@@ -267,13 +271,19 @@ def load_settings(config_file: str | os.PathLike | None = None,
         settings = _SETTINGS.validate_python(raw)
     except ValidationError as exc:
         where = f" in {config_file}" if config_file else ""
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
+        # e["msg"] only: str(exc) would quote each input, a secret's included.
+        problems = "; ".join(f"{_setting_name(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid configuration{where}: {problems}") from None
     _check_issuer_keys(settings)
     _check_audience(settings)
     _check_cows_app(settings)
     _check_sites(settings)
     return settings
+
+
+def _setting_name(loc: tuple) -> str:
+    name = ".".join(map(str, loc)) or "(top)"
+    return f"{name} ({_VARIABLES[name]})" if name in _VARIABLES else name
 
 
 def _read_file(config_file) -> tuple[dict[str, Any], Path]:

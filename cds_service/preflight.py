@@ -14,10 +14,10 @@ import socket
 import tempfile
 from pathlib import Path
 
-from sqlalchemy.exc import ArgumentError
-
 from cds_service.auth import is_loopback
-from cds_service.config import ConfigError, Settings
+from cds_service.auth.jwks import JwksError, read_jwks_file
+from cds_service.config import ENV_DATABASE_URL, ConfigError, Settings
+from cds_service.store import database_url
 from cds_service.store.engine import sqlite_path
 from cds_service.store.patient_key import KEY_FILE_NAME
 
@@ -27,9 +27,11 @@ def check_store_files(settings: Settings, *, must_exist: bool = False) -> None:
     be made, and this process may write in them; with `must_exist`, the SQLite file is already there
     (report and purge read a store, they do not start an empty one)."""
     try:
-        database = sqlite_path(settings.store.database_url)
-    except ArgumentError:
-        raise ConfigError(f"store.database_url is not a database URL: {settings.store.database_url!r}") from None
+        database_url.check(settings.store.database_url)
+    except database_url.UnusableUrl as exc:
+        raise ConfigError(f"store.database_url is not a database URL: {exc}; it is not shown, since it may hold "
+                          f"the password (it is {ENV_DATABASE_URL}, or database_url in [store])") from None
+    database = sqlite_path(settings.store.database_url)
     if database is not None:
         if must_exist and not database.is_file():
             raise ConfigError(f"no store at {database}: the service has not run with this data directory; "
@@ -42,6 +44,21 @@ def check_store_files(settings: Settings, *, must_exist: bool = False) -> None:
         key_dir = database.parent if database is not None else Path(settings.data_dir)
         _check_writable_dir(key_dir, "the data directory (for the generated patient key)")
         _check_writable_file(key_dir / KEY_FILE_NAME)
+
+
+def check_issuer_key_files(settings: Settings) -> None:
+    """Each issuer's jwks_file holds a key to verify its calls with, read now: a wrong file stops the
+    start with one line instead of failing every call with a 401. Neither line quotes the file."""
+    for issuer in settings.issuers:
+        if not issuer.jwks_file:
+            continue
+        try:
+            keys = read_jwks_file(issuer.jwks_file)
+        except JwksError as exc:
+            raise ConfigError(f"issuer {issuer.iss}: {exc}") from None
+        if not keys:
+            raise ConfigError(f"issuer {issuer.iss}: jwks_file {issuer.jwks_file} holds no key to verify tokens "
+                              f"with (each needs a kid, kty EC or RSA, use sig if any, and no private part)")
 
 
 def check_can_listen(host: str, port: int) -> None:

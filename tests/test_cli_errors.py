@@ -155,7 +155,8 @@ def test_a_store_that_cannot_be_opened(run, command):
 
 def test_a_database_url_that_is_not_one(run):
     code, line = run("report", WITHDRAWAL_CDS_DATABASE_URL="not a url")
-    assert code == 2 and line == "withdrawal-cds: store.database_url is not a database URL: 'not a url'"
+    assert code == 2 and line.startswith("withdrawal-cds: store.database_url is not a database URL: it has no '://' ")
+    assert "not a url" not in line  # tests/test_secrets_in_errors.py: a URL that does not parse is never quoted
 
 
 def test_a_data_directory_that_is_a_file(run, tmp_path):

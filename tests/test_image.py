@@ -1,7 +1,8 @@
 """The Dockerfile's promises that can be checked without a Docker engine (none runs on our machines):
 the base pinned by a documented digest, dependencies and source in separate layers, a wheel and not
-a source tree, the data directory a volume, no --host/--port on the command line, and a health
-check that probes the port the config names, run here for real."""
+a source tree, no VOLUME (so no anonymous volume), build arguments for a package index and CA
+certificates that stay in the first stage, no --host/--port on the command line, and a health check
+that probes the port the config names, run here for real."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,9 @@ from cds_service.healthcheck import healthz_url
 from tests.serving import REPO, Serving, free_port
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
-FINAL_STAGE = DOCKERFILE.rsplit("\nFROM ", 1)[1]
+FIRST_STAGE, FINAL_STAGE = DOCKERFILE.rsplit("\nFROM ", 1)
+FIRST_STAGE_RUNS = [" ".join(line.split()) for line in re.sub(r"\\\n", " ", FIRST_STAGE).splitlines()
+                    if line.startswith("RUN ")]
 INSTRUCTIONS = [" ".join(line.split()) for line in re.sub(r"\\\n", " ", FINAL_STAGE).splitlines()
                 if line.strip() and not line.lstrip().startswith("#")]
 
@@ -35,10 +39,15 @@ def test_the_base_image_is_pinned_by_a_digest_whose_source_is_named():
 
 
 def test_dependencies_are_a_layer_of_their_own_before_our_wheel():
-    deps = INSTRUCTIONS.index("RUN pip install --require-hashes -r /tmp/service.txt && rm /tmp/service.txt")
+    deps = INSTRUCTIONS.index("RUN --mount=type=bind,from=wheel,source=/deps,target=/tmp/deps pip install --no-index "
+                              "--find-links=/tmp/deps --require-hashes -r /tmp/service.txt && rm /tmp/service.txt")
     wheel = next(i for i, line in enumerate(INSTRUCTIONS) if line.startswith("COPY --from=wheel"))
     assert INSTRUCTIONS[deps - 1] == "COPY requirements/service.txt /tmp/service.txt" and deps < wheel
     assert "RUN pip install --no-deps /tmp/dist/*.whl && rm -r /tmp/dist" in INSTRUCTIONS
+    # Fetched, with their hashes checked, in the first stage; as wheels only, so the final stage checks
+    # the same hashes again offline.
+    assert "RUN pip download --require-hashes --only-binary=:all: --dest /deps -r requirements/service.txt" in (
+        " ".join(line.split()) for line in FIRST_STAGE.splitlines())
 
 
 def test_the_image_holds_no_source_tree():
@@ -46,8 +55,33 @@ def test_the_image_holds_no_source_tree():
     assert not any(name in line for line in copies for name in ("cds_service", "cards", "pyproject.toml"))
 
 
-def test_the_data_directory_is_a_volume():
-    assert f'VOLUME ["{_env("WITHDRAWAL_CDS_DATA_DIR")}"]' in INSTRUCTIONS
+def test_the_image_declares_no_volume():
+    """A VOLUME leaves an anonymous volume behind every container run without one (and every compose
+    replica); the named volume is in compose.yaml and in the docs' `docker run`."""
+    assert not [line for line in INSTRUCTIONS if line.startswith("VOLUME")]
+    docs = (REPO / "docs" / "deploying.md").read_text()
+    assert f"-v withdrawal-cds-data:{_env('WITHDRAWAL_CDS_DATA_DIR')}" in docs
+
+
+def test_the_build_arguments_reach_the_first_stage_only():
+    """The index URL (it may carry a token) and the CA certificates are pip's in the first stage; the
+    final stage installs offline and declares no argument, so its history records neither."""
+    first_args = re.findall(r"^ARG (\w+)", FIRST_STAGE, flags=re.M)
+    assert {"PIP_INDEX_URL", "BUILD_CA_CERTS"} <= set(first_args)
+    assert not [line for line in INSTRUCTIONS if line.startswith("ARG")]
+    assert not re.search(r"PIP_INDEX_URL|BUILD_CA_CERTS|PIP_CERT", FINAL_STAGE)
+    assert all("--no-index" in line for line in INSTRUCTIONS if "pip install" in line and "/tmp/dist" not in line)
+
+
+@pytest.mark.parametrize("given", ["", "-----BEGIN CERTIFICATE-----\nMIIB...proxy\n-----END CERTIFICATE-----"])
+def test_the_ca_certificates_given_are_added_to_pips_own(tmp_path, given):
+    """The first stage's RUN that writes PIP_CERT, run here: pip's bundle, then what was given."""
+    (run,) = [line for line in FIRST_STAGE_RUNS if "BUILD_CA_CERTS" in line]
+    bundle = tmp_path / "ca-certificates.pem"
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PIP_CERT": str(bundle), "BUILD_CA_CERTS": given}
+    subprocess.run(["sh", "-c", run.removeprefix("RUN mkdir /build && ")], env=env, check=True, timeout=60)
+    from pip._vendor import certifi
+    assert bundle.read_text() == Path(certifi.where()).read_text() + given + "\n"
 
 
 def test_the_command_line_sets_no_address_so_the_config_file_decides():

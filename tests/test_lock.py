@@ -74,8 +74,13 @@ def test_the_tests_run_on_the_versions_the_image_ships():
 
 def test_the_image_and_the_test_command_install_from_the_locks():
     dockerfile = " ".join((ROOT / "Dockerfile").read_text().split())
-    assert "COPY requirements/service.txt /tmp/service.txt RUN pip install --require-hashes -r /tmp/service.txt" \
+    # Downloaded in the first stage with their hashes checked, installed in the final stage from those
+    # files with the hashes checked again.
+    assert "RUN pip download --require-hashes --only-binary=:all: --dest /deps -r requirements/service.txt" \
         in dockerfile
+    assert "COPY requirements/service.txt /tmp/service.txt RUN --mount=type=bind,from=wheel,source=/deps," \
+        "target=/tmp/deps pip install --no-index --find-links=/tmp/deps --require-hashes -r /tmp/service.txt" \
+        in dockerfile.replace(" \\ ", " ")
     assert "RUN pip install --require-hashes -r requirements/build.txt" in dockerfile
     readme = (ROOT / "README.md").read_text()
     command = readme.split("<!-- test-command -->", 1)[1].split("```sh\n", 1)[1].split("\n", 1)[0]

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cds_service.deadline import bounded
-from cds_service.store import counts, migrate, patient_key
+from cds_service.store import counts, database_url, migrate, patient_key
 from cds_service.store.counts import CallCounts
 from cds_service.store.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, make_engine, sqlite_path
 from cds_service.store.models import feedback, issued_card, seen_jti
@@ -123,7 +123,7 @@ class Store:
         except BaseException:
             engine.dispose()
             raise
-        log.info("store ready: %s", engine.url.render_as_string(hide_password=True))
+        log.info("store ready: %s", database_url.shown(url))
         return cls(engine, key, timeout, count_flush_seconds=settings.store.count_flush_seconds,
                    count_flush_calls=settings.store.count_flush_calls)
 

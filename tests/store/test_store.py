@@ -199,12 +199,13 @@ def test_local_mode_generates_the_patient_key_once_beside_the_database(tmp_path)
 
 
 def test_a_key_from_the_environment_is_used_and_no_key_file_is_written(tmp_path):
-    settings = settings_for(f"sqlite:///{tmp_path / 'cds.db'}", tmp_path / "data", patient_key=b"env-secret")
+    key = b"env-secret-of-at-least-32-characters"
+    settings = settings_for(f"sqlite:///{tmp_path / 'cds.db'}", tmp_path / "data", patient_key=key)
     s = Store.from_settings(settings)
     try:
         import hashlib
         import hmac
-        assert ref(s, "p") == hmac.new(b"env-secret", b'["patient","[\\"local\\"]","p"]', hashlib.sha256).hexdigest()
+        assert ref(s, "p") == hmac.new(key, b'["patient","[\\"local\\"]","p"]', hashlib.sha256).hexdigest()
     finally:
         s.dispose()
     assert not (tmp_path / "patient-key").exists()
