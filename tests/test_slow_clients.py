@@ -163,3 +163,13 @@ def test_framing_that_will_be_refused_is_refused_at_once_not_at_the_deadline(ser
         s.sendall(request_bytes)
         status_line = _closed_within(s, REQUEST_TIMEOUT + SLACK_SECONDS).split(b"\r\n", 1)[0]
     assert status_line.split(b" ")[1] in (b"400", b"413", b"501"), status_line
+
+
+def test_a_refused_request_line_is_logged_without_its_query_string(server):
+    """gunicorn logged the whole line it refused; a query string can carry a patient's id."""
+    with socket.create_connection(("127.0.0.1", int(server.base_url.rsplit(":", 1)[1])), timeout=5) as s:
+        s.sendall(b"GET /cds-services?patient=Zyxwer-4711\x7f HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _closed_within(s, REQUEST_TIMEOUT + SLACK_SECONDS).startswith(b"HTTP/1.1 400 ")
+    logged = server.stderr() + server.stdout()
+    assert "Invalid request from ip=" in logged and "/cds-services" in logged
+    assert "Zyxwer-4711" not in logged
