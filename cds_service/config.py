@@ -215,6 +215,12 @@ class CowsAppSettings:
     client_id: str = ""
     # The code system of the local codes that name the 11 items in the Observation's components.
     item_system: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")] = "urn:withdrawal-cds:cows-item"
+    # The EHR origins that may show the form in a frame (CSP frame-ancestors), e.g.
+    # "https://ehr.example.org". Unset: with trusted issuers, no other origin may frame it; open, any.
+    frame_ancestors: tuple[HttpUrl, ...] = ()
+    # With trusted issuers the form may connect only to its own origin and the issuers' fhir_servers;
+    # an EHR whose authorization server (token endpoint) is at another origin lists it here.
+    connect_origins: tuple[HttpUrl, ...] = ()
 
 
 @dataclass(frozen=True, config=_FILE)
