@@ -6,7 +6,9 @@ back (benchmarks/http_load.py's load generator). Before the attacks, the same lo
 quiet figures. Reported per kind: the healthy calls' p50/p99 and failures, how many attack
 connections were opened, and the longest an attack connection lived against the deadline that
 should have closed it (the server looks at its deadlines once a second: a connection may live up
-to a second past it).
+to a second past it). An attacker that reads nothing never sees the server's close (it is queued
+behind the answers it does not read): for it, the connection's end is read from the server's side
+(/proc/net/tcp), once a second.
 
     python -m benchmarks.slow_clients [--seconds 60] [--attackers 200] [--kinds head-dripped,...]
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import selectors
+import select
 import socket
 import sys
 import tempfile
@@ -28,7 +30,7 @@ from benchmarks import records
 from benchmarks.child import REPO, SERVICE_PATH
 from benchmarks.http_load import Server, _cli, _free_port, _pooled, load
 
-HEAD_TIMEOUT, REQUEST_TIMEOUT, KEEPALIVE = 10.0, 30.0, 5.0
+HEAD_TIMEOUT, REQUEST_TIMEOUT, KEEPALIVE, WRITE_TIMEOUT = 10.0, 30.0, 5.0, 10.0
 # How often a dripping attacker sends its next byte (the review's figure for bodies: every 5 s).
 DRIP_SECONDS = 5.0
 # Past its deadline, what a connection may live before the poll that closes it comes round.
@@ -48,6 +50,7 @@ class Kind:
     sent: bytes       # at once
     dripped: bytes    # then a byte every DRIP_SECONDS
     deadline: float   # after which the server must have closed the connection
+    reads: bool = True  # whether the attacker reads what the server sends
 
 
 KINDS = {
@@ -61,7 +64,13 @@ KINDS = {
     "chunked-stopped": Kind(_head("Transfer-Encoding: chunked") + b"10\r\n{", b"", REQUEST_TIMEOUT),
     "pipelined-half": Kind(HEALTHZ + b"GET /healthz HTTP/1.1\r\nX", b"", HEAD_TIMEOUT),
     "idle-keepalive": Kind(HEALTHZ, b"", KEEPALIVE),
+    # Pipelines requests for a 32 KB answer and reads none. The request left waiting for room has the
+    # request deadline from when the server took it up, after the answers that fitted went out (a
+    # write may have had its own deadline first).
+    "answers-not-read": Kind(_head(method="GET", path="/openapi.json") * 100, b"", REQUEST_TIMEOUT + WRITE_TIMEOUT,
+                             reads=False),
 }
+_POLLRDHUP = getattr(select, "POLLRDHUP", 0x2000)
 
 
 @dataclass
@@ -76,36 +85,58 @@ class Attack:
     open_at_end: list[float] = field(default_factory=list)
 
     def run(self) -> None:
-        selector = selectors.DefaultSelector()
-        conns: dict[socket.socket, list] = {}
+        poll = select.poll()
+        # A kind that reads nothing learns of the server's close from POLLRDHUP (its answers unread).
+        events = select.POLLIN | _POLLRDHUP if self.kind.reads else _POLLRDHUP
+        conns: dict[int, tuple[socket.socket, list]] = {}
 
         def open_one() -> None:
-            s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            s = socket.socket()
+            if not self.kind.reads:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(5)
+            s.connect(("127.0.0.1", self.port))
             s.sendall(self.kind.sent)
             s.setblocking(False)
-            conns[s] = [time.monotonic(), 0, time.monotonic() + DRIP_SECONDS]  # opened, dripped, next drip
-            selector.register(s, selectors.EVENT_READ)
+            conns[s.fileno()] = (s, [time.monotonic(), 0, time.monotonic() + DRIP_SECONDS])
+            poll.register(s, events)
             self.opened += 1
+
+        def closed(fd: int) -> None:
+            s, state = conns.pop(fd)
+            self.lifetimes.append(time.monotonic() - state[0])
+            poll.unregister(fd)
+            s.close()
+            if not self.stop.is_set():
+                open_one()
 
         for _ in range(self.count):
             open_one()
+        next_look = time.monotonic() + 1
         while not self.stop.is_set():
-            for key, _ in selector.select(timeout=0.2):
-                s = key.fileobj
+            if not self.kind.reads and time.monotonic() >= next_look:
+                # Its close stays queued behind the answers this attacker never reads: the server's
+                # side of the connection says when it was given up.
+                established = _established_from(self.port)
+                for fd in [fd for fd, (s, _) in conns.items() if s.getsockname()[1] not in established]:
+                    closed(fd)
+                next_look = time.monotonic() + 1
+            for fd, event in poll.poll(200):
+                if fd not in conns:
+                    continue
+                if event & (select.POLLHUP | select.POLLERR | _POLLRDHUP):
+                    closed(fd)
+                    continue
                 try:
-                    data = s.recv(65536)
+                    data = conns[fd][0].recv(65536)
                 except BlockingIOError:
                     continue
                 except OSError:
                     data = b""
-                if not data:  # closed by the server
-                    self.lifetimes.append(time.monotonic() - conns.pop(s)[0])
-                    selector.unregister(s)
-                    s.close()
-                    if not self.stop.is_set():
-                        open_one()
+                if not data:
+                    closed(fd)
             now = time.monotonic()
-            for s, state in conns.items():
+            for s, state in conns.values():
                 opened, dripped, next_drip = state
                 if dripped < len(self.kind.dripped) and now >= next_drip:
                     try:
@@ -114,16 +145,29 @@ class Attack:
                         pass
                     state[1], state[2] = dripped + 1, now + DRIP_SECONDS
         now = time.monotonic()
-        self.open_at_end = [now - state[0] for state in conns.values()]
-        for s in conns:
+        self.open_at_end = [now - state[0] for _, state in conns.values()]
+        for s, _ in conns.values():
             s.close()
-        selector.close()
+
+
+def _established_from(port: int) -> set[int]:
+    """The client ports of the connections the server on `port` (loopback) holds ESTABLISHED."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                local, remote, state = line.split()[1:4]
+                if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                    found.add(int(remote.rsplit(":", 1)[1], 16))
+    return found
 
 
 def _service(tmp: str) -> Server:
     config = Path(tmp, "config.toml")
     config.write_text(f"[server]\nhead_timeout_seconds = {HEAD_TIMEOUT}\nrequest_timeout_seconds = "
-                      f"{REQUEST_TIMEOUT}\nkeepalive_seconds = {int(KEEPALIVE)}\n")
+                      f"{REQUEST_TIMEOUT}\nkeepalive_seconds = {int(KEEPALIVE)}\n"
+                      f"write_timeout_seconds = {WRITE_TIMEOUT}\n")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WITHDRAWAL_CDS_")}
     env.update(WITHDRAWAL_CDS_DATA_DIR=tmp, PYTHONPATH=str(REPO))

@@ -15,7 +15,9 @@ Deadlines (server settings, cds_service/config.py), each closing the connection:
   within `request_timeout_seconds` of its first byte (of the connection, for a
   new one that sends nothing);
 - an idle kept-alive connection is closed after `keepalive_seconds` (gunicorn);
-- each response must be taken by the client within `write_timeout_seconds`.
+- a request is handed to a thread only when the socket has room for its answer
+  (a client that pipelines requests and reads no answers waits in the poller),
+  and each answer must be taken by the client within `write_timeout_seconds`.
 
 Bounds, so buffering cannot become the attack:
 - a request gunicorn or the app will refuse anyway (a head over HEAD_LIMIT_BYTES,
@@ -39,6 +41,7 @@ every other error of the service, with the same status.
 from __future__ import annotations
 
 import re
+import select
 import selectors
 import time
 from dataclasses import dataclass
@@ -141,7 +144,11 @@ class RequestBufferingWorker(ThreadWorker):
             self.buffered_bytes += len(pending.data)
         open_ = self._receive(conn, pending)
         state = request_state(pending, self.limits.max_body_bytes)
-        if state == READY:
+        if state == READY and not _writable(conn.sock):
+            # A client that does not read its answers (pipelining behind them): the next answer
+            # would block a thread in its write; it waits here, by its request deadline, instead.
+            self._park(conn, pending, selectors.EVENT_WRITE)
+        elif state == READY:
             self._hand_over(conn, pending)
         elif state in _REFUSALS:
             _send_now(conn.sock, json_response(*_REFUSALS[state]))
@@ -179,12 +186,12 @@ class RequestBufferingWorker(ThreadWorker):
             pending.continued = True
             _send_now(conn.sock, _CONTINUE)
 
-    def _park(self, conn, pending: Pending) -> None:
-        """Wait in the poller, not in a thread, for more of the request."""
+    def _park(self, conn, pending: Pending, event: int = selectors.EVENT_READ) -> None:
+        """Wait in the poller, not in a thread, for more of the request (or room for its answer)."""
         head_in = _END_OF_HEAD in pending.data
         conn.timeout = pending.started + (self.limits.request_timeout if head_in else self.limits.head_timeout)
         self.pending_conns.append(conn)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_more, conn))
+        self.poller.register(conn.sock, event, partial(self._on_more, conn))
 
     def _on_more(self, conn, client) -> None:
         self.poller.unregister(client)
@@ -251,6 +258,12 @@ def _without_query(line: str) -> str:
         return line[:200]
     _, space, version = after.partition(" ")
     return (before + "?..." + space + version)[:200]
+
+
+def _writable(sock) -> bool:
+    poll = select.poll()
+    poll.register(sock, select.POLLOUT)
+    return bool(poll.poll(0))
 
 
 def _send_now(sock, data: bytes) -> None:

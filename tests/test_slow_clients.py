@@ -19,7 +19,7 @@ from tests.serving import Serving, free_port
 
 THREADS = 2
 ATTACKERS = 3 * THREADS
-HEAD_TIMEOUT, REQUEST_TIMEOUT, KEEPALIVE = 2.0, 3.0, 1
+HEAD_TIMEOUT, REQUEST_TIMEOUT, KEEPALIVE, WRITE_TIMEOUT = 2.0, 3.0, 1, 2.0
 # A probe gets this long; attack connections are waited for this long past their deadline.
 PROBE_SECONDS, SLACK_SECONDS = 20.0, 10.0
 HOOK = "/cds-services/withdrawal-patient-view"
@@ -30,7 +30,8 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("slow-clients")
     config = data / "config.toml"
     config.write_text(f"[server]\nthreads = {THREADS}\nhead_timeout_seconds = {HEAD_TIMEOUT}\n"
-                      f"request_timeout_seconds = {REQUEST_TIMEOUT}\nkeepalive_seconds = {KEEPALIVE}\n")
+                      f"request_timeout_seconds = {REQUEST_TIMEOUT}\nkeepalive_seconds = {KEEPALIVE}\n"
+                      f"write_timeout_seconds = {WRITE_TIMEOUT}\n")
     port = free_port()
     serving = Serving(["--config", str(config), "--workers", "1", "--port", str(port)],
                       {"WITHDRAWAL_CDS_DATA_DIR": str(data)}, data, port)
@@ -138,6 +139,32 @@ def test_an_attack_costs_a_socket_and_is_closed_by_its_deadline(server, name):
                 assert received.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
             else:
                 assert received == b""
+
+
+def test_a_client_that_reads_no_answers_costs_no_thread_and_is_closed(server):
+    """Each connection pipelines many requests for a large answer and reads none of them. Before,
+    a thread wrote an answer into the full socket and blocked there for good."""
+    port, requests_each = int(server.base_url.rsplit(":", 1)[1]), 100
+    sockets = []
+    for _ in range(ATTACKERS):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills after a few answers
+        s.settimeout(5)
+        s.connect(("127.0.0.1", port))
+        s.sendall(_head(method="GET", path="/openapi.json") * requests_each)
+        sockets.append(s)
+    try:
+        assert requests.get(f"{server.base_url}/healthz", timeout=PROBE_SECONDS).status_code == 200
+        assert sum(_still_open(s) for s in sockets) == ATTACKERS
+        # Past the deadline of the request left waiting (and the write deadline), each connection
+        # has been given up on: closed, with most of its answers never sent.
+        time.sleep(REQUEST_TIMEOUT + WRITE_TIMEOUT + 2)
+        for s in sockets:
+            answered = _closed_within(s, SLACK_SECONDS).count(b"HTTP/1.1 200 OK")
+            assert answered < requests_each
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def test_an_idle_kept_alive_connection_is_closed(server):

@@ -3,6 +3,7 @@ what it answers itself, what it drops. (tests/test_hostile_input.py runs it insi
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import time
@@ -190,6 +191,25 @@ def test_a_pipelined_request_left_over_after_an_answer_waits_in_the_poller(polle
     assert worker.tpool.submitted == [] and list(worker.pending_conns) == [conn]
     _arrive(worker, conn, client, b"-A: b\r\n\r\n")
     assert worker.tpool.submitted == [conn] and conn.held == b"GET /healthz HTTP/1.1\r\nX-A: b\r\n\r\n"
+
+
+def test_a_client_that_reads_no_answers_waits_in_the_poller_until_there_is_room_for_one(poller_worker):
+    """Before, the thread wrote the answer into a full socket and blocked there, for good."""
+    worker, connect = poller_worker
+    conn, client = connect()
+    conn.sock.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        while True:
+            conn.sock.send(b"x" * 65536)  # earlier answers the client has not read
+    _arrive(worker, conn, client, b"GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert worker.tpool.submitted == [] and list(worker.pending_conns) == [conn]
+    client.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        while client.recv(1 << 20):
+            pass
+    for key, _ in worker.poller.select(1):
+        key.data(key.fileobj)
+    assert worker.tpool.submitted == [conn] and not worker.pending_conns
 
 
 def test_a_threads_parser_meets_the_end_of_what_was_read_never_the_socket(poller_worker):
