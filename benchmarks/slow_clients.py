@@ -8,7 +8,7 @@ connections were opened, and the longest an attack connection lived against the 
 should have closed it (the server looks at its deadlines once a second: a connection may live up
 to a second past it). An attacker that reads nothing never sees the server's close (it is queued
 behind the answers it does not read): for it, the connection's end is read from the server's side
-(/proc/net/tcp), once a second.
+(/proc/net/tcp), once a second, and its time counts from when the server last sent it a byte.
 
     python -m benchmarks.slow_clients [--seconds 60] [--attackers 200] [--kinds head-dripped,...]
 """
@@ -43,6 +43,8 @@ def _head(*extra: str, method: str = "POST", path: str = SERVICE_PATH) -> bytes:
 
 
 HEALTHZ = _head(method="GET", path="/healthz")
+# The COWS form's vendored SMART client (the form is on in open mode): 56 KB sent from the file.
+_LARGE_FILE = "/apps/cows/vendor/fhir-client.pure.min.js"
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,10 @@ KINDS = {
     "chunked-stopped": Kind(_head("Transfer-Encoding: chunked") + b"10\r\n{", b"", REQUEST_TIMEOUT),
     "pipelined-half": Kind(HEALTHZ + b"GET /healthz HTTP/1.1\r\nX", b"", HEAD_TIMEOUT),
     "idle-keepalive": Kind(HEALTHZ, b"", KEEPALIVE),
-    # Pipelines requests for a 32 KB answer and reads none. The request left waiting for room has the
-    # request deadline from when the server took it up, after the answers that fitted went out (a
-    # write may have had its own deadline first).
-    "answers-not-read": Kind(_head(method="GET", path="/openapi.json") * 100, b"", REQUEST_TIMEOUT + WRITE_TIMEOUT,
-                             reads=False),
+    # Pipelines requests for a 56 KB static file (little work to answer) and reads none. Its time
+    # is counted from when the server stopped sending to it (before, it was answering what was
+    # asked): then an answer not taken, or a request waiting for room for one, has the write deadline.
+    "answers-not-read": Kind(_head(method="GET", path=_LARGE_FILE) * 10, b"", WRITE_TIMEOUT, reads=False),
 }
 _POLLRDHUP = getattr(select, "POLLRDHUP", 0x2000)
 
@@ -98,7 +99,9 @@ class Attack:
             s.connect(("127.0.0.1", self.port))
             s.sendall(self.kind.sent)
             s.setblocking(False)
-            conns[s.fileno()] = (s, [time.monotonic(), 0, time.monotonic() + DRIP_SECONDS])
+            # opened (for a kind that reads nothing: when the server last sent), dripped, next drip,
+            # the server's unsent bytes
+            conns[s.fileno()] = (s, [time.monotonic(), 0, time.monotonic() + DRIP_SECONDS, -1])
             poll.register(s, events)
             self.opened += 1
 
@@ -118,8 +121,14 @@ class Attack:
                 # Its close stays queued behind the answers this attacker never reads: the server's
                 # side of the connection says when it was given up.
                 established = _established_from(self.port)
-                for fd in [fd for fd, (s, _) in conns.items() if s.getsockname()[1] not in established]:
-                    closed(fd)
+                for fd, (s, state) in list(conns.items()):
+                    unsent = established.get(s.getsockname()[1])
+                    if unsent is None:
+                        closed(fd)
+                    elif unsent != state[3]:
+                        # The server is still sending (it answers what was asked): the deadline
+                        # runs from when it stopped, stalled by this client.
+                        state[0], state[3] = time.monotonic(), unsent
                 next_look = time.monotonic() + 1
             for fd, event in poll.poll(200):
                 if fd not in conns:
@@ -137,7 +146,7 @@ class Attack:
                     closed(fd)
             now = time.monotonic()
             for s, state in conns.values():
-                opened, dripped, next_drip = state
+                opened, dripped, next_drip, _ = state
                 if dripped < len(self.kind.dripped) and now >= next_drip:
                     try:
                         s.send(self.kind.dripped[dripped:dripped + 1])
@@ -150,16 +159,17 @@ class Attack:
             s.close()
 
 
-def _established_from(port: int) -> set[int]:
-    """The client ports of the connections the server on `port` (loopback) holds ESTABLISHED."""
-    found = set()
+def _established_from(port: int) -> dict[int, int]:
+    """The connections the server on `port` (loopback) holds ESTABLISHED: client port -> the bytes
+    it has queued for the client and not yet sent (tx_queue)."""
+    found = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(table) as lines:
             next(lines)
             for line in lines:
-                local, remote, state = line.split()[1:4]
+                local, remote, state, queues = line.split()[1:5]
                 if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
-                    found.add(int(remote.rsplit(":", 1)[1], 16))
+                    found[int(remote.rsplit(":", 1)[1], 16)] = int(queues.split(":")[0], 16)
     return found
 
 

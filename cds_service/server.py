@@ -90,6 +90,8 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         "timeout": settings.server.timeout_seconds,
         "graceful_timeout": 10,
         "keepalive": settings.server.keepalive_seconds,
+        # A thread's answer goes into an outbox the poller sends (worker.py), not down sendfile.
+        "sendfile": False,
         "limit_request_line": LIMIT_REQUEST_LINE,
         "limit_request_fields": LIMIT_REQUEST_FIELDS,
         "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,

@@ -1,4 +1,4 @@
-"""A gunicorn gthread worker in which no thread ever waits for a client.
+"""A gunicorn gthread worker in which no thread ever waits for a client, reading or writing.
 
 Stock gthread hands a connection to a worker thread as soon as its first byte
 arrives, and the thread then blocks reading the rest: a handful of clients that
@@ -15,9 +15,11 @@ Deadlines (server settings, cds_service/config.py), each closing the connection:
   within `request_timeout_seconds` of its first byte (of the connection, for a
   new one that sends nothing);
 - an idle kept-alive connection is closed after `keepalive_seconds` (gunicorn);
-- a request is handed to a thread only when the socket has room for its answer
-  (a client that pipelines requests and reads no answers waits in the poller),
-  and each answer must be taken by the client within `write_timeout_seconds`.
+- a thread writes its answer into an outbox, never to the socket: the poller sends
+  it, and a client must take it within `write_timeout_seconds`; a request is
+  handed to a thread only when the socket has room for its answer. A connection
+  that closes is closed at once (gunicorn's graceful close waited, in the poller,
+  for the client to close first).
 
 Bounds, so buffering cannot become the attack:
 - a request gunicorn or the app will refuse anyway (a head over HEAD_LIMIT_BYTES,
@@ -43,6 +45,7 @@ from __future__ import annotations
 import re
 import select
 import selectors
+import socket
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -145,9 +148,10 @@ class RequestBufferingWorker(ThreadWorker):
         open_ = self._receive(conn, pending)
         state = request_state(pending, self.limits.max_body_bytes)
         if state == READY and not _writable(conn.sock):
-            # A client that does not read its answers (pipelining behind them): the next answer
-            # would block a thread in its write; it waits here, by its request deadline, instead.
+            # A client that does not read its answers (pipelining behind them): it waits here for
+            # room, by its request deadline or the write deadline, whichever comes first.
             self._park(conn, pending, selectors.EVENT_WRITE)
+            conn.timeout = min(conn.timeout, time.monotonic() + self.limits.write_timeout)
         elif state == READY:
             self._hand_over(conn, pending)
         elif state in _REFUSALS:
@@ -237,12 +241,60 @@ class RequestBufferingWorker(ThreadWorker):
             conn.parser = HeldRequestParser(self.cfg, conn.client)
         conn.parser.unreader.unread(conn.held)
         conn.held = b""
-        return super().handle(conn)
+        # The thread writes its answer into an outbox; the poller sends it (finish_request).
+        sock, conn.sock = conn.sock, Outbox(conn.sock)
+        try:
+            return super().handle(conn)
+        finally:
+            conn.outbox, conn.sock = conn.sock, sock
 
-    def handle_request(self, req, conn):
-        # The thread writes the response: a client that does not read it has this long.
-        conn.sock.settimeout(self.limits.write_timeout)
-        return super().handle_request(req, conn)
+    # --- the poller's side, after the thread: sending the answer --------------------------
+
+    def finish_request(self, conn, fs):
+        outbox, conn.outbox = getattr(conn, "outbox", None), None
+        if outbox is None:
+            return self._after_answer(conn, fs)
+        conn.answer = Answer(outbox.data, outbox.closed, fs, time.monotonic() + self.limits.write_timeout)
+        self._send_answer(conn)
+
+    def _send_answer(self, conn) -> None:
+        answer = conn.answer
+        try:
+            conn.sock.setblocking(False)
+            while answer.sent < len(answer.data):
+                answer.sent += conn.sock.send(answer.data[answer.sent:answer.sent + _RECV_BYTES])
+        except (BlockingIOError, InterruptedError):
+            # The client is not taking it yet: wait here for room, by the write deadline.
+            conn.timeout = answer.deadline
+            self.pending_conns.append(conn)
+            self.poller.register(conn.sock, selectors.EVENT_WRITE, partial(self._on_room, conn))
+            return
+        except OSError:
+            answer.closes = True
+        conn.answer = None
+        if answer.closes:
+            self.nr_conns -= 1
+            _close_now(conn.sock)
+        else:
+            self._after_answer(conn, answer.fs)
+
+    def _on_room(self, conn, client) -> None:
+        self.poller.unregister(client)
+        self.pending_conns.remove(conn)
+        self._send_answer(conn)
+
+    def _after_answer(self, conn, fs) -> None:
+        try:
+            keep_alive = not fs.cancelled() and fs.result()
+        except Exception:  # noqa: BLE001 - gunicorn's own finish_request treats any failure so
+            keep_alive = False
+        if keep_alive:
+            super().finish_request(conn, fs)
+        else:
+            # gunicorn's graceful close waits (up to 2 s) for the client to close first, in the
+            # poller's thread: a client that never closes would stall every other connection.
+            self.nr_conns -= 1
+            _close_now(conn.sock)
 
     def handle_error(self, req, client, addr, exc):
         if isinstance(exc, InvalidRequestLine):
@@ -258,6 +310,69 @@ def _without_query(line: str) -> str:
         return line[:200]
     _, space, version = after.partition(" ")
     return (before + "?..." + space + version)[:200]
+
+
+class Outbox:
+    """The client socket as a thread sees it: what the thread writes is kept for the poller to send;
+    its close is noted (and done once the answer has gone); it reads nothing."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self.data = bytearray()
+        self.closed = False
+
+    def __getattr__(self, name):  # fileno, getpeername, getsockname, ...
+        return getattr(self._sock, name)
+
+    def sendall(self, data) -> None:
+        self.data += data
+
+    def send(self, data) -> int:
+        self.data += data
+        return len(data)
+
+    def recv(self, *args) -> bytes:
+        return b""
+
+    def shutdown(self, how) -> None:
+        self.closed = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def setblocking(self, flag) -> None:
+        pass
+
+    def settimeout(self, timeout) -> None:
+        pass
+
+    def gettimeout(self):
+        return None
+
+
+@dataclass
+class Answer:
+    """An answer the poller is sending: the bytes, how far, whether the connection then closes."""
+    data: bytearray
+    closes: bool
+    fs: object  # the thread's future: whether to keep the connection alive
+    deadline: float
+    sent: int = 0
+
+
+def _close_now(sock) -> None:
+    """Close without waiting: half-close, drop what the client has sent meanwhile (unread bytes at
+    close would make the kernel reset the connection, cutting off the answer), close."""
+    try:
+        sock.setblocking(False)
+        sock.shutdown(socket.SHUT_WR)
+        for _ in range(16):
+            if not sock.recv(4096):
+                break
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 def _writable(sock) -> bool:

@@ -8,6 +8,7 @@ import selectors
 import socket
 import time
 from collections import deque
+from concurrent.futures import Future
 from types import SimpleNamespace
 
 import pytest
@@ -210,6 +211,42 @@ def test_a_client_that_reads_no_answers_waits_in_the_poller_until_there_is_room_
     for key, _ in worker.poller.select(1):
         key.data(key.fileobj)
     assert worker.tpool.submitted == [conn] and not worker.pending_conns
+
+
+def _done(result) -> Future:
+    future = Future()
+    future.set_result(result)
+    return future
+
+
+def test_a_threads_answer_is_sent_by_the_poller_and_a_closing_connection_closes_at_once(poller_worker,
+                                                                                        monkeypatch):
+    """gunicorn's graceful close waits up to 2 s, in the poller, for the client to close first: a
+    client that never does stalled every connection of the worker meanwhile."""
+    import gunicorn.util
+    monkeypatch.setattr(gunicorn.util, "close_graceful", lambda *a, **k: pytest.fail("a lingering close"))
+    worker, connect = poller_worker
+    conn, client = connect()
+    outbox = w.Outbox(conn.sock)
+    outbox.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")
+    conn.outbox = outbox
+    worker.finish_request(conn, _done(False))
+    assert client.recv(1000).endswith(b"\r\n\r\n{}") and client.recv(10) == b""  # closed, not lingering
+    assert worker.nr_conns == 0 and not worker.pending_conns
+
+
+def test_an_answer_the_client_does_not_take_waits_in_the_poller_by_the_write_deadline(poller_worker):
+    """Before, the thread wrote the answer itself and blocked there while the client read nothing."""
+    worker, connect = poller_worker
+    conn, client = connect()
+    conn.outbox = w.Outbox(conn.sock)
+    conn.outbox.sendall(b"x" * (16 << 20))  # more than the socket buffers hold
+    worker.finish_request(conn, _done(True))
+    assert list(worker.pending_conns) == [conn]
+    assert conn.timeout == pytest.approx(time.monotonic() + worker.limits.write_timeout, abs=1)
+    conn.timeout = time.monotonic() - 1
+    worker.murder_pending()
+    assert not worker.pending_conns and worker.nr_conns == 0
 
 
 def test_a_threads_parser_meets_the_end_of_what_was_read_never_the_socket(poller_worker):
