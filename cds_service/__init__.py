@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     check_store_files(settings)
     store = Store.from_settings(settings)
     metrics = Metrics()
-    runtime = Runtime(settings=settings, fetcher=FhirFetcher(settings.fhir, observe=metrics.fhir_fetched), store=store,
+    fetcher = FhirFetcher(settings.fhir, observe=metrics.fhir_fetched, address_allowed=fhir_address_check(settings))
+    runtime = Runtime(settings=settings, fetcher=fetcher, store=store,
                       authenticator=Authenticator(settings, store, clock=lambda: runtime.clock()), metrics=metrics,
                       switches=Switchboard.from_settings(settings), clock=utcnow)
     app.extensions[EXTENSION] = runtime
@@ -49,3 +50,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     observe_requests(app)
     register_cors(app, settings.server.cors_origins)
     return app
+
+
+def fhir_address_check(settings: Settings):
+    """Open mode off loopback: the addresses a fhirServer may have (design section 6); else None, any."""
+    from cds_service.auth.start_policy import is_loopback
+    from cds_service.fhir.addresses import public_or_listed
+
+    if settings.auth_required or is_loopback(settings.server.host):
+        return None
+    return public_or_listed(settings.fhir.allowed_networks)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from collections.abc import Callable
 
 import certifi
 import urllib3
@@ -98,15 +99,25 @@ def _bounded_socket(sock: socket.socket) -> _BoundedSocket:
     return bounded_sock
 
 
+class AddressRefused(NewConnectionError):
+    """Every address the name resolved to is one the address check refuses."""
+
+
 class _LookedUp:
     """Looks its host's name up within the deadline (name_lookup.py), then connects to each of its
-    addresses in turn, as urllib3's own `_new_conn` does with an unbounded lookup. Everything else
-    (the Host header, TLS's server name and certificate check) still uses the name.
+    addresses the address check allows, in turn, as urllib3's own `_new_conn` does with an
+    unbounded lookup. The check sees the address the socket connects to, not the name. Everything
+    else (the Host header, TLS's server name and certificate check) still uses the name.
     Mixed into the plain and the TLS connection class, ahead of either in the MRO."""
+
+    address_allowed: Callable[[str], bool] | None = None  # set per BoundedHttp (_pool_classes)
 
     def _new_conn(self) -> socket.socket:
         failure: Exception = NewConnectionError(self, "no address")
         for *_, sockaddr in self._addresses():
+            if self.address_allowed is not None and not self.address_allowed(sockaddr[0]):
+                failure = AddressRefused(self, "address not allowed")
+                continue
             try:
                 sock = create_connection(sockaddr[:2], self.timeout, source_address=self.source_address,
                                          socket_options=self.socket_options)
@@ -154,12 +165,23 @@ def tls_context(cafile: str | None = None) -> ssl.SSLContext:
     return context
 
 
-class BoundedHttp:
-    """A pool of keep-alive connections (thread-safe) and GETs that end by their deadline."""
+def _pool_classes(address_allowed: Callable[[str], bool] | None) -> dict[str, type]:
+    if address_allowed is None:
+        return {"http": _Pool, "https": _TlsPool}
+    check = {"address_allowed": staticmethod(address_allowed)}
+    return {"http": type("_CheckedPool", (_Pool,), {"ConnectionCls": type("_Checked", (_Connection,), check)}),
+            "https": type("_CheckedTlsPool", (_TlsPool,),
+                          {"ConnectionCls": type("_CheckedTls", (_TlsConnection,), check)})}
 
-    def __init__(self, maxsize: int, context: ssl.SSLContext | None = None):
+
+class BoundedHttp:
+    """A pool of keep-alive connections (thread-safe) and GETs that end by their deadline; with
+    `address_allowed`, connections only to the addresses it allows (fhir/addresses.py)."""
+
+    def __init__(self, maxsize: int, context: ssl.SSLContext | None = None,
+                 address_allowed: Callable[[str], bool] | None = None):
         self._manager = urllib3.PoolManager(num_pools=64, maxsize=maxsize, ssl_context=context or tls_context())
-        self._manager.pool_classes_by_scheme = {"http": _Pool, "https": _TlsPool}
+        self._manager.pool_classes_by_scheme = _pool_classes(address_allowed)
 
     def get(self, url: str, *, headers: dict[str, str], deadline: float, connect_timeout: float,
             read_timeout: float, max_bytes: int) -> tuple[int, bytes]:
@@ -219,6 +241,8 @@ def _reason(exc: BaseException, deadline: float) -> str:
         return "deadline passed"
     if isinstance(exc, NameResolutionError):
         return "name lookup failed"
+    if isinstance(exc, AddressRefused) or isinstance(getattr(exc, "reason", None), AddressRefused):
+        return "address not allowed"
     if isinstance(exc.__cause__, TooManyLookups):
         return "too many name lookups"
     # NewConnectionError is a ConnectTimeoutError to urllib3, for history's sake: ask it first.

@@ -12,6 +12,7 @@ file, the defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import field
@@ -82,6 +83,17 @@ class ServerSettings:
     loopback_only: bool = False
     # gunicorn: a slow client cannot hold a worker longer than this.
     timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
+    # Slow clients (cds_service/worker.py, docs/hardening.md): a connection is closed when its
+    # request's head is not in this long after its first byte (or after it connected) ...
+    head_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
+    # ... or its whole request, body included, this long after its first byte,
+    request_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    # or it sends nothing this long after an answer (an idle keep-alive),
+    keepalive_seconds: Annotated[int, Field(ge=1, le=600)] = 5
+    # or it does not take an answer within this long.
+    write_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
+    # What all the requests a worker is still receiving may hold together; past it, a 503.
+    buffer_budget_bytes: Annotated[int, Field(ge=1024 * 1024)] = 64 * 1024 * 1024
 
     @property
     def base_urls(self) -> tuple[str, ...]:
@@ -105,6 +117,19 @@ class FhirSettings:
     # free for the others, so a slow server cannot starve them. Default: half the pool.
     max_per_server: Annotated[int | None, Field(ge=1, le=256)] = None
     max_response_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
+    # Open mode off loopback (--allow-unauthenticated without issuers): fhirServer may reach only
+    # public addresses and these networks (CIDR, e.g. "10.20.0.0/16"); fhir/addresses.py.
+    allowed_networks: tuple[str, ...] = ()
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP network (CIDR)") from None
+        return networks
 
     def __post_init__(self) -> None:
         if self.max_per_server is not None and self.max_per_server > self.pool_size:
@@ -214,6 +239,12 @@ class CowsAppSettings:
     client_id: str = ""
     # The code system of the local codes that name the 11 items in the Observation's components.
     item_system: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")] = "urn:withdrawal-cds:cows-item"
+    # The EHR origins that may show the form in a frame (CSP frame-ancestors), e.g.
+    # "https://ehr.example.org". Unset: with trusted issuers, no other origin may frame it; open, any.
+    frame_ancestors: tuple[HttpUrl, ...] = ()
+    # With trusted issuers the form may connect only to its own origin and the issuers' fhir_servers;
+    # an EHR whose authorization server (token endpoint) is at another origin lists it here.
+    connect_origins: tuple[HttpUrl, ...] = ()
 
 
 @dataclass(frozen=True, config=_FILE)

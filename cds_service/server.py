@@ -1,8 +1,8 @@
 """The production server: gunicorn with threaded workers, each building its own app.
 
 Threaded workers (cds_service/worker.py) keep clients that are still sending
-their request in the poller, off the thread pool, so slow clients do not
-tie the worker up; `timeout` bounds how long any request may take. The app is built in each
+their request in the poller, off the thread pool, and a thread never reads from a
+client, so slow clients do not tie the worker up. The app is built in each
 worker (not preloaded) so database connections and the FHIR fetch pool are
 never shared across a fork.
 """
@@ -89,7 +89,9 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         "threads": settings.server.threads,
         "timeout": settings.server.timeout_seconds,
         "graceful_timeout": 10,
-        "keepalive": 5,
+        "keepalive": settings.server.keepalive_seconds,
+        # A thread's answer goes into an outbox the poller sends (worker.py), not down sendfile.
+        "sendfile": False,
         "limit_request_line": LIMIT_REQUEST_LINE,
         "limit_request_fields": LIMIT_REQUEST_FIELDS,
         "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,

@@ -36,3 +36,19 @@ def test_quick_benchmark_runs_every_part_and_summarizes(tmp_path):
     assert summary.returncode == 0, summary.stderr
     assert "median" in summary.stdout and "direct.100.cpu_ratio" in summary.stdout
 
+
+
+def test_the_slow_client_benchmark_runs_each_attack_and_reports_it(tmp_path):
+    """A few attackers for a few seconds: the harness works; its verdict on this machine means nothing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WITHDRAWAL_CDS_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    run = subprocess.run([sys.executable, "-m", "benchmarks.slow_clients", "--seconds", "2", "--attackers", "3",
+                          "--kinds", "expect-no-body,answers-not-read"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode in (0, 1), run.stdout[-3000:] + run.stderr[-3000:]
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("quiet ") and "calls" in lines[0]
+    for kind in ("expect-no-body", "answers-not-read"):
+        (row,) = [line for line in lines if line.startswith(kind)]
+        assert "attack: 3 opened" in row and "x quiet" in row
+    assert lines[-1].startswith("verdict: ")

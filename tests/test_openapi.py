@@ -7,6 +7,7 @@ missing prefetch must end as the documented 412, not as traffic to the internet.
 
 from __future__ import annotations
 
+import orjson
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -38,6 +39,8 @@ def medication_request(mid: str, pid: str = "pat-1") -> dict:
 
 class OfflineFetcher:
     """Every FHIR query fails at once, as if the server were down."""
+
+    tells_reasons = True  # as FhirFetcher on loopback
 
     def __init__(self):
         self.calls = 0
@@ -184,3 +187,55 @@ def test_cards_and_feedback_answers_match_the_description(api_schema):
         post = api_schema.find_operation_by_label(f"POST /cds-services/{service.id}/feedback")
         stored = post.Case(body=feedback, media_type="application/json").call_and_validate(checks=CHECKS)
         assert stored.status_code == 200
+
+
+# --- the rules across fields (the schemas' @validates_schema methods) --------------------------
+
+CARD = "0b8e2d8a-3c4f-4b7e-9d1a-2f6e5c4b3a21"
+WHEN = "2026-01-05T10:05:31Z"
+SUGGESTION = [{"id": "6c9f0f8e-2b1a-4c3d-8e7f-1a2b3c4d5e6f"}]
+REASON = {"reason": {"system": "urn:withdrawal-cds:override-reason", "code": "patient-declined"}}
+AUTH = {"access_token": "t", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read",
+        "subject": "cds"}
+
+
+def _feedback(outcome: str, **extra) -> dict:
+    return {"feedback": [{"card": CARD, "outcome": outcome, "outcomeTimestamp": WHEN, **extra}]}
+
+
+CROSS_FIELD = [
+    ("PatientViewRequest", lambda: {**hook_request("patient-view", [patient()]), "fhirAuthorization": AUTH}, False),
+    ("PatientViewRequest", lambda: {**hook_request("patient-view", [patient()]), "fhirAuthorization": AUTH,
+                                    "fhirServer": "https://ehr.example.org/fhir"}, True),
+    ("FeedbackRequest", lambda: _feedback("accepted"), False),
+    ("FeedbackRequest", lambda: _feedback("accepted", acceptedSuggestions=[]), False),
+    ("FeedbackRequest", lambda: _feedback("accepted", acceptedSuggestions=SUGGESTION, overrideReason=REASON), False),
+    ("FeedbackRequest", lambda: _feedback("overridden", acceptedSuggestions=SUGGESTION), False),
+    ("FeedbackRequest", lambda: _feedback("accepted", acceptedSuggestions=SUGGESTION), True),
+    ("FeedbackRequest", lambda: _feedback("overridden", overrideReason=REASON), True),
+    ("FeedbackRequest", lambda: _feedback("overridden"), True),
+]
+
+
+@pytest.mark.parametrize("component, make, valid", CROSS_FIELD)
+def test_the_description_states_the_rules_across_fields_as_the_service_applies_them(document, component, make,
+                                                                                   valid):
+    """Before, the description let through what the service refuses with a 400 (a client generated
+    from it could not know)."""
+    from jsonschema_rs import Draft202012Validator  # schemathesis's validator
+    from marshmallow import ValidationError
+
+    from cds_service.protocol.feedback_schemas import FeedbackRequestSchema
+
+    body = make()
+    # The described patterns end in Python's \\Z (end of string), which ECMA-262 regexes spell $.
+    components = orjson.loads(orjson.dumps(document["components"]).replace(b"\\\\Z", b"$"))
+    described = Draft202012Validator({"$ref": f"#/components/schemas/{component}",
+                                      "components": components}).is_valid(body)
+    schema = request_schema("patient-view") if component == "PatientViewRequest" else FeedbackRequestSchema()
+    try:
+        schema.load(body)
+        applied = True
+    except ValidationError:
+        applied = False
+    assert (described, applied) == (valid, valid)

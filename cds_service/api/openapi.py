@@ -14,7 +14,13 @@ from flask import Blueprint, current_app, jsonify
 from marshmallow import Schema, fields
 
 from cds_service.protocol.base import FhirResourceField
-from cds_service.protocol.feedback_schemas import FeedbackRequestSchema, Rfc3339DateTime
+from cds_service.protocol.feedback_schemas import (
+    ACCEPTED,
+    OVERRIDDEN,
+    FeedbackItemSchema,
+    FeedbackRequestSchema,
+    Rfc3339DateTime,
+)
 from cds_service.protocol.request_schemas import PrefetchField, request_schema
 from cds_service.protocol.response_schemas import CardsResponseSchema, DiscoveryResponseSchema, ErrorSchema
 from cds_service.protocol.services import SERVICES
@@ -125,7 +131,36 @@ def build_spec(auth_required: bool) -> dict:
         "responses": {200: _json("Up", HealthSchema), 503: _json("The store is unreachable", HealthSchema),
                       **_errors(_SERVER_ERRORS)},
     }})
-    return spec.to_dict()
+    document = spec.to_dict()
+    for name, rules in _cross_field_rules().items():
+        document["components"]["schemas"][name].update(rules)
+    return document
+
+
+def _accepted_or_overridden() -> dict:
+    """FeedbackItemSchema._outcome_fits, in JSON Schema."""
+    def when(outcome: str, then: dict) -> dict:
+        return {"if": {"properties": {"outcome": {"const": outcome}}, "required": ["outcome"]}, "then": then}
+    return {"allOf": [
+        when(ACCEPTED, {"required": ["acceptedSuggestions"], "properties": {"acceptedSuggestions": {"minItems": 1}},
+                        "not": {"required": ["overrideReason"]}}),
+        when(OVERRIDDEN, {"properties": {"acceptedSuggestions": {"maxItems": 0}}}),
+    ]}
+
+
+def _cross_field_rules() -> dict[str, dict]:
+    """What the schemas' @validates_schema methods check across fields, which apispec cannot read
+    from them: component name -> JSON Schema keywords. (order-select's rule that `selections` name
+    entries of `draftOrders` has no JSON Schema form.)"""
+    # cds-r-1: fhirAuthorization present implies fhirServer present (HookRequestSchema).
+    rules = {_component(request_schema(hook)): {"dependentRequired": {"fhirAuthorization": ["fhirServer"]}}
+             for hook in {service.hook for service in SERVICES.values()}}
+    rules[_component(FeedbackItemSchema)] = _accepted_or_overridden()
+    return rules
+
+
+def _component(schema) -> str:
+    return (schema if isinstance(schema, type) else type(schema)).__name__.removesuffix("Schema")
 
 
 def _json(description: str, schema) -> dict:

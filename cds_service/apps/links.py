@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from cards import Advice
 from cds_service.config import Settings
+from cds_service.fhir import urls
 
 COWS_FORM = "cows-form"
 APP_PATH = "/apps/cows/"
@@ -36,6 +37,20 @@ class CowsForm:
     # with iss and patient alone. Reachable by other machines with trusted issuers it may not: a
     # crafted link must not make the form write elsewhere.
     open_launch: bool
+    # With trusted issuers: the FHIR servers (normal form) an EHR launch's `iss` may be, those the
+    # issuers list; the origins the page may connect to; the origins that may frame it.
+    trusted_servers: frozenset[str] = frozenset()
+    connect_origins: tuple[str, ...] = ()
+    frame_ancestors: tuple[str, ...] = ()
+
+    def trusts(self, iss: str | None) -> bool:
+        """Whether an EHR launch may name `iss` as its FHIR server."""
+        if self.open_launch:
+            return True
+        try:
+            return bool(iss) and urls.normalize_base(iss) in self.trusted_servers
+        except urls.UnsafeUrl:
+            return False
 
 
 def cows_form(settings: Settings) -> CowsForm | None:
@@ -45,8 +60,11 @@ def cows_form(settings: Settings) -> CowsForm | None:
     enabled = app.enabled if app.enabled is not None else (local or bool(app.client_id))
     if not enabled:
         return None
+    servers = frozenset(urls.normalize_base(s) for issuer in settings.issuers for s in issuer.fhir_servers)
+    connect = dict.fromkeys(urls.origin(urls.normalize(u)) for u in (*sorted(servers), *app.connect_origins))
     return CowsForm(client_id=app.client_id or OPEN_MODE_CLIENT_ID, item_system=app.item_system,
-                    open_launch=local)
+                    open_launch=local, trusted_servers=servers, connect_origins=tuple(connect),
+                    frame_ancestors=tuple(urls.origin(urls.normalize(u)) for u in app.frame_ancestors))
 
 
 def card_links(advice: Advice, hook_request: dict, card_uuid: str, form: CowsForm | None,

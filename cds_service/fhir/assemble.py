@@ -70,7 +70,9 @@ def assemble_record(templates: Mapping[str, str], request: Mapping[str, Any],
         # the cause was a next link under another name for it.
         how = no_access if access is None else "; ".join(
             f"{key}: {state[key].reason or 'no query for it'}" for key in unavailable)
+        told = how if access is None or fetcher.tells_reasons else (
+            "could not be had from fhirServer: " + ", ".join(unavailable))
         log.info("412: prefetch keys unavailable=%s (%s)", ",".join(unavailable), how)
         raise PreconditionFailed(
-            f"data the rules need is neither in prefetch nor retrievable: {how}", unavailable)
+            f"data the rules need is neither in prefetch nor retrievable: {told}", unavailable)
     return [resource for data in state.values() for resource in data.resources]

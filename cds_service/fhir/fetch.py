@@ -54,9 +54,16 @@ class FetchResult:
 
 
 class FhirFetcher:
-    def __init__(self, settings: FhirSettings, observe: Callable[[str], None] = lambda outcome: None):
+    """`address_allowed`: the addresses a FHIR server may have (fhir/addresses.py); with it, a failed
+    query's reason stays in the log and the caller is not told it (`tells_reasons`): what the
+    network answered would make the service a port scanner."""
+
+    def __init__(self, settings: FhirSettings, observe: Callable[[str], None] = lambda outcome: None,
+                 address_allowed: Callable[[str], bool] | None = None):
         self.settings = settings
         self._observe = observe  # told each query's outcome
+        self._address_allowed = address_allowed
+        self.tells_reasons = address_allowed is None
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._pool: FairPool | None = None
@@ -68,7 +75,7 @@ class FhirFetcher:
         with self._lock:
             if self._pid != os.getpid():
                 self._pool = FairPool(self.settings.pool_size, self.settings.per_server, "fhir-fetch")
-                self._http = BoundedHttp(maxsize=self.settings.pool_size)
+                self._http = BoundedHttp(maxsize=self.settings.pool_size, address_allowed=self._address_allowed)
                 self._pid = os.getpid()
             return self._pool, self._http
 

@@ -269,7 +269,9 @@ def _reaching(target: int) -> list[int]:
 def test_open_launch_is_refused_by_a_service_that_trusts_issuers(page, live_service, clean_fhir_server):
     jwks = Path(__file__).resolve().parents[1] / "fixtures" / "sandbox-jwks.json"
     clean_fhir_server.load(record())
-    service = live_service(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(jwks)}],
+    # The server is one the issuer lists: an untrusted one is refused sooner (test_trusted_launch.py).
+    service = live_service(issuers=[{"iss": "https://ehr.example.org", "jwks_file": str(jwks),
+                                     "fhir_servers": [clean_fhir_server.base_url]}],
                            cows_app={"client_id": "registered-at-the-ehr"},
                            server={"public_base_urls": ["https://cds.example.org"]})
     page.goto(f"{service}/apps/cows/launch.html?iss={quote(clean_fhir_server.base_url)}&patient={PATIENT_ID}")

@@ -150,7 +150,9 @@ def test_the_form_is_served_without_a_cds_hooks_jwt_with_its_security_headers(ma
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Cache-Control"] == "no-cache"
     assert client.get("/apps/cows/config.json").headers["Cache-Control"] == "no-store"
-    for name in ("launch.html", "form.js", "scoring.js", "session.js", "observation.js", "launch.js", "cows.css",
+    # The launch page only for a launch from a FHIR server an issuer lists (test_trusted_launch.py).
+    assert client.get("/apps/cows/launch.html").status_code == 403
+    for name in ("form.js", "scoring.js", "session.js", "observation.js", "launch.js", "cows.css",
                  "vendor/fhir-client.pure.min.js"):
         assert client.get(f"/apps/cows/{name}").status_code == 200, name
     assert client.get("/apps/cows/../config.py").status_code == 404
