@@ -5,6 +5,7 @@
     python -m benchmarks.bench --json run1.json      # all figures, for benchmarks/summarize.py
     python -m benchmarks.bench --quick               # a few seconds' worth of everything (the smoke test)
     python -m benchmarks.bench --profile 1000        # pyinstrument report of the service path
+    python -m benchmarks.bench --record inpatient --only direct --sizes 1000,10000   # a long stay (v3)
 
 Parts (--only, comma-separated; benchmarks/README.md says exactly what each does):
   inprocess  floor vs service, each in its own process, through Flask test clients, interleaved
@@ -32,7 +33,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from benchmarks import fhir_path, http_load, inprocess, machine, memory
+from benchmarks import fhir_path, http_load, inprocess, machine, memory, records
 from benchmarks.child import Child
 from benchmarks.floor import FREEZE_ENV
 from benchmarks.report import Target, ms, table, verdict
@@ -197,9 +198,11 @@ def run(args, shown: str) -> dict:
     result = {"version": 1, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "command": shown, "machine": machine.describe(), "load_start": machine.load_average(),
               "busy_threshold_core_fraction": machine.BUSY_OTHERS_CORE_FRACTION,
+              "record": args.record,
               "floor_gc": "frozen start-up objects" if args.floor_freeze else "default", "parts": {}}
     print(f"# withdrawal-cds benchmark\n\nMachine: {result['machine']}  ")
     print(f"Command: `{shown}`  ")
+    print(f"Record: {args.record}  ")
     print(f"Floor GC: {result['floor_gc']}; service GC: as its workers set it (prepare_process)  ")
     print(f"Load average at start: {' '.join(map(str, result['load_start']))}\n", flush=True)
     tmp = tempfile.mkdtemp(prefix="wcds-bench-")
@@ -239,7 +242,6 @@ def run_profile(size: int, calls: int | None, tmp: str) -> str:
         from pyinstrument.renderers import ConsoleRenderer
     except ImportError:
         raise SystemExit("pyinstrument is not installed: pip install pyinstrument") from None
-    from benchmarks import records
     from benchmarks.child import SERVICE_PATH, service_app
 
     client = service_app(tmp).test_client()
@@ -296,6 +298,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--memory-sizes", help="record sizes for the memory part (100,1000,10000,20000)")
     add("--floor-freeze", action="store_true", help="freeze the floors' start-up objects (gc.freeze; thresholds "
         "stay default): a floor that is not slowed by what its process imported (see benchmarks/floor.py)")
+    add("--record", choices=sorted(records.SHAPES), default="chart",
+        help="the record every part measures: chart (vitals and labs, the default) or inpatient (a long stay: "
+        "~60%% MedicationAdministrations, most not opioids; design section 7, v3)")
     add("--json", metavar="PATH", help="also write every figure to PATH (input of benchmarks/summarize.py)")
     add("--profile", type=int, metavar="SIZE", help="only profile the service path at SIZE resources (pyinstrument)")
     add("--profile-calls", type=int, help="calls to profile (default: ~20,000 resources' worth)")
@@ -323,6 +328,7 @@ def _exit_on_sigterm(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    records.use_shape(args.record)
     if args.floor_freeze:
         os.environ[FREEZE_ENV] = "1"  # every floor process started from here inherits it
     if args.profile:

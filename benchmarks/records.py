@@ -16,7 +16,17 @@ Codes (never invented):
 - findings: F11.20 (opioid-misuse-disorders.csv), SNOMED 763699005 COWS
   (withdrawal-codes.csv), RxNorm 1049621 (oxycodone-medications.csv).
 
-Everything but the timestamps is a pure function of (n, seed); timestamps are
+The inpatient shape (design section 7, v3: "a long stay with thousands of
+MedicationAdministrations, most of them not opioids") is about 60% MedicationAdministrations
+over the last 30 days, 98% of them ordinary inpatient drugs and 2% fentanyl or morphine
+injections, then 25% vital signs, 10% labs, the rest other, with the same three findings.
+Its drugs: RxNorm codes of the AHRQ nonopioid-pain-medications and stool-softeners-and-laxatives
+value sets (../shared/reference/codes/ahrq-pain-mgmt-summary/, which store no displays),
+temazepam (benzodiazepine-medications.csv), and products coded by text only, as many sites send
+them (ondansetron, heparin, cefazolin, pantoprazole, saline); the opioids: RxNorm 1735003
+(fentanyl-type-medications.csv) and 1728805 (non-synthetic-opioid-medications.csv).
+
+Everything but the timestamps is a pure function of (n, seed, shape); timestamps are
 offsets from `now` (default: the current time) so the time windows of the rules
 see the findings as recent.
 """
@@ -83,6 +93,23 @@ PROCEDURES = [
     (SNOMED, "461621000124108", "Review of prescription drug monitoring program record (procedure)"),
     (SNOMED, "185463005", "Visit out of hours (procedure)"),                                     # office-visit.csv
 ]
+# (system, code, display) or (None, None, text): what a ward gives all day
+INPATIENT_DRUGS = [
+    (RXNORM, "1001437", None),     # ahrq .../nonopioid-pain-medications_*.csv (no display there)
+    (RXNORM, "1006079", None),     # ahrq .../nonopioid-pain-medications_*.csv
+    (RXNORM, "1001679", None),     # ahrq .../stool-softeners-and-laxatives_*.csv
+    (RXNORM, "208464", "temazepam 15 MG Oral Capsule [Restoril]"),  # benzodiazepine-medications.csv
+    (None, None, "ondansetron 4 MG in 2 ML Injection"),
+    (None, None, "heparin sodium 5000 UNT/ML Injectable Solution"),
+    (None, None, "cefazolin 2 GM Injection"),
+    (None, None, "pantoprazole 40 MG Injection"),
+    (None, None, "sodium chloride 0.9 % Injectable Solution"),
+]
+INPATIENT_OPIOIDS = [
+    (RXNORM, "1735003", "2 ML fentanyl 0.05 MG/ML Injection"),        # fentanyl-type-medications.csv
+    (RXNORM, "1728805", "2 ML morphine sulfate 1 MG/ML Injection"),   # non-synthetic-opioid-medications.csv
+]
+OPIOID_EVERY = 50  # one administration in 50 is an opioid
 COWS_TEXT = "Clinical Opiate Withdrawal Scale (COWS) total score"
 FINDINGS = 3  # OUD condition, COWS observation, opioid order
 
@@ -177,6 +204,20 @@ def other(rng: random.Random, i: int, now: datetime) -> dict:
             "code": _concept(system, code, display), "subject": _subject(), "performedDateTime": _iso(when)}
 
 
+def administration(rng: random.Random, i: int, now: datetime) -> dict:
+    """A dose given on the ward in the last 30 days (a long stay): mostly not an opioid."""
+    when = now - timedelta(seconds=rng.randrange(600, 30 * 86400))
+    opioid = i % OPIOID_EVERY == OPIOID_EVERY - 1
+    system, code, display = (INPATIENT_OPIOIDS[(i // OPIOID_EVERY) % len(INPATIENT_OPIOIDS)] if opioid
+                             else INPATIENT_DRUGS[i % len(INPATIENT_DRUGS)])
+    concept = _concept(system, code, display if code else None, None if code else display)
+    return {"resourceType": "MedicationAdministration", "id": f"ma-{i:06d}", "status": "completed",
+            "medicationCodeableConcept": concept, "subject": _subject(),
+            "context": {"reference": "Encounter/enc-stay"}, "effectiveDateTime": _iso(when),
+            "performer": [{"actor": {"reference": "Practitioner/nurse-3"}}],
+            "dosage": {"route": {"text": "intravenous" if opioid else "per protocol"}, "text": "as ordered"}}
+
+
 def findings(now: datetime) -> list[dict]:
     """The three resources that make cards fire (design section 4)."""
     oud = {"resourceType": "Condition", "id": "cond-oud",
@@ -197,16 +238,33 @@ def findings(now: datetime) -> list[dict]:
     return [oud, cows, oxy]
 
 
-def resources(n: int, seed: int = 7, now: datetime | None = None) -> list[dict]:
-    """n resources (Patient included): ~60% vital signs, ~30% labs, the rest other, plus the findings."""
+# shape: (administrations, vitals, labs) as fractions of the record; the rest is other
+SHAPES = {"chart": (0.0, 0.6, 0.3), "inpatient": (0.6, 0.25, 0.1)}
+_default_shape = ["chart"]
+
+
+def use_shape(shape: str) -> None:
+    """The shape every record of this process gets unless told otherwise (bench.py --record)."""
+    if shape not in SHAPES:
+        raise ValueError(f"unknown record shape {shape!r}; shapes: {', '.join(SHAPES)}")
+    _default_shape[0] = shape
+
+
+def resources(n: int, seed: int = 7, now: datetime | None = None, shape: str | None = None) -> list[dict]:
+    """n resources (Patient included) in the given shape (SHAPES), plus the findings. The chart: ~60%
+    vital signs, ~30% labs, the rest other; the inpatient stay: ~60% MedicationAdministrations."""
     if n < 1 + FINDINGS:
         raise ValueError(f"a record needs at least {1 + FINDINGS} resources")
+    shape = shape or _default_shape[0]
     now = now or datetime.now(timezone.utc)
-    rng = random.Random(f"{seed}:{n}")
-    n_vitals, n_labs = round(0.6 * n), round(0.3 * n)
-    n_other = max(0, n - 1 - FINDINGS - n_vitals - n_labs)
-    n_labs = n - 1 - FINDINGS - n_vitals - n_other
+    # The chart keeps its seed string, so its records are the ones earlier runs measured.
+    rng = random.Random(f"{seed}:{n}" if shape == "chart" else f"{seed}:{n}:{shape}")
+    f_admin, f_vitals, f_labs = SHAPES[shape]
+    n_admin, n_vitals, n_labs = round(f_admin * n), round(f_vitals * n), round(f_labs * n)
+    n_other = max(0, n - 1 - FINDINGS - n_admin - n_vitals - n_labs)
+    n_labs = n - 1 - FINDINGS - n_admin - n_vitals - n_other
     out = [patient()]
+    out += [administration(rng, i, now) for i in range(n_admin)]
     out += [vital(rng, i, now) for i in range(n_vitals)]
     out += [lab(rng, i, now) for i in range(n_labs)]
     out += [other(rng, i, now) for i in range(n_other)]
@@ -238,10 +296,15 @@ def by_type(rs: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
+# A service that declares no key for a type (before v3: MedicationAdministration) still gets the
+# resources under this key: it parses the whole body, as the floor does, and reads none of them.
+UNDECLARED_KEY = {"MedicationAdministration": "medicationAdministrations"}
+
+
 def hook_request(n: int, seed: int = 7, now: datetime | None = None, *, prefetch: bool = True,
-                 fhir_server: str | None = None) -> dict:
+                 fhir_server: str | None = None, shape: str | None = None) -> dict:
     """A patient-view request: every prefetch key filled from the record, or (prefetch=False) only fhirServer."""
-    rs = resources(n, seed, now)
+    rs = resources(n, seed, now, shape)
     body: dict[str, Any] = {"hookInstance": str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4)),
                             "hook": "patient-view",
                             "context": {"userId": "Practitioner/doc-7", "patientId": PATIENT_ID}}
@@ -251,7 +314,8 @@ def hook_request(n: int, seed: int = 7, now: datetime | None = None, *, prefetch
         groups: dict[str, list[dict]] = {key: [] for key in PREFETCH if key != "patient"}
         for r in rs:
             if r["resourceType"] != "Patient":
-                groups[PREFETCH_KEY_OF[r["resourceType"]]].append(r)
+                kind = r["resourceType"]
+                groups.setdefault(PREFETCH_KEY_OF.get(kind) or UNDECLARED_KEY[kind], []).append(r)
         body["prefetch"] = {"patient": rs[0], **{key: _searchset(group) for key, group in groups.items()}}
     return body
 

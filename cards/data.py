@@ -106,9 +106,12 @@ READS: tuple[Read, ...] = (
     Read("MedicationDispense", MedicationDispense, "medicationDispenses",
          f"?patient={PATIENT}&_include=MedicationDispense:medication",
          (*_MEDICATION_USE, "whenHandedOver", "whenPrepared")),
+    # Sieved by the concept it names (a long stay's record is mostly doses of ordinary drugs); one
+    # naming a Medication resource is kept, to be read once the Medications have been.
     Read("MedicationAdministration", MedicationAdministration, "medicationAdministrations",
          f"?patient={PATIENT}&_include=MedicationAdministration:medication",
          (*_MEDICATION_USE, *_STATED, "effectiveDateTime", "effectivePeriod"),
+         sieve=("medicationCodeableConcept", "medicationReference"),
          since=Since("effective-time", ADMINISTRATIONS_READ)),
     Read("Observation", Observation, "observations", f"?patient={PATIENT}",
          ("id", "status", "subject", "code", "category", "effectiveDateTime", "effectiveInstant",

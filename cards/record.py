@@ -594,6 +594,17 @@ class Record:
         # Classified after the pass, once every Medication it may reference has been seen.
         self.medication_uses.append((resource, draft))
 
+    def _administration(self, resource: dict, draft: bool) -> None:
+        # One coded by a concept names no Medication, so what it is is known now, and the sieve can
+        # judge it by that concept: a long stay gives thousands of doses, few of them of interest.
+        # Exactly what _classify_medication_uses would find for it (an administration is never kratom).
+        code = resource.get("medicationCodeableConcept")
+        if code is None or resource.get("medicationReference") is not None:
+            self.medication_uses.append((resource, draft))
+            return
+        medication = concept(code)
+        self._put(resource, medication_tags(medication), draft, medication)
+
     _INDEXERS: ClassVar[dict[str, Callable[[Record, dict, bool], None]]] = {
         "Patient": _patient,
         "Observation": _observation,
@@ -604,7 +615,7 @@ class Record:
         "MedicationRequest": _medication_use,
         "MedicationStatement": _medication_use,
         "MedicationDispense": _medication_use,
-        "MedicationAdministration": _medication_use,
+        "MedicationAdministration": _administration,
     }
 
     def _classify_medication_uses(self) -> None:
@@ -776,7 +787,9 @@ class Sieve:
         if not self._judged & 31:
             probe._within_cpu_budget()
         Record._INDEXERS[resource_type](probe, fields, False)
-        if not probe.by_tag:
+        # A medication use left for later (it names a Medication resource) is kept unjudged.
+        if not probe.by_tag and not probe.medication_uses:
             return False
         probe.by_tag.clear()
+        probe.medication_uses.clear()
         return True

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import orjson
 
-from population.inject import DISORDER_CARDS, INJECTIONS
+from population.inject import DISORDER_CARDS, EVERY_CARD, INJECTIONS
 
 DEFAULT_REFERENCE_DATE = "2025-01-01"
 DISABLED_MODULES = ("covid19",)
@@ -256,11 +256,14 @@ def _evaluate(task: tuple[int, str, datetime, int | None]) -> dict:
     index, path, now, injection = task
     bundle = orjson.loads(Path(path).read_bytes())
     out = classify(bundle, now)  # the patient as the generator made them
+    document: dict = bundle
     if injection is not None:
         pid = next(e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
         bundle["entry"] += [{"resource": r} for r in INJECTIONS[injection].resources(pid, now)]
+        if INJECTIONS[injection].drafts is not None:
+            document = order_sign(bundle, INJECTIONS[injection].drafts(pid, now))
     started = time.perf_counter()
-    response = evaluate_document(bundle, _SETTINGS, now=now)
+    response = evaluate_document(document, _SETTINGS, now=now)
     elapsed = time.perf_counter() - started
     out["injection"] = injection
     out["index"] = index
@@ -272,6 +275,18 @@ def _evaluate(task: tuple[int, str, datetime, int | None]) -> dict:
                     for c in response["cards"]]
     out["seconds"] = elapsed
     return out
+
+
+def order_sign(bundle: dict, drafts: list[dict]) -> dict:
+    """The order-sign request for the patient's Bundle with `drafts` being signed: the same prefetch
+    as `withdrawal-cds evaluate FILE` builds for patient-view."""
+    from cds_service.offline import request_from_bundle
+
+    request = request_from_bundle(bundle)
+    request["hook"] = "order-sign"
+    request["context"]["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
+                                         "entry": [{"resource": draft} for draft in drafts]}
+    return request
 
 
 def _reason(detail: str) -> list[str]:
@@ -287,7 +302,7 @@ def _reason(detail: str) -> list[str]:
 
 # Short column heads for the card topics, in the engine's order.
 TOPICS = ("withdrawal-severity", "suicide-risk", "buprenorphine-start", "withdrawal-assessment", "moud-referral",
-          "naloxone", "counseling", "depression-screen")
+          "moud-continuation", "naloxone", "counseling", "depression-screen")
 
 
 def table(results: list[dict]) -> str:
@@ -307,27 +322,42 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _topics(result: dict) -> set[str]:
+    return {c["topic"] for c in result["cards"]}
+
+
+def forbidden_fired(injected: dict, base: dict) -> set[str]:
+    """The forbidden cards the injection raised: those the patient's own record did not already raise."""
+    return (_topics(injected) & INJECTIONS[injected["injection"]].forbid) - _topics(base)
+
+
+def _cards_text(topics: frozenset[str]) -> str:
+    return "every card" if topics == EVERY_CARD else ", ".join(sorted(topics)) or "-"
+
+
 def injected_table(base: list[dict], injected: list[dict]) -> str:
-    """Per injection: the patients it went into, how many got every expected card (recall), and
-    how many got a card it must not raise (precision)."""
-    lines = ["| injected into each eligible patient | patients | every expected card | a forbidden card |"
-             " expected | forbidden |", "|---|---:|---:|---:|---|---|"]
+    """Per injection: the patients it went into, how many got every expected card (recall) and how
+    many did not (misses), and how many got a card it must not raise (false alarms)."""
+    by_index = {r["index"]: r for r in base}
+    lines = ["| injected into each eligible patient | patients | every expected card | missed an expected card |"
+             " a forbidden card (false alarm) | expected | forbidden |", "|---|---:|---:|---:|---:|---|---|"]
     for n, injection in enumerate(INJECTIONS):
         group = [r for r in injected if r["injection"] == n]
-        fired = [{c["topic"] for c in r["cards"]} for r in group]
-        hit = sum(1 for topics in fired if injection.expect <= topics)
-        bad = sum(1 for topics in fired if topics & injection.forbid)
-        lines.append(f"| {injection.name} | {len(group)} | {hit} ({hit / max(len(group), 1):.0%}) | {bad} | "
-                     f"{', '.join(sorted(injection.expect))} | {', '.join(sorted(injection.forbid)) or '-'} |")
+        hit = sum(1 for r in group if injection.expect <= _topics(r))
+        bad = sum(1 for r in group if forbidden_fired(r, by_index[r["index"]]))
+        lines.append(f"| {injection.name} | {len(group)} | {hit} ({hit / max(len(group), 1):.0%}) | "
+                     f"{len(group) - hit} | {bad} | {_cards_text(injection.expect)} | "
+                     f"{_cards_text(injection.forbid)} |")
     return "\n".join(lines)
 
 
-def injected_misses(injected: list[dict]) -> str:
+def injected_misses(base: list[dict], injected: list[dict]) -> str:
+    by_index = {r["index"]: r for r in base}
     lines = []
     for r in injected:
         injection = INJECTIONS[r["injection"]]
-        topics = {c["topic"] for c in r["cards"]}
-        missing, forbidden = injection.expect - topics, topics & injection.forbid
+        topics = _topics(r)
+        missing, forbidden = injection.expect - topics, forbidden_fired(r, by_index[r["index"]])
         if missing or forbidden:
             lines.append(f"- {injection.name}, patient #{r['index']} ({r['patient'][:8]}): "
                          + (f"missing {', '.join(sorted(missing))}" if missing else "")
@@ -461,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
           f"each given one injection at a time ({len(injected)} evaluations):\n")
     print(injected_table(results, injected))
     print("\nInjected patients that missed an expected card or got a forbidden one:\n")
-    print(injected_misses(injected))
+    print(injected_misses(results, injected))
     print(f"\nper-patient results: {out / 'results.json'}", file=sys.stderr)
     return 0
 

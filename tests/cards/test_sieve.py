@@ -16,7 +16,10 @@ from tests.junk import resource as junk_resource
 SCENARIO_RESOURCES = [resource for row in SCENARIOS for resource in row[1]]
 BENCHMARK_RESOURCES = [entry["resource"] for key, value in records.hook_request(300)["prefetch"].items()
                        if value.get("resourceType") == "Bundle" for entry in value["entry"]]
-EXAMPLES = SCENARIO_RESOURCES + BENCHMARK_RESOURCES + [j for j in JUNK if isinstance(j, dict)]
+# A long stay (benchmarks --record inpatient): mostly doses of ordinary drugs, a few opioids.
+ADMINISTRATIONS = [r for r in records.resources(600, shape="inpatient")
+                   if r["resourceType"] == "MedicationAdministration"]
+EXAMPLES = SCENARIO_RESOURCES + BENCHMARK_RESOURCES + ADMINISTRATIONS + [j for j in JUNK if isinstance(j, dict)]
 
 
 class Touched(dict):
@@ -80,6 +83,18 @@ def test_most_of_a_typical_record_is_sieved_out_and_every_finding_kept():
     assert len(kept) < len(BENCHMARK_RESOURCES) / 5
     # The benchmark's three findings: the OUD diagnosis, the COWS score, the opioid order.
     assert {"Condition", "Observation", "MedicationRequest"} <= {r["resourceType"] for r in kept}
+
+
+def test_administrations_are_sieved_by_their_concept_and_one_naming_a_medication_is_kept():
+    sieve = Sieve()
+    kept = [r for r in ADMINISTRATIONS if sieve.keeps(fields_or_none(r))]
+    opioids = [r for r in ADMINISTRATIONS if r["medicationCodeableConcept"].get("coding", [{}])[0].get("code")
+               in {"1735003", "1728805"}]
+    # The opioids and the benzodiazepine (a naloxone risk beside an opioid) are kept; the rest are not.
+    assert opioids and all(r in kept for r in opioids)
+    assert len(kept) < len(ADMINISTRATIONS) / 4
+    by_reference = {"resourceType": "MedicationAdministration", "medicationReference": {"reference": "Medication/m1"}}
+    assert sieve.keeps(fields_or_none(by_reference)) and record_keeps(by_reference)
 
 
 def test_a_site_configured_order_code_is_kept_only_with_that_setting():
