@@ -83,8 +83,9 @@ class Facts:
 
 
 def status_ok(item: Item) -> bool:
+    """Not an excluded status. Read before validation by keep tests: a status that is no string is junk."""
     status = item.resource.get("status")
-    return status not in EXCLUDED_STATUS.get(item.type, ())
+    return (status is None or isinstance(status, str)) and status not in EXCLUDED_STATUS.get(item.type, ())
 
 
 def codes_of(value: object) -> set[str]:
@@ -322,10 +323,13 @@ def is_moud(q: Search, item: Item) -> bool:
 
 
 def _oud_reason(q: Search, resource: dict) -> bool:
-    for reason in resource.get("reasonCode") or ():
+    """Given for an OUD reason. Read before the resource is validated: junk reads as no reason."""
+    codes, references = resource.get("reasonCode"), resource.get("reasonReference")
+    for reason in codes if isinstance(codes, list) else ():
         if any(vs.is_oud_current(key) or vs.is_oud_history(key) for key in concept(reason).keys):
             return True
-    targets = {ref.get("reference") for ref in resource.get("reasonReference") or () if isinstance(ref, dict)}
+    targets = {ref.get("reference") for ref in (references if isinstance(references, list) else ())
+               if isinstance(ref, dict) and isinstance(ref.get("reference"), str)}
     return bool(targets & q.oud_condition_references())
 
 
@@ -391,11 +395,13 @@ def _exposures(q: Search) -> dict[str, Exposure]:
 
 def positive_opioid_tests(q: Search, window: timedelta, only: frozenset[str] | None = None):
     """(analyte, item, when) of each positive opioid or xylazine urine test in the window."""
-    def positive(item: Item) -> bool:
-        return (status_ok(item) and within(observation_when(item.resource), q.now, window)
-                and results.positive(item.resource))
+    def in_window(item: Item) -> bool:
+        return status_ok(item) and within(observation_when(item.resource), q.now, window)
 
-    for item in q.record.tagged("uds", "Observation", keep=positive):
+    # The result is read once the test is validated: results.positive trusts the shapes it reads.
+    for item in q.record.tagged("uds", "Observation", keep=in_window):
+        if not results.positive(item.resource):
+            continue
         analyte = analytes.test_analyte_of(item.concept.keys, item.concept.text)
         if analyte is not None and (only is None or analyte in only):
             yield analyte, item, observation_when(item.resource)
@@ -671,7 +677,8 @@ def recent_fentanyl_or_methadone(q: Search) -> list[Evidence]:
 
 def social_history(item: Item) -> bool:
     """A social-history Observation (US Core's category), or one whose code is about substance use."""
-    categories = {code for category in item.resource.get("category") or () for code in codes_of(category)}
+    found = item.resource.get("category")
+    categories = {code for category in found for code in codes_of(category)} if isinstance(found, list) else set()
     return "social-history" in categories or terms.SUBSTANCE_USE_QUESTION.search(item.concept.text) is not None
 
 

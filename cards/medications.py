@@ -48,9 +48,9 @@ def counts(item: Item) -> bool:
     if item.draft:
         return True
     source = SOURCES.get(item.type)
-    if source is None:
-        return False
     status = item.resource.get("status")
+    if source is None or not isinstance(status, str):  # read before validation: junk never counts
+        return False
     return status in source.only if source.only is not None else status not in source.excluded
 
 
@@ -71,7 +71,8 @@ def active(item: Item) -> bool:
     """In use today, however long ago it was written: an active fentanyl patch prescribed a year ago
     is taken today (design 4.1)."""
     source = SOURCES.get(item.type)
-    return item.draft or (source is not None and item.resource.get("status") in source.active)
+    status = item.resource.get("status")
+    return item.draft or (source is not None and isinstance(status, str) and status in source.active)
 
 
 def given(item: Item) -> bool:
@@ -88,7 +89,10 @@ def outpatient(item: Item) -> bool:
 
 
 def categories(resource: dict) -> set[str]:
-    return {code for category in resource.get("category") or () for code in codes_in(category)}
+    """A request's category codes. Read before the resource is validated (a finder's keep test):
+    anything but a list of CodeableConcepts reads as no category."""
+    found = resource.get("category")
+    return {code for category in found for code in codes_in(category)} if isinstance(found, list) else set()
 
 
 def for_pharmacy(item: Item) -> bool:

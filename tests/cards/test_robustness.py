@@ -12,6 +12,7 @@ import cards
 from cards.record import Record
 from tests.cards.chart import (
     COWS_SNOMED,
+    METHADONE,
     NOW,
     OUD,
     OXYCODONE,
@@ -77,7 +78,22 @@ JUNK = [None, 42, "Patient/p1", [], {}, {"resourceType": 7}, {"resourceType": "O
         {"resourceType": "MedicationRequest", "medicationReference": "x"},
         {"resourceType": "MedicationRequest",
          "medicationCodeableConcept": {"coding": [{"system": OXYCODONE[0], "code": OXYCODONE[1]}]}, "status": 5},
-        {"resourceType": "Patient", "id": "p1", "birthDate": 1980}]
+        {"resourceType": "Patient", "id": "p1", "birthDate": 1980},
+        # v3's medication fields, read before a resource is validated (a keep test of Record.tagged).
+        *({"resourceType": kind, "status": "active", "medicationCodeableConcept": {"coding": [
+            {"system": METHADONE[0], "code": METHADONE[1]}]}, field: value}
+          for kind in ("MedicationRequest", "MedicationDispense", "MedicationAdministration")
+          for field, value in (("category", 5), ("category", {"coding": 5}), ("category", [5, None]),
+                               ("reasonCode", 5), ("reasonCode", [5]), ("reasonReference", 5),
+                               ("reasonReference", ["Condition/c1"]), ("dispenseRequest", 5),
+                               ("whenHandedOver", 5), ("effectivePeriod", "x"), ("authoredOn", [1]),
+                               ("status", [1]), ("status", {"x": 1}))),
+        # Read by a keep test too: a test's status and value before it is validated.
+        {"resourceType": "Observation", "status": [1], "code": {"coding": [{"system": "http://loinc.org",
+                                                                             "code": "59673-4"}]},
+         "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "10828004"}]}},
+        {"resourceType": "Observation", "status": "final", "code": {"text": "Fentanyl urine screen"},
+         "effectiveDateTime": "2025-05-31T12:00:00Z", "valueCodeableConcept": {"coding": 5}, "interpretation": 5}]
 
 
 @pytest.mark.parametrize("junk", JUNK, ids=[repr(j)[:40] for j in JUNK])
