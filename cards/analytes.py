@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from cards import terms
 from cards import valuesets as vs
 from cards.valuesets import analyte_names as names
 from cards.valuesets.analyte_names import FENTANYL, HEROIN, OPIATE, OPIOID, SYNTHETIC_OPIOID, XYLAZINE
@@ -96,9 +97,6 @@ OVERDOSE_ICD_CATEGORIES = ("T40", "T65")
 
 # --- text of records coded only locally ----------------------------------------------------------
 
-# A locally coded urine drug test names a drug and says it is a test (as cards/terms.py DRUG_TEST).
-_TEST_WORDS = re.compile(r"\b(?:urine|UDS|screen(?:ing)?|drug\s+test|tox(?:icology)?|confirm(?:ation|atory)?"
-                         r"|presence|immunoassay|LC-?MS|GC-?MS)\b", re.I)
 _INTENT_WORDS = (
     (re.compile(r"\b(?:intentional|deliberate|suicid\w*|self[-\s]harm)\b", re.I), "intentional"),
     (re.compile(r"\b(?:assault|homicid\w*)\b", re.I), "assault"),
@@ -168,7 +166,7 @@ def test_analyte_from_text(text: str) -> str | None:
     """The analyte of a locally coded test ("Hydromorphone, urine screen"): None when the text does
     not say it is a drug test, names no opioid or xylazine, or names a test this table leaves out
     (buprenorphine, methadone, an antagonist)."""
-    if not _TEST_WORDS.search(text) or names.ANTAGONIST_OR_NON_OPIOID.search(text):
+    if not terms.DRUG_TEST.search(text) or names.ANTAGONIST_OR_NON_OPIOID.search(text):
         return None
     named = names.first_named(text)
     if named is not None:

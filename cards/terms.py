@@ -60,15 +60,9 @@ OUD_TEXT = re.compile(
 )
 REMISSION = re.compile(r"\bin\s+(?:early\s+|sustained\s+)?remission\b|\bon\s+agonist\s+therapy\b", I)
 OVERDOSE = re.compile(r"\b(?:overdose[sd]?|poisoning|poisoned)\b", I)
-INTENTIONAL = re.compile(r"\b(?:intentional|deliberate|suicid\w*|self[-\s]harm)\b", I)
-ACCIDENTAL = re.compile(r"\baccidental\b", I)
 HEROIN = re.compile(r"\b(?:heroin|diamorphine|6-?acetylmorphine|6-?MAM)\b", I)
 FENTANYL = re.compile(r"\b(?:\w*fentan[iy]l)\b", I)
 OXYCODONE = re.compile(r"\boxycodone\b", I)
-XYLAZINE = re.compile(r"\bxylazine\b", I)
-# A row that names a risk, a screen, an assessment or a question about withdrawal is not withdrawal
-# ("At risk for opioid withdrawal", "Opioid withdrawal risk: Low", "Withdrawal screen").
-NON_FINDING = re.compile(r"\b(?:risk|screen(?:ing)?|assessment|question(?:naire)?)\b|\?", I)
 # An Observation code about substance use (a social-history question coded locally).
 SUBSTANCE_USE_QUESTION = re.compile(
     r"\b(?:substance|drug|supplement|herbal)s?\s+(?:use|history)\b|\bsocial\s+history\b", I)
@@ -147,8 +141,6 @@ BENZODIAZEPINE = re.compile(_words([m.group(0) for row in BENZODIAZEPINES.rows f
 # A locally coded urine drug test names a drug and says it is a test.
 DRUG_TEST = re.compile(r"\b(?:urine|UDS|screen(?:ing)?|drug\s+test|tox(?:icology)?|confirm(?:ation|atory)?"
                        r"|presence|immunoassay|LC-?MS|GC-?MS)\b", I)
-OTHER_OPIOID_TESTED = re.compile(r"\b(?:opiates?|opioids?|morphine|codeine|hydrocodone|hydromorphone|oxymorphone"
-                                 r"|tramadol|tapentadol|meperidine)\b", I)
 STIMULANT_TESTED = re.compile(r"\b(?:cocaine|benzoylecgonine|amphetamines?|methamphetamine|MDMA)\b", I)
 PHQ9 = re.compile(r"\bPHQ-?9\b", I)
 PHQ2 = re.compile(r"\bPHQ-?2\b", I)

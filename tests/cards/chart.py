@@ -147,21 +147,6 @@ def med_request(code: tuple = OXYCODONE, *, status: str = "active", authored: st
     return m
 
 
-def med_administration(code: tuple, *, days: float = 0, hours: float = 1, status: str = "completed",
-                       id: str | None = None) -> dict:
-    """A dose given in care (design 4.1: an administration is never "on hand")."""
-    m = _base("MedicationAdministration", id)
-    m.update(status=status, medicationCodeableConcept=cc(code), effectiveDateTime=ago(days=days, hours=hours))
-    return m
-
-
-def med_dispense(code: tuple, *, days: float = 1, status: str = "completed", id: str | None = None) -> dict:
-    """A pharmacy fill, dated when it was handed over."""
-    m = _base("MedicationDispense", id)
-    m.update(status=status, medicationCodeableConcept=cc(code), whenHandedOver=ago(days=days))
-    return m
-
-
 def med_statement(code: tuple | None = None, *, text: str | None = None, status: str = "active",
                   effective: str | None = None, note: str | None = None, id: str | None = None) -> dict:
     m = _base("MedicationStatement", id)
