@@ -9,9 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-# The longest `footer` a card's detail budget keeps room for.
-MAX_FOOTER = 160
-
 
 class Moment(Enum):
     """When the clinician meets the advice. Each topic says at which moments it applies."""
@@ -36,12 +33,5 @@ class Inputs:
     # The drafts being selected or signed now. At the order moment the engine answers only when
     # one of them is an opioid, a MOUD product or naloxone: ordering an antibiotic raises nothing.
     acted_on: tuple[dict, ...] = ()
-    # A line the caller adds, last, to every card's detail, inside the detail's budget; never
-    # formatted (cds_service says there how long dismissing the card hides it).
-    footer: str = ""
     # Topic codes not to evaluate at all (a site switched them off).
     skip: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        if len(self.footer) > MAX_FOOTER:
-            raise ValueError(f"footer longer than {MAX_FOOTER} characters")

@@ -108,24 +108,15 @@ class Topic:
 
         shown = (fired_evidence(self.rule, facts) if self.shows is None
                  else fired_evidence(AllOf(*self.shows), facts) if self.shows else [])
-        # Said once per response (cards.compose): the kratom note, and how long dismissing hides a card.
+        # Said once per response (cards.compose): the kratom note.
         notes = tuple(note for fact, note in content.NOTES if any(item.kind == fact for item in shown))
-        notes += (Note(inputs.footer),) if inputs.footer else ()
         paragraphs = [text.format_map(values) for text in (variant.lead, variant.reasoning or self.reasoning) if text]
-        # Evidence text is the record's own, and the footer the caller's: neither is passed through format().
+        # Evidence text is the record's own: it is not passed through format().
         named = [words for when, words in self.risks if holds(when, facts)]
         # The two foremost risks; the evidence lines below show the rest.
         first = "Risk: " + "; ".join(named[:2]) + ("; ..." if len(named) > 2 else "") if named else None
         body = detail(shown, paragraphs, now, first)
-        # The evidence is never cut for a note: a note that does not fit is left to a later card.
-        noted = ""
-        for kept in (notes, *((note,) for note in notes)):
-            candidate = detail(shown, [*paragraphs, *(note.text for note in kept)], now, first)
-            if detail_cut(candidate) <= detail_cut(body):
-                notes, noted = kept, (candidate if kept else "")
-                break
-        else:
-            notes = ()
+        notes, noted = _with_notes(body, notes, shown, paragraphs, now, first)
         suggestion = self.suggest(inputs, settings, facts)
         path = next((key for when, key in self.sources if holds(when, facts)), self.source)
         source = content.GUIDELINES[variant.source or path]
@@ -183,3 +174,15 @@ class Topic:
         allowed = SETTING_NAMES | CARD_VALUES
         found = {name for text in texts for _, name, _, _ in string.Formatter().parse(text) if name is not None}
         return [f"text names {{{name}}}, which no setting or card value fills" for name in sorted(found - allowed)]
+
+
+def _with_notes(body: str, notes: tuple[Note, ...], shown, paragraphs: list[str], now: datetime,
+                first: str | None) -> tuple[tuple[Note, ...], str]:
+    """The notes this card could carry and its detail with them: all of them, else the first that
+    fits alone. The evidence is never cut for a note: one that does not fit is left to a later card.
+    Most cards carry none, and then the detail is not rendered again."""
+    for kept in (notes, *((note,) for note in notes)) if notes else ():
+        candidate = detail(shown, [*paragraphs, *(note.text for note in kept)], now, first)
+        if detail_cut(candidate) <= detail_cut(body):
+            return kept, candidate
+    return (), ""

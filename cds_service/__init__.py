@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from cds_service.api import register_blueprints
     from cds_service.api.cors import register_cors
     from cds_service.api.metrics import observe_requests
+    from cds_service.apps.links import cows_form
     from cds_service.auth import Authenticator
     from cds_service.errors import register_error_handlers
     from cds_service.fhir.fetch import FhirFetcher
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     fetcher = FhirFetcher(settings.fhir, observe=metrics.fhir_fetched, address_allowed=fhir_address_check(settings))
     runtime = Runtime(settings=settings, fetcher=fetcher, store=store,
                       authenticator=Authenticator(settings, store, clock=lambda: runtime.clock()), metrics=metrics,
-                      switches=Switchboard.from_settings(settings), clock=utcnow)
+                      switches=Switchboard.from_settings(settings), cows_form=cows_form(settings), clock=utcnow)
     app.extensions[EXTENSION] = runtime
     register_blueprints(app)
     register_error_handlers(app)

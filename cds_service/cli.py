@@ -9,6 +9,7 @@ the address to listen on).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from datetime import datetime
@@ -137,7 +138,8 @@ def _serve(args) -> int:
 
 def _evaluate(args) -> int:
     from cds_service.errors import ApiError
-    from cds_service.offline import evaluate_document
+    from cds_service.pipeline import evaluate_document
+    from cds_service.runtime import utcnow
 
     try:
         raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
@@ -151,11 +153,11 @@ def _evaluate(args) -> int:
         return CANNOT_RUN
     settings = load_settings(args.config)
     try:
-        response = evaluate_document(document, settings)
+        answer = evaluate_document(document, settings, now=utcnow())
     except ApiError as exc:
         _say(f"{args.file}: {_refusal(exc.body)}")
         return REFUSED
-    print(orjson.dumps(response, option=orjson.OPT_INDENT_2).decode())
+    print(orjson.dumps(answer.body, option=orjson.OPT_INDENT_2).decode())
     return 0
 
 
@@ -206,6 +208,7 @@ def _report(args) -> int:
 def _committee_report(args) -> int:
     from datetime import timedelta
 
+    from cds_service import snooze
     from cds_service.committee.csv_files import write_csv
     from cds_service.committee.figures import Scope, gather
     from cds_service.committee.html import write_html
@@ -220,11 +223,13 @@ def _committee_report(args) -> int:
     first_day = args.first_day or last_day - timedelta(weeks=12) + timedelta(days=1)
     if first_day > last_day:
         raise ConfigError(f"--from {first_day} is after --to {last_day}")
-    store = _open_store(load_settings(args.config), must_exist=True)
+    settings = load_settings(args.config)
+    store = _open_store(settings, must_exist=True)
     try:
         figures = gather(store, Scope(first_day, last_day, args.site, args.tenant))
     finally:
         store.dispose()
+    figures = dataclasses.replace(figures, snoozes=snooze.policy(settings.snooze))
     try:
         if args.html:
             Path(args.html).write_text(write_html(figures, now), encoding="utf-8")

@@ -120,7 +120,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _count_store_error(kind: str) -> None:
-    from cds_service.runtime import runtime  # not at the top: the runtime imports auth, which imports us
+    from cds_service.api.current import runtime  # not at the top: the runtime imports auth, which imports us
 
     runtime().metrics.store_errors.labels(kind).inc()
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from cards import Advice
+
 # prometheus_client's own variable; cds_service/server.py sets it before the workers start.
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -52,10 +54,10 @@ class Metrics:
                                     "by driver exception class.", ["kind"], registry=own)
         self._exposition = own or _multiprocess_registry()
 
-    def cards_returned(self, service: str, cards: Iterable[dict]) -> None:
-        for card in cards:
-            topic = card.get("source", {}).get("topic", {}).get("code", "")
-            self.cards.labels(service, topic, card.get("indicator", "")).inc()
+    def cards_returned(self, service: str, advised: Iterable[Advice]) -> None:
+        """Count the cards returned, by the advice each was built from."""
+        for advice in advised:
+            self.cards.labels(service, advice.topic, advice.indicator).inc()
 
     def fhir_fetched(self, outcome: str) -> None:
         self.fhir_fetches.labels(outcome if outcome in FETCH_OUTCOMES else "error").inc()

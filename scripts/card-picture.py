@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from cds_service import create_app  # noqa: E402
 from cds_service.config import load_settings  # noqa: E402
-from cds_service.offline import request_from_bundle  # noqa: E402
+from cds_service.pipeline import request_from_bundle  # noqa: E402
 
 OUT = REPO / "docs" / "card.png"
 TOPIC = "withdrawal-assessment"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cards import Moment
+from cards import MAX_DETAIL, Moment
+from cds_service.config import SnoozeSettings
 from cds_service.protocol import card_json
 from cds_service.protocol.response_schemas import CardsResponseSchema
+from cds_service.snooze import footer
 from tests.cards.chart import (
     F19_WITHDRAWAL,
     OUD,
@@ -74,6 +77,27 @@ def test_uuids_are_fresh():
     cards = [card_json.card(a) for a in advice] + [card_json.card(a) for a in advice]
     ids = [c["uuid"] for c in cards] + [s["uuid"] for c in cards for s in c.get("suggestions", ())]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("room", [(True, True), (False, True), (False, False)], ids=["first", "second", "none"])
+def test_the_line_on_dismissing_goes_once_on_the_first_card_with_room_for_it(room):
+    """The service's own line, placed by the service: never cutting a detail past MAX_DETAIL."""
+    line = footer(SnoozeSettings())
+    first, second = evaluate(*FULL)[:2]
+    full = "x" * (MAX_DETAIL - len(line) - 1)  # one character too many for the line to follow it
+    advised = [dataclasses.replace(advice, detail="Evidence:\n- a line" if fits else full)
+               for advice, fits in zip((first, second), room, strict=True)]
+    details = [card.wire["detail"] for card in card_json.cards(advised, snooze=SnoozeSettings())]
+    assert [detail.endswith("\n\n" + line) for detail in details] == (
+        [True, False] if room[0] else [False, True] if room[1] else [False, False])
+    assert all(len(detail) <= MAX_DETAIL for detail in details)
+
+
+def test_a_shown_card_carries_the_uuids_of_its_wire_form():
+    for card in card_json.cards(evaluate(*FULL)):
+        assert card.uuid == card.wire["uuid"] and card.topic == card.wire["source"]["topic"]["code"]
+        assert card.suggestion_uuids == tuple(s["uuid"] for s in card.wire.get("suggestions", ()))
+        assert card.override_reasons == tuple((r["system"], r["code"]) for r in card.wire["overrideReasons"])
 
 
 def test_topic_of_other_things():

@@ -23,7 +23,7 @@ import cards
 from cards import EngineSettings, Inputs, mentions, terms
 from cards.record import MODELS, Record, concept
 from cards.terms import MAX_TEXT_CHARS
-from cds_service.api import hooks
+from cds_service.protocol import decode as reading
 from tests.calls import PATIENT_ID, accepted, hook_request, oud_condition, patient
 from tests.cards.chart import LOINC, OXYCODONE, ago, med_request, topics, uds
 from tests.cards.chart import patient as chart_patient
@@ -235,7 +235,7 @@ def _burn(seconds: float) -> None:
 def test_sieving_and_evaluating_share_one_budget(make_app, monkeypatch):
     """Before, the evaluation started a budget of its own after the sieve had used its: one request
     could take twice `max_cpu_seconds`. Here the sieving is made to use all of it."""
-    decode = hooks.decode_hook_request
+    decode = reading.decode_hook_request
 
     def slow_decode(body, sieve):
         document = decode(body, sieve)
@@ -245,7 +245,7 @@ def test_sieving_and_evaluating_share_one_budget(make_app, monkeypatch):
     client = make_app(clinical={"max_cpu_seconds": 0.2}).test_client()
     body = hook_request("patient-view", [patient(), oud_condition()])
     assert client.post(PV, json=body).status_code == 200
-    monkeypatch.setattr(hooks, "decode_hook_request", slow_decode)
+    monkeypatch.setattr(reading, "decode_hook_request", slow_decode)
     response = client.post(PV, json=body)
     assert response.status_code == 413, response.get_json()
     assert "clinical.max_cpu_seconds" in response.get_json()["message"]

@@ -115,7 +115,7 @@ CHART_ROWS = [row for row in SCENARIOS if len(row) == 3][::4]  # chart-moment ro
 @pytest.fixture
 def twin_fhir(twin, fault_server):
     """A hook call with only fhirServer, its FHIR server holding the record; read partially and whole."""
-    from cds_service.api import hooks
+    from cds_service.protocol import decode
 
     def post(resources: list[dict]) -> tuple[tuple, tuple]:
         by_type: dict[str, list[dict]] = {}
@@ -124,14 +124,14 @@ def twin_fhir(twin, fault_server):
         server = fault_server("delayed_real", delay=0, resources=by_type)
         pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
         body = json.dumps(hook_request("patient-view", resources=None, pid=pid, fhirServer=server.base_url)).encode()
-        real = hooks.decode_fhir_answer
+        real = decode.decode_fhir_answer
         answers = []
         for partial in (True, False):
-            hooks.decode_fhir_answer = real if partial else (lambda answer, sieve: orjson.loads(answer))
+            decode.decode_fhir_answer = real if partial else (lambda answer, sieve: orjson.loads(answer))
             try:
                 answers.append(twin("patient-view", body)[0])
             finally:
-                hooks.decode_fhir_answer = real
+                decode.decode_fhir_answer = real
         return answers[0], answers[1]
     return post
 

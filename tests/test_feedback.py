@@ -18,7 +18,7 @@ from cds_service.runtime import EXTENSION
 from cds_service.store import Store
 from cds_service.store.models import feedback
 from tests.calls import PATIENT_VIEW, REASON_SYSTEM, accepted, overridden, patient_view, topics
-from tests.store.cardlog import ref
+from tests.store.cardlog import ref, snoozed
 from tests.store.databases import TEST_KEY
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -209,8 +209,8 @@ def test_an_override_hides_that_topic_for_that_patient_for_the_reasons_snooze(cl
     (until,) = [r["snoozed_until"] for r in stored_feedback(store)]
     assert before + timedelta(days=90) <= until <= after + timedelta(days=90)
     pat_1 = ref(store, "pat-1")
-    assert store.snoozed_topics(pat_1, after + timedelta(days=89)) == {"moud-referral"}
-    assert store.snoozed_topics(pat_1, after + timedelta(days=90)) == set()
+    assert snoozed(store, pat_1, after + timedelta(days=89)) == {"moud-referral"}
+    assert snoozed(store, pat_1, after + timedelta(days=90)) == set()
 
 
 @pytest.mark.parametrize("reason, days", [(None, 1), ("managed-elsewhere", 7), ("already-addressed", 30)])
@@ -308,8 +308,8 @@ def test_an_acceptance_rests_the_topic_for_a_day_because_the_order_may_not_be_sa
     (until,) = [r["snoozed_until"] for r in stored_feedback(store)]
     assert abs(until - (received + timedelta(hours=24))) < timedelta(seconds=30)
     pat_1 = ref(store, "pat-1")
-    assert store.snoozed_topics(pat_1, received + timedelta(hours=23)) == {"naloxone"}
-    assert store.snoozed_topics(pat_1, received + timedelta(hours=24, seconds=30)) == set()
+    assert snoozed(store, pat_1, received + timedelta(hours=23)) == {"naloxone"}
+    assert snoozed(store, pat_1, received + timedelta(hours=24, seconds=30)) == set()
 
 
 def test_with_accepted_hours_0_an_acceptance_hides_nothing(database_url, tmp_path):

@@ -99,7 +99,7 @@ def test_a_store_outage_counts_a_store_error_and_a_503(app, client, monkeypatch)
 
     def down(*args, **kwargs):
         raise OperationalError("INSERT ...", {}, ConnectionRefusedError("connection refused"))
-    monkeypatch.setattr(app.extensions["withdrawal_cds"].store, "issue_cards", down)
+    monkeypatch.setattr(app.extensions["withdrawal_cds"].store, "card_log", down)
     assert client.post(PV, json=patient_view()).status_code == 503
     text = scrape(client)
     assert value(text, "withdrawal_cds_store_errors_total", kind="ConnectionRefusedError") == 1

@@ -12,7 +12,7 @@ import pytest
 
 from cards.topics import TOPICS
 from cds_service.config import load_settings
-from cds_service.offline import evaluate_document
+from cds_service.pipeline import evaluate_document
 from cds_service.protocol import card_json
 from population.inject import EVERY_CARD, INJECTIONS
 from population.run import forbidden_fired, order_sign
@@ -49,7 +49,7 @@ def test_every_injected_resource_is_valid_fhir_r4(injection):
 def test_each_row_raises_what_it_expects_in_a_bare_record(injection, settings):
     bundle = _bundle(*injection.resources(PID, NOW))
     document = order_sign(bundle, injection.drafts(PID, NOW)) if injection.drafts else bundle
-    topics = {card_json.topic_of(c) for c in evaluate_document(document, settings, now=NOW)["cards"]}
+    topics = {card_json.topic_of(c) for c in evaluate_document(document, settings, now=NOW).body["cards"]}
     assert injection.expect <= topics
     assert not topics & injection.forbid
 
@@ -61,7 +61,7 @@ def test_an_order_sign_row_is_evaluated_at_order_sign(settings):
     oud = [r for r in renewal.resources(PID, NOW) if r["resourceType"] == "Condition"]
     document = order_sign(_bundle(*oud), renewal.drafts(PID, NOW))
     assert document["hook"] == "order-sign"
-    topics = {card_json.topic_of(c) for c in evaluate_document(document, settings, now=NOW)["cards"]}
+    topics = {card_json.topic_of(c) for c in evaluate_document(document, settings, now=NOW).body["cards"]}
     assert "buprenorphine-start" in topics
 
 

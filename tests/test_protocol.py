@@ -315,7 +315,7 @@ def test_store_outage_is_503_not_500(app, client, monkeypatch):
 
     def down(*args, **kwargs):
         raise OperationalError("INSERT ...", {}, Exception("connection refused"))
-    monkeypatch.setattr(app.extensions["withdrawal_cds"].store, "issue_cards", down)
+    monkeypatch.setattr(app.extensions["withdrawal_cds"].store, "card_log", down)
     response = client.post(PV, json=hook_request("patient-view", [patient(), oud_condition()]))
     assert response.status_code == 503
     assert response.get_json()["error"] == "store-unavailable"

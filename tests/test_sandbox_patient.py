@@ -19,7 +19,8 @@ import requests
 
 from cds_service.auth.tokens import Principal
 from cds_service.config import load_settings
-from cds_service.offline import evaluate_document
+from cds_service.fhir.urls import normalize_base
+from cds_service.pipeline import evaluate_document
 from cds_service.protocol.card_json import topic_of
 from tests.serving import REPO
 
@@ -64,7 +65,7 @@ def test_its_dates_follow_the_day_it_runs():
     script, settings = _script(), load_settings(CONFIG, environ={})
     for now in (datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc),
                 datetime.now(timezone.utc) + timedelta(days=400)):
-        cards = evaluate_document(script.bundle(now), settings, now=now)["cards"]
+        cards = evaluate_document(script.bundle(now), settings, now=now).body["cards"]
         assert [topic_of(card) for card in cards] == PROMISED, now
 
 
@@ -93,6 +94,7 @@ def test_the_shipped_config_lets_the_service_read_the_readme_fhir_server():
     assert query["patientId"] == [_script().PATIENT_ID]
     assert f"--data-binary @- {fhir_base}\n" in SECTION, "the walk-through loads the patient where the Sandbox reads it"
     (issuer,) = load_settings(CONFIG, environ={}).issuers
-    sandbox = Principal(iss=issuer.iss, fhir_servers=tuple(issuer.fhir_servers))  # as a verified token makes it
-    assert sandbox.may_use(fhir_base)
-    assert not sandbox.may_use("http://localhost:8091/fhir"), "a list, not any server"
+    # As a verified token makes it, and as a call's fhirServer is compared (FhirAccess: in normal form).
+    sandbox = Principal(iss=issuer.iss, fhir_servers=frozenset(normalize_base(s) for s in issuer.fhir_servers))
+    assert sandbox.may_use(normalize_base(fhir_base))
+    assert not sandbox.may_use(normalize_base("http://localhost:8091/fhir")), "a list, not any server"

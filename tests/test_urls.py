@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from cds_service.auth.tokens import Principal
+from cds_service.auth.tokens import Authenticator, Principal
+from cds_service.config import load_settings
+from cds_service.fhir.assemble import FhirAccess
 from cds_service.fhir.urls import UnsafeUrl, is_under, normalize, normalize_base, origin, remove_dot_segments
 
 BASE = "https://ehr.example.org/fhir"
+JWKS = Path(__file__).parent / "fixtures" / "sandbox-jwks.json"
 
 
 @pytest.mark.parametrize("path, expected", [
@@ -53,8 +58,19 @@ def test_under_the_base_means_under_its_path_after_normalising():
 
 
 def test_an_issuers_fhir_servers_are_compared_in_normal_form():
-    principal = Principal(iss="https://ehr.example.org", fhir_servers=(BASE,))
-    assert principal.may_use("HTTPS://ehr.example.org:443/fhir/")
-    assert principal.may_use(BASE + "/.")
-    assert not principal.may_use(BASE + "/../other")
-    assert not principal.may_use("https://ehr.example.org/fhir2")
+    """The issuer's list is put in normal form once (Authenticator), a call's server once (FhirAccess)."""
+    settings = load_settings(environ={}, overrides={
+        "server": {"public_base_urls": ["https://cds.example.org"]},
+        "issuers": [{"iss": "https://ehr.example.org", "jwks_file": str(JWKS),
+                     "fhir_servers": ["HTTPS://ehr.example.org:443/fhir/"]}]})
+    listed = Authenticator(settings, store=None, clock=lambda: None)._servers["https://ehr.example.org"]
+    principal = Principal(iss="https://ehr.example.org", fhir_servers=listed)
+
+    def named(server: str) -> str:
+        return FhirAccess.of({"fhirServer": server}).base_url
+
+    assert principal.may_use(named(BASE))
+    assert principal.may_use(named("HTTPS://ehr.example.org:443/fhir/"))
+    assert principal.may_use(named(BASE + "/."))
+    assert not principal.may_use(named(BASE + "/../other"))
+    assert not principal.may_use(named("https://ehr.example.org/fhir2"))

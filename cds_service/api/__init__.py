@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, request
 
 from cds_service.api import apps, discovery, feedback, health, hooks, metrics, openapi
-from cds_service.apps.links import cows_form
-from cds_service.runtime import EXTENSION, runtime
+from cds_service.api.current import runtime
+from cds_service.runtime import EXTENSION
 
 
 def register_blueprints(app: Flask) -> None:
@@ -23,7 +23,7 @@ def register_blueprints(app: Flask) -> None:
     # /metrics guards itself: it also takes a scrape token (cds_service/api/metrics.py).
     for module in (health, openapi, metrics):
         app.register_blueprint(module.bp)
-    form = cows_form(app.extensions[EXTENSION].settings)
+    form = app.extensions[EXTENSION].cows_form
     if form is not None:
         app.register_blueprint(apps.blueprint(form))
 

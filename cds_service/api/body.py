@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from flask import Request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from cds_service.errors import BadRequest
+from cds_service.protocol.decode import parse_json
 
 _JSON_TYPES = ("application/json", "application/fhir+json")
 
@@ -34,11 +34,3 @@ def read_body(request: Request) -> bytes:
     if not raw:
         raise BadRequest("request body is empty; send a CDS Hooks request as JSON")
     return raw
-
-
-def parse_json(raw: bytes) -> Any:
-    # orjson refuses nesting past 1024 levels, so a nesting bomb is a 400, not a stack overflow.
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None

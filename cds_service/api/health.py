@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from cds_service.runtime import runtime
+from cds_service.api.current import runtime
 
 bp = Blueprint("health", __name__)
 

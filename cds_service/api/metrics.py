@@ -12,9 +12,9 @@ import time
 
 from flask import Blueprint, Response, g, request
 
+from cds_service.api.current import runtime
 from cds_service.metrics import CONTENT_TYPE
 from cds_service.protocol.services import SERVICES
-from cds_service.runtime import runtime
 
 HOOK_ENDPOINT = "cds.hooks.call_service"
 

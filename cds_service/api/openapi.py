@@ -13,6 +13,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify
 from marshmallow import Schema, fields
 
+from cds_service.api.current import runtime
 from cds_service.protocol.base import FhirResourceField
 from cds_service.protocol.feedback_schemas import (
     ACCEPTED,
@@ -24,7 +25,6 @@ from cds_service.protocol.feedback_schemas import (
 from cds_service.protocol.request_schemas import PrefetchField, request_schema
 from cds_service.protocol.response_schemas import CardsResponseSchema, DiscoveryResponseSchema, ErrorSchema
 from cds_service.protocol.services import SERVICES
-from cds_service.runtime import runtime
 
 bp = Blueprint("openapi", __name__)
 _CACHE_KEY = "withdrawal_cds.openapi"

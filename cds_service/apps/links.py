@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlencode
 
 from cards import Advice
@@ -68,9 +67,9 @@ def cows_form(settings: Settings) -> CowsForm | None:
 
 
 def card_links(advice: Advice, hook_request: dict, card_uuid: str, form: CowsForm | None,
-               base_url: str, may_use: Callable[[str], bool] = lambda fhir_server: True) -> list[dict]:
+               base_url: str, vouched: bool = True) -> list[dict]:
     """The links to the form for the card built from `advice` (none when it names no app we serve);
-    `may_use` says whether the caller may name that fhirServer (its issuer lists it)."""
+    `vouched` says whether the caller may name the request's fhirServer (its issuer lists it)."""
     if form is None or advice.app != COWS_FORM:
         return []
     launch_url = base_url.rstrip("/") + LAUNCH_PATH
@@ -78,7 +77,7 @@ def card_links(advice: Advice, hook_request: dict, card_uuid: str, form: CowsFor
     context = json.dumps({"card": card_uuid, "topic": advice.topic}, separators=(",", ":"))
     links = [{"label": "Score COWS now", "url": launch_url, "type": "smart", "appContext": context}]
     fhir_server = hook_request.get("fhirServer")
-    if form.open_launch and fhir_server and not hook_request.get("fhirAuthorization") and may_use(fhir_server):
+    if form.open_launch and fhir_server and not hook_request.get("fhirAuthorization") and vouched:
         query = urlencode({"iss": fhir_server, "patient": hook_request["context"]["patientId"]})
         links.append({"label": "Score COWS now (open FHIR server, no sign-in)", "url": f"{launch_url}?{query}",
                       "type": "absolute"})

@@ -45,30 +45,30 @@ _REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
 
 @dataclass(frozen=True)
 class Principal:
-    """The verified caller. `fhir_servers` is None only in open local mode, where any server may be used."""
+    """The verified caller. `fhir_servers` (in normal form, fhir/urls.py) is None only in open local
+    mode, where any server may be used."""
     iss: str | None
     jti: str | None = None
     tenant: str | None = None
-    fhir_servers: tuple[str, ...] | None = None
+    fhir_servers: frozenset[str] | None = None
 
-    def may_use(self, fhir_server: str) -> bool:
-        if self.fhir_servers is None:
-            return True
-        # Both in normal form, as fetching uses them: `<allowed>/.` is the allowed server, and
-        # `<allowed>/../other` is not.
-        return urls.normalize_base(fhir_server) in {urls.normalize_base(s) for s in self.fhir_servers}
+    def may_use(self, base: str) -> bool:
+        """Whether this caller vouches for the FHIR server at `base`, a base URL in normal form
+        (FhirAccess.base_url), as fetching uses it: `<allowed>/.` is the allowed server, and
+        `<allowed>/../other` is not."""
+        return self.fhir_servers is None or base in self.fhir_servers
 
-    def source(self, fhir_server: str | None) -> str:
+    def source(self, base: str | None) -> str:
         """Where this call's patient ids come from; an id names one patient only within it.
 
         Verified: the issuer, and the token's `tenant` when it carries one (one issuer may speak
         for several EHRs whose ids collide). Open mode has no issuer, so the FHIR server the call
-        names stands for the EHR; a call with neither is "local".
+        names (`base`, in normal form) stands for the EHR; a call with neither is "local".
         """
         if self.iss is not None:
             return orjson.dumps(["iss", self.iss, self.tenant]).decode()
-        if fhir_server:
-            return orjson.dumps(["fhirServer", urls.normalize_base(fhir_server)]).decode()
+        if base:
+            return orjson.dumps(["fhirServer", base]).decode()
         return orjson.dumps(["local"]).decode()
 
 
@@ -90,6 +90,8 @@ class Authenticator:
         self.store = store
         self.clock = clock
         self.issuers: dict[str, Issuer] = {i.iss: i for i in settings.issuers}
+        # Each issuer's FHIR servers in normal form, once: a call's server is compared in that form.
+        self._servers = {i.iss: frozenset(urls.normalize_base(s) for s in i.fhir_servers) for i in settings.issuers}
         self.key_sets = key_sets if key_sets is not None else {
             i.iss: key_set_for(i, settings.auth.jku_min_refetch_seconds) for i in settings.issuers}
 
@@ -124,7 +126,7 @@ class Authenticator:
         _check_audience(claims["aud"], audiences, issuer.iss, jti)
         tenant = self._check_tenant(claims, issuer, jti)
         self._remember(issuer.iss, jti, claims["exp"])
-        return Principal(iss=issuer.iss, jti=jti, tenant=tenant, fhir_servers=tuple(issuer.fhir_servers))
+        return Principal(iss=issuer.iss, jti=jti, tenant=tenant, fhir_servers=self._servers[issuer.iss])
 
     def _check_header(self, header: dict, iss: str, jti: str | None) -> tuple[str, str, str | None]:
         alg, kid, typ, jku = (header.get(k) for k in ("alg", "kid", "typ", "jku"))

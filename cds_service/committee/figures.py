@@ -77,6 +77,8 @@ class Figures:
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
     # hook -> latency bucket key -> calls
     latency: dict[str, dict[str, int]] = field(default_factory=dict)
+    # The snooze lengths the configuration in force sets (snooze.policy), said beside the cards they hid.
+    snoozes: str = ""
 
     # --- sums the report prints --------------------------------------------------------------
 

@@ -106,7 +106,7 @@ def held_back(figures: Figures) -> Table:
     return Table("held_back", "Cards not shown: hidden by a snooze, silent, over the cap",
                  ["topic", "hidden by a snooze", "silent", "capped (over max_cards)"], rows,
                  "Hidden by a snooze: the card would have fired but feedback on an earlier one hides its topic "
-                 "for that patient for a while.")
+                 "for that patient for a while." + (f" {figures.snoozes}" if figures.snoozes else ""))
 
 
 def latency(figures: Figures) -> Table:

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import orjson
 
 from cds_service.errors import PreconditionFailed
+from cds_service.fhir import urls
 from cds_service.fhir.fetch import FhirFetcher
 from cds_service.fhir.prefetch import KeyData, Status, classify_all, render
 
@@ -18,7 +19,8 @@ log = logging.getLogger("withdrawal_cds.fhir")
 
 @dataclass(frozen=True)
 class FhirAccess:
-    """The FHIR server we may query for this call, and the token that goes with it (never logged)."""
+    """The FHIR server a call names, in normal form (fhir/urls.py: what fetching, the issuer's
+    allowlist and the patient's source compare), and the token that goes with it (never logged)."""
     base_url: str
     token: str | None
 
@@ -31,7 +33,8 @@ class FhirAccess:
         server = hook_request.get("fhirServer")
         if not server:
             return None
-        return cls(server, (hook_request.get("fhirAuthorization") or {}).get("access_token"))
+        # The request schema refused a server with no normal form.
+        return cls(urls.normalize_base(server), (hook_request.get("fhirAuthorization") or {}).get("access_token"))
 
 
 def assemble_record(templates: Mapping[str, str], request: Mapping[str, Any],

@@ -79,13 +79,12 @@ class FhirFetcher:
                 self._pid = os.getpid()
             return self._pool, self._http
 
-    def fetch(self, base_url: str, token: str | None, queries: dict[str, str],
+    def fetch(self, base: str, token: str | None, queries: dict[str, str],
               read: Callable[[bytes], object] = orjson.loads) -> dict[str, FetchResult]:
-        """Run `queries` (key -> relative query or absolute URL under base_url) against the server.
-        `read` parses each answer (the service's reads a Bundle only as far as the rules will)."""
+        """Run `queries` (key -> relative query or absolute URL under `base`, a base URL in normal
+        form: FhirAccess.base_url) against the server. `read` parses each answer (the service's reads
+        a Bundle only as far as the rules will)."""
         deadline = time.monotonic() + self.settings.deadline_seconds
-        # Validated as normalisable with the request (request_schemas.py).
-        base = urls.normalize_base(base_url)
         pool, http = self._resources()
         server = urls.origin(base)
         futures: dict[str, Future] = {

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from cards import Advice, Suggestion, compose
+from cards import MAX_DETAIL, Advice, Suggestion, compose
 from cds_service.config import SnoozeSettings
-from cds_service.protocol.dismissal import reason_display
+from cds_service.snooze import footer, reason_display
 
 TOPIC_SYSTEM = "urn:withdrawal-cds:card-topic"
 OVERRIDE_REASON_SYSTEM = "urn:withdrawal-cds:override-reason"
@@ -19,33 +20,59 @@ OVERRIDE_REASON_SYSTEM = "urn:withdrawal-cds:override-reason"
 ExtraLinks = Callable[[Advice, str], Sequence[dict]]
 
 
+@dataclass(frozen=True)
+class ShownCard:
+    """One card of a response: the advice it was built from, its wire form, and what the card log
+    keeps of it (the uuids and reason codes the EHR may send feedback with), as values."""
+
+    advice: Advice
+    wire: dict[str, Any]
+    uuid: str
+    suggestion_uuids: tuple[str, ...]
+    override_reasons: tuple[tuple[str, str], ...]
+
+    @property
+    def topic(self) -> str:
+        return self.advice.topic
+
+
 def cards(advised: Sequence[Advice], extra_links: ExtraLinks | None = None,
-          snooze: SnoozeSettings | None = None) -> list[dict[str, Any]]:
+          snooze: SnoozeSettings | None = None) -> list[ShownCard]:
     """The cards of one response, worded together (cards.compose: a shared note is shown once).
-    With `snooze`, an override reason that hides the card longer or shorter than usual says so."""
-    response = []
-    for advice in compose(advised):
+    With `snooze`, the response says once how long dismissing a card hides it, at the end of the
+    first card whose detail has room for the line, and an override reason that hides the card
+    longer or shorter than usual says so."""
+    composed = compose(advised)
+    line = footer(snooze) if snooze is not None else ""
+    home = next((n for n, advice in enumerate(composed) if len(advice.detail) + 2 + len(line) <= MAX_DETAIL), None)
+    shown = []
+    for n, advice in enumerate(composed):
         card_uuid = str(uuid.uuid4())
+        suggestion_uuids = tuple(str(uuid.uuid4()) for _ in advice.suggestions)
         links = extra_links(advice, card_uuid) if extra_links else ()
-        response.append(card(advice, card_uuid=card_uuid, links=links, snooze=snooze))
-    return response
+        wire = card(advice, card_uuid=card_uuid, suggestion_uuids=suggestion_uuids, links=links, snooze=snooze,
+                    footer=line if n == home else "")
+        shown.append(ShownCard(advice, prune(wire), card_uuid, suggestion_uuids,
+                               tuple((OVERRIDE_REASON_SYSTEM, reason.code) for reason in advice.override_reasons)))
+    return shown
 
 
-def response(cards_: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def response(shown: Sequence[ShownCard]) -> dict[str, Any]:
     """The body of a hook response. Built here rather than dumped through CardsResponseSchema
     (a fifth of a 100-resource call): cards are built in the schema's shape, which
     tests/test_card_json.py holds them to (the dump of every body they build is the body)."""
-    return {"cards": [prune(card) for card in cards_]}
+    return {"cards": [card.wire for card in shown]}
 
 
-def card(advice: Advice, *, card_uuid: str | None = None, links: Sequence[dict] = (),
-         snooze: SnoozeSettings | None = None) -> dict[str, Any]:
+def card(advice: Advice, *, card_uuid: str | None = None, suggestion_uuids: Sequence[str] = (),
+         links: Sequence[dict] = (), snooze: SnoozeSettings | None = None, footer: str = "") -> dict[str, Any]:
     """`links` are wire-ready links the service adds (to an app it serves), listed first: they act on
-    the card. `card_uuid` lets such a link name its card."""
+    the card. `card_uuid` lets such a link name its card. `footer`, the service's own line, ends the
+    detail (never passed through the engine)."""
     card: dict[str, Any] = {
         "uuid": card_uuid or str(uuid.uuid4()),
         "summary": advice.summary,
-        "detail": advice.detail,
+        "detail": f"{advice.detail}\n\n{footer}" if footer else advice.detail,
         "indicator": advice.indicator,
         "source": {
             "label": advice.source.label,
@@ -54,7 +81,8 @@ def card(advice: Advice, *, card_uuid: str | None = None, links: Sequence[dict] 
         },
     }
     if advice.suggestions:
-        card["suggestions"] = [suggestion(s) for s in advice.suggestions]
+        uuids = suggestion_uuids or [str(uuid.uuid4()) for _ in advice.suggestions]
+        card["suggestions"] = [suggestion(s, u) for s, u in zip(advice.suggestions, uuids, strict=True)]
         # One suggestion per card: accepting it settles the card.
         card["selectionBehavior"] = "at-most-one"
     card["overrideReasons"] = [{"system": OVERRIDE_REASON_SYSTEM, "code": reason.code,
@@ -66,10 +94,10 @@ def card(advice: Advice, *, card_uuid: str | None = None, links: Sequence[dict] 
     return card
 
 
-def suggestion(offered: Suggestion) -> dict[str, Any]:
+def suggestion(offered: Suggestion, suggestion_uuid: str | None = None) -> dict[str, Any]:
     return {
         "label": offered.label,
-        "uuid": str(uuid.uuid4()),
+        "uuid": suggestion_uuid or str(uuid.uuid4()),
         "isRecommended": offered.recommended,
         "actions": [{"type": "create", "description": offered.description, "resource": offered.resource}],
     }

@@ -27,7 +27,8 @@ import msgspec
 import orjson
 from msgspec import UNSET, Raw, Struct, UnsetType
 
-from cards import Sieve
+from cards import EngineSettings, Sieve
+from cds_service.errors import BadRequest
 
 # The request members the hook request schema reads (request_schemas.HookRequestSchema).
 _ENVELOPE = ("hook", "hookInstance", "fhirServer", "fhirAuthorization", "context")
@@ -76,6 +77,40 @@ _OBJECT = ord("{")
 # A body that decodes as JSON but not to these shapes is read the ordinary way. RecursionError:
 # msgspec decodes `Any` members recursively, and a nesting bomb must become the ordinary 400.
 _NOT_THIS_SHAPE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+
+
+class RequestReader:
+    """How one hook call reads JSON: the request, and each answer of the EHR's FHIR server, as far
+    as the rules will read them; one CPU budget for the reading and the rules (`cpu_until`).
+
+    The request is read by the sieve made with the reader, which starts the budget. The FHIR
+    server's pages are read on the fetch pool's threads, and a sieve is one thread's, so each page
+    gets a sieve of its own."""
+
+    def __init__(self, settings: EngineSettings):
+        self._settings = settings
+        self._sieve = Sieve(settings)
+
+    @property
+    def cpu_until(self) -> float | None:
+        return self._sieve.cpu_until
+
+    def request(self, body: bytes) -> Any:
+        """The request document. A body of another shape than a hook request is parsed whole, and
+        refused or accepted exactly as it would have been."""
+        document = decode_hook_request(body, self._sieve)
+        return document if document is not None else parse_json(body)
+
+    def fhir_answer(self, raw: bytes) -> Any:
+        return decode_fhir_answer(raw, Sieve(self._settings))
+
+
+def parse_json(raw: bytes) -> Any:
+    # orjson refuses nesting past 1024 levels, so a nesting bomb is a 400, not a stack overflow.
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
 
 
 def decode_hook_request(body: bytes, sieve: Sieve) -> dict | None:

@@ -21,7 +21,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, Insert, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,7 +34,7 @@ from cds_service.store.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, make_
 from cds_service.store.models import feedback, issued_card, seen_jti
 from cds_service.switches import SHOWN  # the card log's status of a card returned to the EHR
 
-__all__ = ["Store", "IssuedCard", "FeedbackRow", "Issued", "NOTHING_ISSUED", "SHOWN"]
+__all__ = ["Store", "CardLog", "IssuedCard", "FeedbackRow", "SHOWN"]
 
 log = logging.getLogger("withdrawal_cds.store")
 
@@ -44,7 +44,6 @@ _SNOOZED_TOPICS = (select(feedback.c.topic).distinct()
                           feedback.c.snoozed_until > bindparam("now")))
 _LOG_CARD = insert(issued_card)
 
-T = TypeVar("T")
 # Expired jti rows are swept at most this often per process; they are harmless meanwhile.
 _JTI_PURGE_INTERVAL_SECONDS = 60.0
 # A withdrawn card is looked for this long after the store first answers again: a COMMIT the
@@ -54,6 +53,9 @@ _WITHDRAWN_WATCH_SECONDS = 300.0
 
 @dataclass(frozen=True)
 class IssuedCard:
+    """One card of the log: what feedback on it is checked against, and what the report counts.
+    `status` says what became of it (SHOWN: returned; switches.SILENT or CAPPED: held back)."""
+
     card_uuid: str
     service_id: str
     topic: str
@@ -62,20 +64,9 @@ class IssuedCard:
     issued_at: datetime
     source_ref: str
     override_reasons: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class Issued:
-    """What became of one call's advice: the cards to return, the topics by status, the snoozed."""
-
-    cards: list[dict]
-    topics: dict[str, tuple[str, ...]]
-    snoozed: tuple[str, ...]
-
-
-NOTHING_ISSUED = Issued(cards=[], topics={}, snoozed=())
-# (topic, advice) pairs -> the same pairs by status; the cards under SHOWN are returned.
-Triage = Callable[[list[tuple[str, T]]], dict[str, list[tuple[str, T]]]]
+    hook: str = ""
+    hook_instance: str = ""
+    status: str = SHOWN
 
 
 @dataclass(frozen=True)
@@ -149,50 +140,16 @@ class Store:
 
     # --- cards -------------------------------------------------------------------------------
 
-    def snoozed_topics(self, patient_ref: str, now: datetime) -> set[str]:
-        with self._reading() as conn:
-            return _snoozed(conn, patient_ref, now)
-
-    def issue_cards(self, *, service_id: str, hook: str, hook_instance: str, patient_ref: str, source_ref: str,
-                    advised: Sequence[tuple[str, T]], render: Callable[[list[T]], list[dict]],
-                    issued_at: datetime, triage: Triage | None = None) -> Issued:
-        """The cards to show: of ``advised`` ((topic, advice) pairs), those whose topic is not
-        snoozed for this patient, rendered by ``render`` and logged before this returns.
-
-        ``triage`` sorts the unsnoozed pairs into shown and the rest (switches.Plan.triage:
-        silent, capped); the rest are rendered apart and logged under their status, never returned.
-        One transaction for the snooze lookup and the log: half the round trips of two, and
-        feedback cannot land between the two. Rendering comes after the lookup because what a
-        card says can depend on the cards shown beside it (a shared note is shown once).
-        """
+    @contextmanager
+    def card_log(self, patient_ref: str, now: datetime) -> Iterator[CardLog]:
+        """One call's card log, as one transaction: the topics snoozed for the patient at `now`
+        (`log.snoozed`), then the cards issued (`log.add`), committed when the block ends, so
+        before the answer leaves. One transaction: half the round trips of two, and feedback
+        cannot land between the lookup and the log."""
         self._settle_withdrawn()
         logged: list[str] = []
         with self.writing(in_doubt=lambda: self._withdrawn.add(logged)) as conn:
-            snoozed = _snoozed(conn, patient_ref, issued_at)
-            kept = [(topic, advice) for topic, advice in advised if topic not in snoozed]
-            by_status = triage(kept) if triage is not None else {SHOWN: kept}
-            rendered = {status: list(zip([topic for topic, _ in pairs], render([advice for _, advice in pairs]),
-                                         strict=True))
-                        for status, pairs in by_status.items() if pairs}
-            rows = [{
-                "card_uuid": card["uuid"],
-                "service_id": service_id,
-                "hook": hook,
-                "hook_instance": hook_instance,
-                "topic": topic,
-                "suggestion_uuids": [s["uuid"] for s in card.get("suggestions") or () if s.get("uuid")],
-                "override_reasons": [[r["system"], r["code"]] for r in card.get("overrideReasons") or ()],
-                "issued_at": issued_at,
-                "patient_ref": patient_ref,
-                "source_ref": source_ref,
-                "status": status,
-            } for status, pairs in rendered.items() for topic, card in pairs]
-            logged.extend(row["card_uuid"] for row in rows)
-            if rows:
-                conn.execute(_LOG_CARD, rows)
-        return Issued(cards=[card for _, card in rendered.get(SHOWN, ())],
-                      topics={status: tuple(topic for topic, _ in pairs) for status, pairs in rendered.items()},
-                      snoozed=tuple(topic for topic, _ in advised if topic in snoozed))
+            yield CardLog(conn, frozenset(_snoozed(conn, patient_ref, now)), logged)
 
     def issued_cards(self, card_uuids: Iterable[str]) -> dict[str, IssuedCard]:
         wanted = sorted(set(card_uuids))
@@ -201,10 +158,12 @@ class Store:
         # Only cards the EHR was given can have feedback: a silent or capped card's uuid never left.
         query = select(issued_card).where(issued_card.c.card_uuid.in_(wanted), issued_card.c.status == SHOWN)
         with self._reading() as conn:
-            return {row.card_uuid: IssuedCard(row.card_uuid, row.service_id, row.topic, row.patient_ref,
-                                              tuple(row.suggestion_uuids), row.issued_at, row.source_ref,
-                                              tuple((system, code) for system, code in row.override_reasons))
-                    for row in conn.execute(query)}
+            return {row.card_uuid: IssuedCard(
+                card_uuid=row.card_uuid, service_id=row.service_id, topic=row.topic, patient_ref=row.patient_ref,
+                suggestion_uuids=tuple(row.suggestion_uuids), issued_at=row.issued_at, source_ref=row.source_ref,
+                override_reasons=tuple((system, code) for system, code in row.override_reasons),
+                hook=row.hook, hook_instance=row.hook_instance, status=row.status)
+                for row in conn.execute(query)}
 
     # --- call counts -------------------------------------------------------------------------
 
@@ -321,6 +280,27 @@ class Store:
 
     def _within_timeout(self):
         return bounded(time.monotonic() + self._timeout) if self._timeout is not None else nullcontext()
+
+
+class CardLog:
+    """The card log of one call, inside its transaction (Store.card_log)."""
+
+    def __init__(self, conn: Connection, snoozed: frozenset[str], logged: list[str]):
+        # The topics feedback hides for this patient now: their cards are not issued.
+        self.snoozed = snoozed
+        self._conn = conn
+        self._logged = logged
+
+    def add(self, cards: Sequence[IssuedCard]) -> None:
+        if not cards:
+            return
+        self._logged.extend(card.card_uuid for card in cards)
+        self._conn.execute(_LOG_CARD, [_log_row(card) for card in cards])
+
+
+def _log_row(card: IssuedCard) -> dict:
+    return {**card.__dict__, "suggestion_uuids": list(card.suggestion_uuids),
+            "override_reasons": [list(reason) for reason in card.override_reasons]}
 
 
 class _Withdrawn:

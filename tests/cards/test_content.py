@@ -17,7 +17,6 @@ import cards
 from cards import Moment, compose, content
 from cards.detail import MAX_DETAIL, MAX_WHAT
 from cards.evidence import FACT_NAMES, Evidence, Facts
-from cards.inputs import MAX_FOOTER
 from cards.topics import TOPICS
 from tests.cards.chart import (
     ALPRAZOLAM,
@@ -168,8 +167,7 @@ def test_the_longest_rendering_of_every_variant_stays_under_600(topic):
     the detail still fits, because evidence lines give way to "and N more"."""
     facts = _worst_facts(NOW)
     facts.evidence["kratom_use"] = [dataclasses.replace(e, kind="kratom_use") for e in facts.evidence["kratom_use"]]
-    # The longest line the caller may add (the service's "dismissing hides this card for ...").
-    inputs = cards.Inputs(PID, Moment.ORDER, "Practitioner/u1", footer="F" * MAX_FOOTER)
+    inputs = cards.Inputs(PID, Moment.ORDER, "Practitioner/u1")
     for variant in (None, *topic.variants):
         forced = dataclasses.replace(topic, variants=(dataclasses.replace(variant, when="use"),) if variant else ())
         advice = forced.advise(facts, inputs, cards.EngineSettings(), NOW)

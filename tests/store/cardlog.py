@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from cds_service.auth.tokens import OPEN
-from cds_service.store import FeedbackRow, IssuedCard, Store
+from cds_service.store import SHOWN, FeedbackRow, IssuedCard, Store
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 # Calls in open mode without a fhirServer: the source the test client's calls have.
@@ -15,10 +15,9 @@ TOPICS = ["withdrawal-assessment", "moud-referral", "counseling", "naloxone"]
 
 
 def card(topic: str, suggestions: int = 1) -> dict:
+    """A card as the EHR holds it: only what feedback quotes back (its uuid, a suggestion's uuid)."""
     return {
         "uuid": str(uuid.uuid4()),
-        "summary": f"{topic} advice",
-        "indicator": "warning",
         "source": {"label": "guideline", "topic": {"system": "urn:withdrawal-cds:card-topic", "code": topic}},
         "suggestions": [{"label": "do it", "uuid": str(uuid.uuid4())} for _ in range(suggestions)],
     }
@@ -31,11 +30,24 @@ def ref(store: Store, patient: str, source: str = LOCAL) -> str:
 def issue(store: Store, *topics: str, patient: str = "pat-1", at: datetime = T0,
           service_id: str = "withdrawal-patient-view", source: str = LOCAL, hook: str = "patient-view",
           triage=None) -> list[dict]:
-    """The cards returned; `triage` (switches.Plan.triage) holds some back as silent or capped."""
-    return store.issue_cards(service_id=service_id, hook=hook, hook_instance=str(uuid.uuid4()),
-                             patient_ref=ref(store, patient, source), source_ref=store.source_ref(source),
-                             advised=[(t, t) for t in topics], render=lambda kept: [card(t) for t in kept],
-                             issued_at=at, triage=triage).cards
+    """Log a card per topic not snoozed, as a hook call does (Store.card_log); the cards returned.
+    `triage` (switches.Plan.triage) holds some back as silent or capped."""
+    patient_ref, instance = ref(store, patient, source), str(uuid.uuid4())
+    with store.card_log(patient_ref, at) as log:
+        kept = [(topic, card(topic)) for topic in topics if topic not in log.snoozed]
+        by_status = triage(kept) if triage is not None else {SHOWN: kept}
+        log.add([IssuedCard(card_uuid=wire["uuid"], service_id=service_id, topic=topic, patient_ref=patient_ref,
+                            suggestion_uuids=tuple(s["uuid"] for s in wire["suggestions"]), issued_at=at,
+                            source_ref=store.source_ref(source), override_reasons=(), hook=hook,
+                            hook_instance=instance, status=status)
+                 for status, pairs in by_status.items() for topic, wire in pairs])
+    return [wire for _, wire in by_status.get(SHOWN, ())]
+
+
+def snoozed(store: Store, patient_ref: str, now: datetime) -> set[str]:
+    """The topics feedback hides for the patient at `now`, as a hook call reads them."""
+    with store.card_log(patient_ref, now) as log:
+        return set(log.snoozed)
 
 
 def feedback_row(store: Store, card_dict: dict, outcome: str, *, reason: str = "", at: datetime = T0,

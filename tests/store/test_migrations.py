@@ -78,7 +78,7 @@ def test_rows_written_before_0002_keep_their_history_but_lose_their_snoozes(data
     from cds_service.store import Store
     from cds_service.store.models import feedback
     from cds_service.store.report import report
-    from tests.store.cardlog import LOCAL, T0, issue, ref, write_before_0002
+    from tests.store.cardlog import LOCAL, T0, issue, ref, snoozed, write_before_0002
     from tests.store.databases import TEST_KEY, settings_for
 
     old = write_before_0002(database_url, TEST_KEY, topic="moud-referral", patient="pat-1",
@@ -93,7 +93,7 @@ def test_rows_written_before_0002_keep_their_history_but_lose_their_snoozes(data
             assert conn.execute(feedback.select()).mappings().one()["snoozed_until"] is None
         ehr = '["iss", "https://ehr.example.org", null]'
         for source in (LOCAL, ehr):
-            assert store.snoozed_topics(ref(store, "pat-1", source), T0) == set()
+            assert snoozed(store, ref(store, "pat-1", source), T0) == set()
             assert [c["source"]["topic"]["code"] for c in issue(store, "moud-referral", source=source)] == [
                 "moud-referral"]
         moud = next(row for row in report(store) if row["topic"] == "moud-referral")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 import cards
 from cds_service.store.models import feedback, issued_card, seen_jti
 from cds_service.store.report import format_report, parse_since, purge, report
-from tests.store.cardlog import T0, accept, feedback_row, issue, override, ref
+from tests.store.cardlog import T0, accept, feedback_row, issue, override, ref, snoozed
 
 
 def _by_topic(rows):
@@ -99,7 +99,7 @@ def test_purge_removes_old_records_but_not_a_running_snooze(store):
         assert conn.execute(select(issued_card.c.card_uuid)).scalars().all() == [recent["uuid"]]
         assert set(conn.execute(select(feedback.c.card_uuid)).scalars()) == {old_naloxone["uuid"], recent["uuid"]}
         assert conn.execute(select(func.count()).select_from(seen_jti)).scalar() == 1
-    assert store.snoozed_topics(ref(store, "pat-1"), now) == {"naloxone", "moud-referral"}
+    assert snoozed(store, ref(store, "pat-1"), now) == {"naloxone", "moud-referral"}
 
 
 def test_purge_refuses_a_zero_retention(store):
