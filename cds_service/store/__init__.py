@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
@@ -38,11 +38,10 @@ __all__ = ["Store", "CardLog", "IssuedCard", "FeedbackRow", "SHOWN"]
 
 log = logging.getLogger("withdrawal_cds.store")
 
-# Built once: statement construction was a measurable part of every hook call.
+# The two statements of a hook call's card log (Store.card_log).
 _SNOOZED_TOPICS = (select(feedback.c.topic).distinct()
                    .where(feedback.c.patient_ref == bindparam("patient_ref"),
                           feedback.c.snoozed_until > bindparam("now")))
-_LOG_CARD = insert(issued_card)
 
 # Expired jti rows are swept at most this often per process; they are harmless meanwhile.
 _JTI_PURGE_INTERVAL_SECONDS = 60.0
@@ -94,6 +93,7 @@ class Store:
         # SQLite has one writer at a time; PostgreSQL needs no turn-taking of ours.
         self._writers = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._withdrawn = _Withdrawn()
+        self._card_log_sql = _CardLogSql(engine.dialect)
         # Calls are counted in memory and written in batches (store/counts.py).
         self.counts = CallCounts(self.add_counts, count_flush_seconds, count_flush_calls)
 
@@ -148,8 +148,11 @@ class Store:
         cannot land between the lookup and the log."""
         self._settle_withdrawn()
         logged: list[str] = []
+        sql = self._card_log_sql
         with self.writing(in_doubt=lambda: self._withdrawn.add(logged)) as conn:
-            yield CardLog(conn, frozenset(_snoozed(conn, patient_ref, now)), logged)
+            found = conn.exec_driver_sql(sql.snoozed, sql.snoozed_params(patient_ref, now))
+            snoozed = frozenset(row[0] for row in found)
+            yield CardLog(conn, snoozed, logged, sql)
 
     def issued_cards(self, card_uuids: Iterable[str]) -> dict[str, IssuedCard]:
         wanted = sorted(set(card_uuids))
@@ -285,22 +288,48 @@ class Store:
 class CardLog:
     """The card log of one call, inside its transaction (Store.card_log)."""
 
-    def __init__(self, conn: Connection, snoozed: frozenset[str], logged: list[str]):
+    def __init__(self, conn: Connection, snoozed: frozenset[str], logged: list[str], sql: _CardLogSql):
         # The topics feedback hides for this patient now: their cards are not issued.
         self.snoozed = snoozed
         self._conn = conn
         self._logged = logged
+        self._sql = sql
 
     def add(self, cards: Sequence[IssuedCard]) -> None:
         if not cards:
             return
         self._logged.extend(card.card_uuid for card in cards)
-        self._conn.execute(_LOG_CARD, [_log_row(card) for card in cards])
+        self._conn.exec_driver_sql(self._sql.log, self._sql.log_rows(cards))
 
 
-def _log_row(card: IssuedCard) -> dict:
-    return {**card.__dict__, "suggestion_uuids": list(card.suggestion_uuids),
-            "override_reasons": [list(reason) for reason in card.override_reasons]}
+class _CardLogSql:
+    """The card log's two statements compiled once for the store's database, and the columns' own
+    conversions (JSON, UTC times) looked up once: a hook call pays for the driver's work, not for
+    building, compiling and converting through SQLAlchemy on every call. The cards go in one
+    executemany (psycopg pipelines it: one round trip). Executed with exec_driver_sql, so a
+    driver's error is still a DBAPIError (a 503)."""
+
+    def __init__(self, dialect):
+        columns = [field.name for field in fields(IssuedCard)]  # each is a column of issued_card
+        log = insert(issued_card).compile(dialect=dialect, column_keys=columns)
+        snoozed = _SNOOZED_TOPICS.compile(dialect=dialect)
+        self.log, self.snoozed = log.string, snoozed.string
+        # qmark drivers (sqlite3) take a tuple in the statement's order; named ones (psycopg) a dict.
+        self._log_order, self._snoozed_order = log.positiontup, snoozed.positiontup
+        self._convert = [(name, issued_card.c[name].type._cached_bind_processor(dialect)) for name in columns]
+        self._time = feedback.c.snoozed_until.type._cached_bind_processor(dialect)
+
+    def snoozed_params(self, patient_ref: str, now: datetime):
+        params = {"patient_ref": patient_ref, "now": self._time(now) if self._time else now}
+        return tuple(params[name] for name in self._snoozed_order) if self._snoozed_order else params
+
+    def log_rows(self, cards: Sequence[IssuedCard]) -> list:
+        rows = []
+        for card in cards:
+            row = {name: convert(getattr(card, name)) if convert else getattr(card, name)
+                   for name, convert in self._convert}
+            rows.append(tuple(row[name] for name in self._log_order) if self._log_order else row)
+        return rows
 
 
 class _Withdrawn:
@@ -329,10 +358,6 @@ class _Withdrawn:
                     del self._cards[uuid]
                 elif since is None:
                     self._cards[uuid] = now
-
-
-def _snoozed(conn: Connection, patient_ref: str, now: datetime) -> set[str]:
-    return set(conn.scalars(_SNOOZED_TOPICS, {"patient_ref": patient_ref, "now": now}))
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
