@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from cards import analytes, dates, medications, mentions, results, terms
 from cards import valuesets as vs
-from cards.record import Concept, Item, Record, concept, note_text, value_text
+from cards.record import Concept, Item, Record, concept, keys_of, note_text, value_text
 from cards.settings import EngineSettings
 
 log = logging.getLogger("cards")
@@ -89,7 +89,7 @@ def status_ok(item: Item) -> bool:
 
 
 def codes_of(value: object) -> set[str]:
-    return {key[1] for key in concept(value).keys} | {
+    return {key[1] for key in keys_of(value)} | {
         c.get("code") for c in _codings(value) if isinstance(c.get("code"), str)
     }
 
@@ -161,9 +161,10 @@ def numeric_value(value_holder: dict) -> float | None:
         return None
 
 
-def scale_score(resource: dict) -> float | None:
-    """A scale's total: the value, or a component that says it is the total. None when the
-    scale was not done (a dataAbsentReason, or no score at all)."""
+def scale_score(resource: dict, bound: int) -> float | None:
+    """A scale's total: the value, or a component that says it is the total (its code's text read
+    up to `bound` characters). None when the scale was not done (a dataAbsentReason, or no score at
+    all)."""
     if "dataAbsentReason" in resource:
         return None
     score = numeric_value(resource)
@@ -171,7 +172,7 @@ def scale_score(resource: dict) -> float | None:
         return score
     for component in resource.get("component") or ():
         if isinstance(component, dict) and "dataAbsentReason" not in component:
-            code = concept(component.get("code"))
+            code = concept(component.get("code"), bound)
             if (terms.TOTAL.search(code.text) or any(key in vs.COWS_OBSERVABLES for key in code.keys)):
                 return numeric_value(component)
     return None
@@ -183,7 +184,7 @@ def answer_score(resource: dict) -> float | None:
     score = numeric_value(resource)
     if score is not None:
         return score
-    for key in concept(resource.get("valueCodeableConcept")).keys:
+    for key in keys_of(resource.get("valueCodeableConcept")):
         if key in vs.PHQ_ANSWER_SCORES:
             return float(vs.PHQ_ANSWER_SCORES[key])
     return None
@@ -326,7 +327,7 @@ def _oud_reason(q: Search, resource: dict) -> bool:
     """Given for an OUD reason. Read before the resource is validated: junk reads as no reason."""
     codes, references = resource.get("reasonCode"), resource.get("reasonReference")
     for reason in codes if isinstance(codes, list) else ():
-        if any(vs.is_oud_current(key) or vs.is_oud_history(key) for key in concept(reason).keys):
+        if any(vs.is_oud_current(key) or vs.is_oud_history(key) for key in keys_of(reason)):
             return True
     targets = {ref.get("reference") for ref in (references if isinstance(references, list) else ())
                if isinstance(ref, dict) and isinstance(ref.get("reference"), str)}
@@ -424,6 +425,7 @@ def kratom_use(q: Search) -> list[Evidence]:
     else's, a question or uncertain were dropped when indexing; a mention anywhere else (a supplement
     list in a note, a lab's code text) is not use."""
     record, now, window = q.record, q.now, q.s.use_window
+    bound = record.settings.max_text_chars
     found = [evidence("kratom_use", item, condition_when(item.resource))
              for item in record.tagged("kratom", "Condition") if condition_counts(item, now, window)]
     found += medication_in_use(q, "kratom", window, kind="kratom_use",
@@ -431,8 +433,8 @@ def kratom_use(q: Search) -> list[Evidence]:
     for item in record.tagged("kratom", "Observation"):
         when = observation_when(item.resource)
         if status_ok(item) and within(when, now, window) and social_history(item):
-            found.append(evidence("kratom_use", item, when, what=quoted(terms.KRATOM, value_text(item.resource),
-                                                                         note_text(item.resource))))
+            found.append(evidence("kratom_use", item, when, what=quoted(terms.KRATOM, value_text(item.resource, bound),
+                                                                         note_text(item.resource, bound))))
     for tag in ("kratom_test", "kratom_code"):
         for item in record.tagged(tag, "Observation"):
             when = observation_when(item.resource)
@@ -467,8 +469,10 @@ def withdrawal_diagnosis(q: Search) -> list[Evidence]:
 def scores(record: Record, tag: str, now: datetime, window: timedelta, maximum: float | None = None) -> list[Evidence]:
     """A scale's scores in the window, latest first. A scale not done (cancelled, no score) is no
     score; one outside its range or dated after now is bad data, skipped and logged."""
+    bound = record.settings.max_text_chars
+
     def usable(item: Item) -> bool:
-        when, score = observation_when(item.resource), scale_score(item.resource)
+        when, score = observation_when(item.resource), scale_score(item.resource, bound)
         if not status_ok(item) or score is None or when is None:
             return False
         if score < 0 or (maximum is not None and score > maximum) or when > now:
@@ -476,7 +480,7 @@ def scores(record: Record, tag: str, now: datetime, window: timedelta, maximum: 
             return False
         return within(when, now, window)
 
-    found = [evidence(tag, item, observation_when(item.resource), scale_score(item.resource))
+    found = [evidence(tag, item, observation_when(item.resource), scale_score(item.resource, bound))
              for item in record.tagged(tag, "Observation", keep=usable)]
     return sorted(found, key=lambda e: e.when, reverse=True)
 

@@ -28,7 +28,6 @@ from cards import valuesets as vs
 from cards.settings import EngineSettings
 
 _screens = terms.screens  # bound once: looked up for every Observation
-_TEXT_BOUND = terms.TEXT_BOUND
 
 log = logging.getLogger("cards")
 
@@ -90,14 +89,14 @@ class Concept:
 EMPTY = Concept()
 
 
-def concept(value: object) -> Concept:
+def concept(value: object, bound: int) -> Concept:
+    """`bound`: the most of any text read (the record's clinical.max_text_chars)."""
     if isinstance(value, str):
-        return Concept((), value)
+        return Concept((), value[:bound])
     if not isinstance(value, dict):
         return EMPTY
     keys: list[vs.Key] = []
     parts: list[str] = []
-    bound = _TEXT_BOUND.chars
     text = value.get("text")
     if isinstance(text, str) and text:
         parts.append(text[:bound])
@@ -114,6 +113,15 @@ def concept(value: object) -> Concept:
     return Concept(tuple(keys), " | ".join(parts)[:bound])
 
 
+def keys_of(value: object) -> tuple[vs.Key, ...]:
+    """A CodeableConcept's codings as (system, code) keys, its text unread."""
+    codings = value.get("coding") if isinstance(value, dict) else None
+    if not isinstance(codings, list):
+        return ()
+    return tuple(key for coding in codings if isinstance(coding, dict)
+                 and (key := vs.normalize(coding.get("system"), coding.get("code"))) is not None)
+
+
 def codes_in(value: object) -> set[str]:
     """The codes of a CodeableConcept's codings, whatever their system (a category, a status)."""
     codings = value.get("coding") if isinstance(value, dict) else None
@@ -122,26 +130,25 @@ def codes_in(value: object) -> set[str]:
     return {c["code"] for c in codings if isinstance(c, dict) and isinstance(c.get("code"), str)}
 
 
-def note_text(resource: dict) -> str:
+def note_text(resource: dict, bound: int) -> str:
     notes = resource.get("note")
     if not isinstance(notes, list):
         return ""
-    bound = _TEXT_BOUND.chars
     return " | ".join(n["text"][:bound] for n in notes
                       if isinstance(n, dict) and isinstance(n.get("text"), str))[:bound]
 
 
-def value_text(resource: dict) -> str:
+def value_text(resource: dict, bound: int) -> str:
     """An Observation's valueString, as far as the rules read any text."""
     value = resource.get("valueString")
-    return value[:_TEXT_BOUND.chars] if isinstance(value, str) else ""
+    return value[:bound] if isinstance(value, str) else ""
 
 
 def mentions_kratom(*texts: str) -> bool:
     """Kratom named as the patient's own current use: not negated, past, someone else's, asked about
-    or uncertain ("denies kratom", "used kratom 5 years ago", "Mother uses kratom")."""
-    bound = _TEXT_BOUND.chars
-    return any(mentions.affirmed(terms.KRATOM, text[:bound]) for text in texts if text)
+    or uncertain ("denies kratom", "used kratom 5 years ago", "Mother uses kratom"). The texts are
+    read with the record's bound (concept, note_text, value_text)."""
+    return any(mentions.affirmed(terms.KRATOM, text) for text in texts if text)
 
 
 def withdrawal_tags(text: str) -> set[str]:
@@ -254,17 +261,17 @@ def medication_tags(medication: Concept) -> set[str]:
     return tags | {"opioid"} if tags & {"fentanyl_type", "oxycodone"} else tags
 
 
-def medication_concept(medication: dict) -> Concept:
+def medication_concept(medication: dict, bound: int) -> Concept:
     """A Medication resource's code and its ingredients' codes, as one concept."""
-    found = concept(medication.get("code"))
+    found = concept(medication.get("code"), bound)
     ingredients = [
-        concept(part.get("itemCodeableConcept"))
+        concept(part.get("itemCodeableConcept"), bound)
         for part in medication.get("ingredient") or ()
         if isinstance(part, dict)
     ]
     keys = found.keys + tuple(key for part in ingredients for key in part.keys)
     text = " | ".join(t for t in [found.text, *(p.text for p in ingredients)] if t)
-    return Concept(keys, text[:_TEXT_BOUND.chars])
+    return Concept(keys, text[:bound])
 
 
 # Text classifications are remembered per string: a chart repeats the same few displays
@@ -459,7 +466,6 @@ class Record:
         RecordTooLarge; by default `max_cpu_seconds` from now. A caller that sieved the request
         first passes the sieve's (`Sieve.cpu_until`), so that one request has one budget."""
         record = cls(settings=settings or EngineSettings(), patient_id=patient_id)
-        terms.TEXT_BOUND.chars = record.settings.max_text_chars
         record._cpu_until = cpu_until if cpu_until is not None else \
             time.thread_time() + record.settings.max_cpu_seconds
         record._configured = {
@@ -506,6 +512,7 @@ class Record:
         # The hot path: most of a record is vital signs and labs, and most of those earn no tag.
         # Plain dict reads, one dict lookup per coding, one remembered screen per text, and no
         # set built until something matched.
+        bound = self.settings.max_text_chars
         coded: frozenset[str] | None = None
         screened = False
         code = resource.get("code")
@@ -521,10 +528,10 @@ class Record:
                         if found:
                             coded = found if coded is None else coded | found
                         display = coding.get("display")
-                        if type(display) is str and _screens(display):
+                        if type(display) is str and _screens(display, bound):
                             screened = True
             text = code.get("text")
-            if type(text) is str and _screens(text):
+            if type(text) is str and _screens(text, bound):
                 screened = True
         elif type(code) is str:
             screened = True
@@ -533,16 +540,16 @@ class Record:
         if (resource.get("valueString") is not None or resource.get("valueCodeableConcept") is not None
                 or resource.get("note") is not None):
             kratom = mentions_kratom(
-                value_text(resource),
-                concept(resource.get("valueCodeableConcept")).text,
-                note_text(resource),
+                value_text(resource, bound),
+                concept(resource.get("valueCodeableConcept"), bound).text,
+                note_text(resource, bound),
             )
         if coded is None and not screened and not kratom:
             return
         tags: set[str] = set(coded or ())
         if kratom:
             tags.add("kratom")
-        found_concept = concept(code)
+        found_concept = concept(code, bound)
         if screened:
             tags |= self._observation_text_tags(found_concept.text, tags)
             if not tags and type(code) is not dict:
@@ -559,10 +566,11 @@ class Record:
         return tags
 
     def _condition(self, resource: dict, draft: bool) -> None:
-        code = concept(resource.get("code"))
+        bound = self.settings.max_text_chars
+        code = concept(resource.get("code"), bound)
         keys, text = code.keys, code.text
         tags = code_tags(keys, CONDITION_TAGS_BY_CODE) | condition_text_tags(text) | condition_rule_tags(keys)
-        if resource.get("note") is not None and mentions_kratom(note_text(resource)):
+        if resource.get("note") is not None and mentions_kratom(note_text(resource, bound)):
             tags.add("kratom")
         if not keys and not text and resource.get("code") is not None:
             # Unreadable code (e.g. a bare number): validate it so the failure is logged.
@@ -570,12 +578,12 @@ class Record:
         self._put(resource, tags, draft, code)
 
     def _service_request(self, resource: dict, draft: bool) -> None:
-        code = concept(resource.get("code"))
+        code = concept(resource.get("code"), self.settings.max_text_chars)
         tags = self._order_tags(code)
         self._put(resource, tags, draft, code)
 
     def _procedure(self, resource: dict, draft: bool) -> None:
-        code = concept(resource.get("code"))
+        code = concept(resource.get("code"), self.settings.max_text_chars)
         tags = {tag for tag in self._order_tags(code) if tag in ("counseling", "end_of_life")}
         self._put(resource, tags, draft, code)
 
@@ -602,7 +610,7 @@ class Record:
         if code is None or resource.get("medicationReference") is not None:
             self.medication_uses.append((resource, draft))
             return
-        medication = concept(code)
+        medication = concept(code, self.settings.max_text_chars)
         self._put(resource, medication_tags(medication), draft, medication)
 
     _INDEXERS: ClassVar[dict[str, Callable[[Record, dict, bool], None]]] = {
@@ -627,7 +635,7 @@ class Record:
             tags = set(self._medications_read[id(referenced)][1]) if referenced is not None \
                 else medication_tags(medication)
             if resource.get("resourceType") == "MedicationStatement" and mentions_kratom(
-                medication.text, note_text(resource)
+                medication.text, note_text(resource, self.settings.max_text_chars)
             ):
                 tags.add("kratom")
             if tags and referenced is not None and not self.is_valid(referenced):
@@ -636,8 +644,9 @@ class Record:
 
     def medication_of(self, resource: dict) -> tuple[Concept, dict | None]:
         """The medication a request or statement is for, following medicationReference."""
+        bound = self.settings.max_text_chars
         if "medicationCodeableConcept" in resource:
-            return concept(resource["medicationCodeableConcept"]), None
+            return concept(resource["medicationCodeableConcept"], bound), None
         reference = resource.get("medicationReference")
         target = reference.get("reference") if isinstance(reference, dict) else None
         medication = None
@@ -649,10 +658,10 @@ class Record:
             medication = self.medications.get(target[target.find("Medication/"):])
         if medication is None:
             display = reference.get("display") if isinstance(reference, dict) else None
-            return Concept((), display if isinstance(display, str) else ""), None
+            return Concept((), display[:bound] if isinstance(display, str) else ""), None
         read = self._medications_read.get(id(medication))
         if read is None:
-            what = medication_concept(medication)
+            what = medication_concept(medication, bound)
             read = self._medications_read[id(medication)] = what, frozenset(medication_tags(what))
         return read[0], medication
 
