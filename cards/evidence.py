@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 from cards import analytes, dates, medications, mentions, results, terms
 from cards import valuesets as vs
-from cards.record import Concept, Item, Record, concept, keys_of, note_text, value_text
+from cards.fhir_read import Concept, concept, keys_of, note_text, value_text
+from cards.record import Item, Record
 from cards.settings import EngineSettings
 
 log = logging.getLogger("cards")

@@ -10,7 +10,7 @@ clause. Every list is data; tests/cards/test_mentions.py has a test per cue.
 
 Cost: a mention reads at most REACH characters either side of it, so a text costs its length once
 plus a constant per mention, however many mentions it holds. The text is one a record read, so at
-most its clinical.max_text_chars long (cards/record.py cuts every text where it reads it).
+most its clinical.max_text_chars long (cards/fhir_read.py cuts every text where it reads it).
 """
 
 from __future__ import annotations

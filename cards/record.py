@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from cards import analytes, data, mentions, terms
 from cards import valuesets as vs
+from cards.fhir_read import EMPTY, Concept, concept, medication_concept, note_text, value_text
 from cards.settings import EngineSettings
 
 _screens = terms.screens  # bound once: looked up for every Observation
@@ -72,76 +73,6 @@ OBSERVATION_KEY_TAGS = _raw_key_tags({
     # An opioid or xylazine urine test; its analyte is read when it counts (cards/analytes.py).
     "uds": frozenset(analytes.TEST_ANALYTES),
 })
-
-
-@dataclass(frozen=True)
-class Concept:
-    """The codings and the human-readable text of a CodeableConcept (or a bare string)."""
-
-    keys: tuple[vs.Key, ...] = ()
-    text: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.text.split(" | ", 1)[0]
-
-
-EMPTY = Concept()
-
-
-def concept(value: object, bound: int) -> Concept:
-    """`bound`: the most of any text read (the record's clinical.max_text_chars)."""
-    if isinstance(value, str):
-        return Concept((), value[:bound])
-    if not isinstance(value, dict):
-        return EMPTY
-    keys: list[vs.Key] = []
-    parts: list[str] = []
-    text = value.get("text")
-    if isinstance(text, str) and text:
-        parts.append(text[:bound])
-    codings = value.get("coding")
-    if isinstance(codings, list):
-        for coding in codings:
-            if isinstance(coding, dict):
-                key = vs.normalize(coding.get("system"), coding.get("code"))
-                if key is not None:
-                    keys.append(key)
-                display = coding.get("display")
-                if isinstance(display, str) and display:
-                    parts.append(display[:bound])
-    return Concept(tuple(keys), " | ".join(parts)[:bound])
-
-
-def keys_of(value: object) -> tuple[vs.Key, ...]:
-    """A CodeableConcept's codings as (system, code) keys, its text unread."""
-    codings = value.get("coding") if isinstance(value, dict) else None
-    if not isinstance(codings, list):
-        return ()
-    return tuple(key for coding in codings if isinstance(coding, dict)
-                 and (key := vs.normalize(coding.get("system"), coding.get("code"))) is not None)
-
-
-def codes_in(value: object) -> set[str]:
-    """The codes of a CodeableConcept's codings, whatever their system (a category, a status)."""
-    codings = value.get("coding") if isinstance(value, dict) else None
-    if not isinstance(codings, list):
-        return set()
-    return {c["code"] for c in codings if isinstance(c, dict) and isinstance(c.get("code"), str)}
-
-
-def note_text(resource: dict, bound: int) -> str:
-    notes = resource.get("note")
-    if not isinstance(notes, list):
-        return ""
-    return " | ".join(n["text"][:bound] for n in notes
-                      if isinstance(n, dict) and isinstance(n.get("text"), str))[:bound]
-
-
-def value_text(resource: dict, bound: int) -> str:
-    """An Observation's valueString, as far as the rules read any text."""
-    value = resource.get("valueString")
-    return value[:bound] if isinstance(value, str) else ""
 
 
 def mentions_kratom(*texts: str) -> bool:
@@ -259,19 +190,6 @@ def medication_tags(medication: Concept) -> set[str]:
     # A fentanyl-type or oxycodone product is an opioid even where no opioid set or OMTK ingredient
     # names it (remifentanil [Ultiva] is only in the IG's fentanyl-type set).
     return tags | {"opioid"} if tags & {"fentanyl_type", "oxycodone"} else tags
-
-
-def medication_concept(medication: dict, bound: int) -> Concept:
-    """A Medication resource's code and its ingredients' codes, as one concept."""
-    found = concept(medication.get("code"), bound)
-    ingredients = [
-        concept(part.get("itemCodeableConcept"), bound)
-        for part in medication.get("ingredient") or ()
-        if isinstance(part, dict)
-    ]
-    keys = found.keys + tuple(key for part in ingredients for key in part.keys)
-    text = " | ".join(t for t in [found.text, *(p.text for p in ingredients)] if t)
-    return Concept(keys, text[:bound])
 
 
 # Text classifications are remembered per string: a chart repeats the same few displays

@@ -164,7 +164,7 @@ REMEMBERED_TEXT_LENGTH = 256
 # (clinical.max_text_chars). Clinical wording is far shorter; every pattern costs per character,
 # so a record stuffed with text cannot buy CPU with it (15 MB of keyword-rich text took seconds
 # per resource). Each record cuts the texts it reads at its own settings' bound, where they are
-# read from the resource (cards/record.py: concept, note_text, value_text): everything after that
+# read from the resource (cards/fhir_read.py: concept, note_text, value_text): everything after that
 # reads text already cut.
 MAX_TEXT_CHARS = 4096
 

@@ -21,7 +21,8 @@ import pytest
 
 import cards
 from cards import EngineSettings, Inputs, mentions, terms
-from cards.record import MODELS, concept
+from cards.fhir_read import concept
+from cards.record import MODELS
 from cards.terms import MAX_TEXT_CHARS
 from cds_service.api import hooks
 from tests.calls import PATIENT_ID, accepted, hook_request, oud_condition, patient

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cards import mentions as M
-from cards.record import note_text
+from cards.fhir_read import note_text
 from cards.terms import MAX_TEXT_CHARS
 
 TERM = re.compile(r"\b(?:kratom|(?:opioid\s+)?withdrawal)\b", re.IGNORECASE)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from cards import EngineSettings, Sieve
-from cards.record import Record, concept, medication_concept, note_text, value_text
+from cards.fhir_read import concept, medication_concept, note_text, value_text
+from cards.record import Record
 
 SHORT, LONG = EngineSettings(max_text_chars=256), EngineSettings(max_text_chars=4096)
 # A mention 1,000 characters in: past the short bound, within the long one.
