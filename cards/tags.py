@@ -87,12 +87,8 @@ def names_withdrawal_substance(text: str) -> bool:
     return bool(terms.GENERIC_SUBSTANCE.search(text)) and not terms.NON_OPIOID_SUBSTANCE.search(text)
 
 
-_END_OF_LIFE = terms.re.compile(r"\bhospice\b|\bterminal\s+(?:illness|care|stage)\b|\bend[-\s]of[-\s]life\b"
-                                r"|\bpalliative\s+care\b", terms.I)
-
-
 def says_end_of_life(text: str) -> bool:
-    return mentions.affirmed(_END_OF_LIFE, text)
+    return mentions.affirmed(terms.END_OF_LIFE, text)
 
 
 def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:

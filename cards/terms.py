@@ -69,6 +69,8 @@ SUBSTANCE_USE_QUESTION = re.compile(
 SEVEN_OH = re.compile(r"\b7-?hydroxy-?mitragynine\b|(?<![\d-])7-OH\b", I)
 SUICIDE_ATTEMPT = re.compile(r"\bsuicid(?:e|al)\s+attempts?\b|\battempted\s+suicide\b", I)
 PREGNANT = re.compile(r"\bpregnan(?:t|cy)\b", I)
+END_OF_LIFE = re.compile(r"\bhospice\b|\bterminal\s+(?:illness|care|stage)\b|\bend[-\s]of[-\s]life\b"
+                         r"|\bpalliative\s+care\b", I)
 MAJOR_DEPRESSION = re.compile(r"\bmajor\s+depressi(?:on|ve)\b|\bMDD\b")
 
 COUNSELING_TEXT = re.compile(
