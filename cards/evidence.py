@@ -16,28 +16,23 @@ from datetime import datetime, timedelta
 
 from cards import analytes, dates, medications, mentions, results, terms
 from cards import valuesets as vs
+from cards.criteria import (
+    ACTIVE_CLINICAL,
+    COWS_MAX,
+    EXCLUDED_STATUS,
+    EXCLUDED_VERIFICATION,
+    INACTIVE_CLINICAL,
+    LONG_SIGNAL_OVERDOSES,
+    SETTLING_ORDER_STATUS,
+    SOWS_MAX,
+    UNCONFIRMED_VERIFICATION,
+    UNCOUNTED,
+)
 from cards.fhir_read import Concept, concept, keys_of, note_text, value_text
 from cards.record import Item, Record
 from cards.settings import EngineSettings
 
 log = logging.getLogger("cards")
-
-EXCLUDED_STATUS = {
-    "Condition": frozenset(),  # Condition has no status; verificationStatus is checked instead
-    "Observation": frozenset({"entered-in-error", "cancelled"}),
-    "ServiceRequest": frozenset({"entered-in-error", "revoked"}),
-    "Procedure": frozenset({"entered-in-error", "not-done", "preparation"}),
-}  # medication records: cards/medications.py
-EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
-# A Condition counts only when confirmed or with no verificationStatus (design 4); these say "maybe".
-UNCONFIRMED_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential"})
-# Condition states that never count.
-UNCOUNTED = ("excluded", "unconfirmed")
-ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
-INACTIVE_CLINICAL = frozenset({"inactive", "remission", "resolved"})
-# An order a card's own suggestion would create counts in any of these states (design 3: an
-# accepted suggestion settles its card, whatever status the EHR saved it with, unless cancelled).
-SETTLING_ORDER_STATUS = frozenset({"draft", "active", "on-hold", "completed"})
 
 
 @dataclass(frozen=True)
@@ -226,15 +221,6 @@ def condition_counts(item: Item, now: datetime, window: timedelta) -> bool:
 # --- finders ---------------------------------------------------------------------------------
 # Each reads one Search (the record, the settings, "now", and the facts found so far) and returns
 # the evidence for one fact. FINDERS below lists them in the order they run.
-
-# Overdoses of these substances count for the disorder signal for the whole overdose window (365
-# days); the others for the signal window (90). None of the three is ever explained but fentanyl by a
-# fentanyl product (design 4.1).
-LONG_SIGNAL_OVERDOSES = frozenset({analytes.HEROIN, analytes.FENTANYL, analytes.XYLAZINE})
-# A COWS total is 0-48 (11 items; Wesson & Ling 2003): anything else is bad data.
-COWS_MAX = 48
-# A SOWS total (Handelsman 1987, 16 items scored 0-4) is 0-64.
-SOWS_MAX = 64
 
 
 @dataclass(frozen=True)
