@@ -158,11 +158,19 @@ def medication_in_use(
     q: Search, tags: str | tuple[str, ...], window: timedelta, *, kind: str | None = None,
     keep: Callable[[Item], bool] | None = None, undated_counts: bool = False,
 ) -> list[Evidence]:
+    """The evidence of `medication_records` (labelled ``kind``, by default the first tag)."""
+    tags = (tags,) if isinstance(tags, str) else tags
+    return [evidence(kind or tags[0], item, medications.when(item.resource))
+            for item in medication_records(q, tags, window, keep=keep, undated_counts=undated_counts)]
+
+
+def medication_records(
+    q: Search, tags: tuple[str, ...], window: timedelta, *,
+    keep: Callable[[Item], bool] | None = None, undated_counts: bool = False,
+) -> list[Item]:
     """Medication records of any of the four sources, tagged with one of ``tags``, taken or given in
     ``window`` (active, or dated in it; drafts of this call count: they are being ordered now) and
     passing ``keep``."""
-    tags = (tags,) if isinstance(tags, str) else tags
-
     def counts(item: Item) -> bool:
         if keep is not None and not keep(item):
             return False
@@ -172,20 +180,28 @@ def medication_in_use(
 
     found = {id(item): item for tag in tags
              for item in q.record.tagged(tag, *medications.MEDICATION_TYPES, keep=counts)}
-    return [evidence(kind or tags[0], item, medications.when(item.resource)) for item in found.values()]
+    return list(found.values())
 
 
 def prescribed_opioid(q: Search) -> list[Evidence]:
     """An opioid analgesic taken or given in the use window: MOUD products are not, and methadone is
     one only when it is not MOUD (design 4.1)."""
-    return medication_in_use(q, ("opioid", "methadone"), q.s.use_window, kind="prescribed_opioid",
-                             keep=lambda item: not is_moud(q, item))
+    return [evidence("prescribed_opioid", item, medications.when(item.resource)) for item in _prescribed_opioids(q)]
 
 
 def outpatient_opioid(q: Search) -> list[Evidence]:
     """The same, from outpatient records only: the patient has, or goes home with, an opioid."""
-    return medication_in_use(q, ("opioid", "methadone"), q.s.use_window, kind="prescribed_opioid",
-                             keep=lambda item: medications.outpatient(item) and not is_moud(q, item))
+    return [evidence("prescribed_opioid", item, medications.when(item.resource)) for item in _prescribed_opioids(q)
+            if medications.outpatient(item)]
+
+
+def _prescribed_opioids(q: Search) -> list[Item]:
+    """The records of prescribed_opioid, found once: outpatient_opioid keeps the outpatient ones of
+    them rather than read every opioid record again."""
+    if "prescribed_opioids" not in q.found:
+        q.found["prescribed_opioids"] = medication_records(q, ("opioid", "methadone"), q.s.use_window,
+                                                           keep=lambda item: not is_moud(q, item))
+    return q.found["prescribed_opioids"]  # type: ignore[return-value]
 
 
 def is_moud(q: Search, item: Item) -> bool:
