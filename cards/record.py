@@ -6,6 +6,9 @@ thousand vital signs therefore costs about as much as parsing it. Only resources
 rule ("candidates") are validated with ``fhir.resources.R4B``, once, when a finder first asks for
 them; one that fails is skipped and logged by type and a keyed hash of its id, and the rest still
 count.
+
+Which codes and words earn which tag is cards/tags.py's; every text is read up to the record's own
+settings' max_text_chars (passed to cards/fhir_read.py's readers, never kept per thread).
 """
 
 from __future__ import annotations
