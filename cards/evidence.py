@@ -3,7 +3,8 @@
 Each finder reads the indexed record and returns the evidence it found (what, when, from which
 resource), so a card can say why it fired. "Now" is the request time; windows and thresholds come
 from ``EngineSettings``. Entered-in-error, refuted and cancelled records never count; negated
-mentions were dropped when the record was indexed.
+mentions were dropped when the record was indexed. A finder reads a resource through
+cards/fhir_read.py and cards/medications.py, and what counts there is in cards/criteria.py.
 """
 
 from __future__ import annotations
