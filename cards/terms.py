@@ -171,7 +171,7 @@ REMEMBERED_TEXT_LENGTH = 256
 MAX_TEXT_CHARS = 4096
 
 
-def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
+def remember_short_texts(classify: Callable[[str], T]) -> Callable[..., T]:
     """Remember `classify` per text, for texts a chart repeats ("Heart rate", "Glucose"): a dict
     hit is cheaper than the regex searches. Long texts (notes, narratives) are classified
     afresh and never kept, and the memory is emptied when full, so a hostile record cannot
