@@ -3,7 +3,8 @@
 Each finder reads the indexed record and returns the evidence it found (what, when, from which
 resource), so a card can say why it fired. "Now" is the request time; windows and thresholds come
 from ``EngineSettings``. Entered-in-error, refuted and cancelled records never count; negated
-mentions were dropped when the record was indexed.
+mentions were dropped when the record was indexed. A finder reads a resource through
+cards/fhir_read.py and cards/medications.py, and what counts there is in cards/criteria.py.
 """
 
 from __future__ import annotations
@@ -16,27 +17,34 @@ from datetime import datetime, timedelta
 
 from cards import analytes, dates, medications, mentions, results, terms
 from cards import valuesets as vs
-from cards.record import Concept, Item, Record, concept, note_text, value_text
+from cards.criteria import (
+    COWS_MAX,
+    LONG_SIGNAL_OVERDOSES,
+    SETTLING_ORDER_STATUS,
+    SOWS_MAX,
+    UNCOUNTED,
+)
+from cards.fhir_read import (
+    Concept,
+    affirms,
+    answer_score,
+    codes_of,
+    condition_counts,
+    condition_state,
+    condition_when,
+    keys_of,
+    note_text,
+    observation_when,
+    order_when,
+    scale_score,
+    status_ok,
+    value_text,
+    within,
+)
+from cards.record import Item, Record
 from cards.settings import EngineSettings
 
 log = logging.getLogger("cards")
-
-EXCLUDED_STATUS = {
-    "Condition": frozenset(),  # Condition has no status; verificationStatus is checked instead
-    "Observation": frozenset({"entered-in-error", "cancelled"}),
-    "ServiceRequest": frozenset({"entered-in-error", "revoked"}),
-    "Procedure": frozenset({"entered-in-error", "not-done", "preparation"}),
-}  # medication records: cards/medications.py
-EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
-# A Condition counts only when confirmed or with no verificationStatus (design 4); these say "maybe".
-UNCONFIRMED_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential"})
-# Condition states that never count.
-UNCOUNTED = ("excluded", "unconfirmed")
-ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
-INACTIVE_CLINICAL = frozenset({"inactive", "remission", "resolved"})
-# An order a card's own suggestion would create counts in any of these states (design 3: an
-# accepted suggestion settles its card, whatever status the EHR saved it with, unless cancelled).
-SETTLING_ORDER_STATUS = frozenset({"draft", "active", "on-hold", "completed"})
 
 
 @dataclass(frozen=True)
@@ -79,123 +87,7 @@ class Facts:
         return latest[0] if latest else None
 
 
-# --- small readers ---------------------------------------------------------------------------
-
-
-def status_ok(item: Item) -> bool:
-    """Not an excluded status. Read before validation by keep tests: a status that is no string is junk."""
-    status = item.resource.get("status")
-    return (status is None or isinstance(status, str)) and status not in EXCLUDED_STATUS.get(item.type, ())
-
-
-def codes_of(value: object) -> set[str]:
-    return {key[1] for key in concept(value).keys} | {
-        c.get("code") for c in _codings(value) if isinstance(c.get("code"), str)
-    }
-
-
-def _codings(value: object) -> list[dict]:
-    codings = value.get("coding") if isinstance(value, dict) else None
-    return [c for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
-
-
-def condition_state(resource: dict) -> str | None:
-    """'excluded', 'unconfirmed', 'active', 'inactive' or None (no clinical status given)."""
-    verification = codes_of(resource.get("verificationStatus"))
-    if verification & EXCLUDED_VERIFICATION:
-        return "excluded"
-    if verification & UNCONFIRMED_VERIFICATION:
-        return "unconfirmed"
-    clinical = codes_of(resource.get("clinicalStatus"))
-    if clinical & ACTIVE_CLINICAL:
-        return "active"
-    if clinical & INACTIVE_CLINICAL:
-        return "inactive"
-    return None
-
-
-ASSERTED_DATE = "http://hl7.org/fhir/StructureDefinition/condition-assertedDate"
-
-
-def condition_when(resource: dict) -> datetime | None:
-    """The latest of a Condition's onset, recorded and asserted dates (design 4.1)."""
-    asserted = next((e.get("valueDateTime") for e in resource.get("extension") or ()
-                     if isinstance(e, dict) and e.get("url") == ASSERTED_DATE), None)
-    return dates.latest(resource.get("recordedDate"), resource.get("onsetDateTime"), asserted,
-                        dates.period_latest(resource.get("onsetPeriod")))
-
-
-def observation_when(resource: dict) -> datetime | None:
-    effective = dates.latest(resource.get("effectiveDateTime"), resource.get("effectiveInstant"))
-    effective = effective or dates.period_latest(resource.get("effectivePeriod"))
-    return effective or dates.parse(resource.get("issued"))
-
-
-def order_when(resource: dict) -> datetime | None:
-    if resource.get("resourceType") == "Procedure":
-        return dates.parse(resource.get("performedDateTime")) or dates.period_latest(
-            resource.get("performedPeriod")
-        )
-    return dates.latest(
-        resource.get("authoredOn"),
-        resource.get("occurrenceDateTime"),
-    ) or dates.period_latest(resource.get("occurrencePeriod"))
-
-
-def within(when: datetime | None, now: datetime, window: timedelta) -> bool:
-    return when is not None and when >= now - window
-
-
-def numeric_value(value_holder: dict) -> float | None:
-    """valueInteger, valueQuantity.value, or a number written as valueString (US Core's PHQ-9
-    example writes its total so)."""
-    quantity = value_holder.get("valueQuantity")
-    raw = quantity.get("value") if isinstance(quantity, dict) else value_holder.get("valueInteger")
-    if raw is None and isinstance(value_holder.get("valueString"), str):
-        raw = value_holder["valueString"]
-    if isinstance(raw, bool):
-        return None
-    try:
-        return float(raw) if raw is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def scale_score(resource: dict) -> float | None:
-    """A scale's total: the value, or a component that says it is the total. None when the
-    scale was not done (a dataAbsentReason, or no score at all)."""
-    if "dataAbsentReason" in resource:
-        return None
-    score = numeric_value(resource)
-    if score is not None:
-        return score
-    for component in resource.get("component") or ():
-        if isinstance(component, dict) and "dataAbsentReason" not in component:
-            code = concept(component.get("code"))
-            if (terms.TOTAL.search(code.text) or any(key in vs.COWS_OBSERVABLES for key in code.keys)):
-                return numeric_value(component)
-    return None
-
-
-def answer_score(resource: dict) -> float | None:
-    """A questionnaire item's answer as its score: a number, or a LOINC answer code (PHQ-9's
-    LA6568-5 "Not at all" is 0)."""
-    score = numeric_value(resource)
-    if score is not None:
-        return score
-    for key in concept(resource.get("valueCodeableConcept")).keys:
-        if key in vs.PHQ_ANSWER_SCORES:
-            return float(vs.PHQ_ANSWER_SCORES[key])
-    return None
-
-
-def affirms(resource: dict) -> bool:
-    """A finding ("opioid withdrawal signs") is affirmed by no value at all or by a positive one
-    (design 4: a result means what it says). A number is not a yes (a checklist item, an unknown
-    scale); "Low", "N", a coded No or anything else is no evidence."""
-    if "dataAbsentReason" in resource or any(k in resource for k in ("valueQuantity", "valueInteger")):
-        return False
-    return not results.has_value(resource) or results.positive(resource)
+# --- a line of evidence -------------------------------------------------------------------
 
 
 def quoted(pattern, *texts: str) -> str:
@@ -215,24 +107,9 @@ def evidence(kind: str, item: Item, when: datetime | None, score: float | None =
     return Evidence(kind, what or item.type, when, item.type, score, item.draft)
 
 
-def condition_counts(item: Item, now: datetime, window: timedelta) -> bool:
-    """An active Condition, or one with no clinical status dated within ``window``."""
-    state = condition_state(item.resource)
-    return state == "active" or (state is None and within(condition_when(item.resource), now, window))
-
-
 # --- finders ---------------------------------------------------------------------------------
 # Each reads one Search (the record, the settings, "now", and the facts found so far) and returns
 # the evidence for one fact. FINDERS below lists them in the order they run.
-
-# Overdoses of these substances count for the disorder signal for the whole overdose window (365
-# days); the others for the signal window (90). None of the three is ever explained but fentanyl by a
-# fentanyl product (design 4.1).
-LONG_SIGNAL_OVERDOSES = frozenset({analytes.HEROIN, analytes.FENTANYL, analytes.XYLAZINE})
-# A COWS total is 0-48 (11 items; Wesson & Ling 2003): anything else is bad data.
-COWS_MAX = 48
-# A SOWS total (Handelsman 1987, 16 items scored 0-4) is 0-64.
-SOWS_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -282,11 +159,19 @@ def medication_in_use(
     q: Search, tags: str | tuple[str, ...], window: timedelta, *, kind: str | None = None,
     keep: Callable[[Item], bool] | None = None, undated_counts: bool = False,
 ) -> list[Evidence]:
+    """The evidence of `medication_records` (labelled ``kind``, by default the first tag)."""
+    tags = (tags,) if isinstance(tags, str) else tags
+    return [evidence(kind or tags[0], item, medications.when(item.resource))
+            for item in medication_records(q, tags, window, keep=keep, undated_counts=undated_counts)]
+
+
+def medication_records(
+    q: Search, tags: tuple[str, ...], window: timedelta, *,
+    keep: Callable[[Item], bool] | None = None, undated_counts: bool = False,
+) -> list[Item]:
     """Medication records of any of the four sources, tagged with one of ``tags``, taken or given in
     ``window`` (active, or dated in it; drafts of this call count: they are being ordered now) and
     passing ``keep``."""
-    tags = (tags,) if isinstance(tags, str) else tags
-
     def counts(item: Item) -> bool:
         if keep is not None and not keep(item):
             return False
@@ -296,20 +181,28 @@ def medication_in_use(
 
     found = {id(item): item for tag in tags
              for item in q.record.tagged(tag, *medications.MEDICATION_TYPES, keep=counts)}
-    return [evidence(kind or tags[0], item, medications.when(item.resource)) for item in found.values()]
+    return list(found.values())
 
 
 def prescribed_opioid(q: Search) -> list[Evidence]:
     """An opioid analgesic taken or given in the use window: MOUD products are not, and methadone is
     one only when it is not MOUD (design 4.1)."""
-    return medication_in_use(q, ("opioid", "methadone"), q.s.use_window, kind="prescribed_opioid",
-                             keep=lambda item: not is_moud(q, item))
+    return [evidence("prescribed_opioid", item, medications.when(item.resource)) for item in _prescribed_opioids(q)]
 
 
 def outpatient_opioid(q: Search) -> list[Evidence]:
     """The same, from outpatient records only: the patient has, or goes home with, an opioid."""
-    return medication_in_use(q, ("opioid", "methadone"), q.s.use_window, kind="prescribed_opioid",
-                             keep=lambda item: medications.outpatient(item) and not is_moud(q, item))
+    return [evidence("prescribed_opioid", item, medications.when(item.resource)) for item in _prescribed_opioids(q)
+            if medications.outpatient(item)]
+
+
+def _prescribed_opioids(q: Search) -> list[Item]:
+    """The records of prescribed_opioid, found once: outpatient_opioid keeps the outpatient ones of
+    them rather than read every opioid record again."""
+    if "prescribed_opioids" not in q.found:
+        q.found["prescribed_opioids"] = medication_records(q, ("opioid", "methadone"), q.s.use_window,
+                                                           keep=lambda item: not is_moud(q, item))
+    return q.found["prescribed_opioids"]  # type: ignore[return-value]
 
 
 def is_moud(q: Search, item: Item) -> bool:
@@ -326,7 +219,7 @@ def _oud_reason(q: Search, resource: dict) -> bool:
     """Given for an OUD reason. Read before the resource is validated: junk reads as no reason."""
     codes, references = resource.get("reasonCode"), resource.get("reasonReference")
     for reason in codes if isinstance(codes, list) else ():
-        if any(vs.is_oud_current(key) or vs.is_oud_history(key) for key in concept(reason).keys):
+        if any(vs.is_oud_current(key) or vs.is_oud_history(key) for key in keys_of(reason)):
             return True
     targets = {ref.get("reference") for ref in (references if isinstance(references, list) else ())
                if isinstance(ref, dict) and isinstance(ref.get("reference"), str)}
@@ -424,6 +317,7 @@ def kratom_use(q: Search) -> list[Evidence]:
     else's, a question or uncertain were dropped when indexing; a mention anywhere else (a supplement
     list in a note, a lab's code text) is not use."""
     record, now, window = q.record, q.now, q.s.use_window
+    bound = record.settings.max_text_chars
     found = [evidence("kratom_use", item, condition_when(item.resource))
              for item in record.tagged("kratom", "Condition") if condition_counts(item, now, window)]
     found += medication_in_use(q, "kratom", window, kind="kratom_use",
@@ -431,8 +325,8 @@ def kratom_use(q: Search) -> list[Evidence]:
     for item in record.tagged("kratom", "Observation"):
         when = observation_when(item.resource)
         if status_ok(item) and within(when, now, window) and social_history(item):
-            found.append(evidence("kratom_use", item, when, what=quoted(terms.KRATOM, value_text(item.resource),
-                                                                         note_text(item.resource))))
+            found.append(evidence("kratom_use", item, when, what=quoted(terms.KRATOM, value_text(item.resource, bound),
+                                                                         note_text(item.resource, bound))))
     for tag in ("kratom_test", "kratom_code"):
         for item in record.tagged(tag, "Observation"):
             when = observation_when(item.resource)
@@ -467,8 +361,10 @@ def withdrawal_diagnosis(q: Search) -> list[Evidence]:
 def scores(record: Record, tag: str, now: datetime, window: timedelta, maximum: float | None = None) -> list[Evidence]:
     """A scale's scores in the window, latest first. A scale not done (cancelled, no score) is no
     score; one outside its range or dated after now is bad data, skipped and logged."""
+    bound = record.settings.max_text_chars
+
     def usable(item: Item) -> bool:
-        when, score = observation_when(item.resource), scale_score(item.resource)
+        when, score = observation_when(item.resource), scale_score(item.resource, bound)
         if not status_ok(item) or score is None or when is None:
             return False
         if score < 0 or (maximum is not None and score > maximum) or when > now:
@@ -476,7 +372,7 @@ def scores(record: Record, tag: str, now: datetime, window: timedelta, maximum: 
             return False
         return within(when, now, window)
 
-    found = [evidence(tag, item, observation_when(item.resource), scale_score(item.resource))
+    found = [evidence(tag, item, observation_when(item.resource), scale_score(item.resource, bound))
              for item in record.tagged(tag, "Observation", keep=usable)]
     return sorted(found, key=lambda e: e.when, reverse=True)
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cards import dates
-from cards.record import Item, codes_in
+from cards.fhir_read import codes_in
+from cards.record import Item
 
 MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration")
 # MedicationRequest.category (http://terminology.hl7.org/CodeSystem/medicationrequest-category).

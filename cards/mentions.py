@@ -8,17 +8,15 @@ end, a semicolon, a line break, a "|" (a flattened table or flowsheet) or a cont
 ("denies heroin but uses kratom"): a cue beyond one governs nothing here. "?" governs its whole
 clause. Every list is data; tests/cards/test_mentions.py has a test per cue.
 
-Cost: a mention reads at most REACH characters either side of it and `mentions` reads at most
-cards.terms.TEXT_BOUND characters of a text, so a text costs its length once plus a constant per
-mention, however many mentions it holds.
+Cost: a mention reads at most REACH characters either side of it, so a text costs its length once
+plus a constant per mention, however many mentions it holds. The text is one a record read, so at
+most its clinical.max_text_chars long (cards/fhir_read.py cuts every text where it reads it).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from cards.terms import TEXT_BOUND
 
 NEGATED = ("denies", "denied", "no", "not", "never", "negative", "without", "absent", "ruled out",
            "none", "free of", "-free")
@@ -192,16 +190,12 @@ def quote(text: str, start: int, end: int, width: int = 40) -> str:
 
 
 def mentions(pattern: re.Pattern, text: str) -> list[Mention]:
-    """Every match of `pattern` in the first TEXT_BOUND characters of `text`, with its meaning."""
-    if len(text) > TEXT_BOUND.chars:
-        text = text[:TEXT_BOUND.chars]
+    """Every match of `pattern` in `text`, with its meaning."""
     return [Mention(m.start(), m.end(), m.group(), meaning(text, m.start(), m.end()), quote(text, m.start(), m.end()))
             for m in pattern.finditer(text)]
 
 
 def _meanings(pattern: re.Pattern, text: str):
-    if len(text) > TEXT_BOUND.chars:
-        text = text[:TEXT_BOUND.chars]
     return (meaning(text, m.start(), m.end()) for m in pattern.finditer(text))
 
 

@@ -6,6 +6,9 @@ thousand vital signs therefore costs about as much as parsing it. Only resources
 rule ("candidates") are validated with ``fhir.resources.R4B``, once, when a finder first asks for
 them; one that fails is skipped and logged by type and a keyed hash of its id, and the rest still
 count.
+
+Which codes and words earn which tag is cards/tags.py's; every text is read up to the record's own
+settings' max_text_chars (passed to cards/fhir_read.py's readers, never kept per thread).
 """
 
 from __future__ import annotations
@@ -23,12 +26,24 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from cards import analytes, data, mentions, terms
+from cards import data, terms
 from cards import valuesets as vs
+from cards.fhir_read import EMPTY, Concept, concept, medication_concept, note_text, value_text
 from cards.settings import EngineSettings
+from cards.tags import (
+    CONDITION_TAGS_BY_CODE,
+    OBSERVATION_KEY_TAGS,
+    ORDER_TAGS_BY_CODE,
+    code_tags,
+    condition_rule_tags,
+    condition_text_tags,
+    medication_tags,
+    mentions_kratom,
+    observation_text_tags,
+    order_text_tags,
+)
 
 _screens = terms.screens  # bound once: looked up for every Observation
-_TEXT_BOUND = terms.TEXT_BOUND
 
 log = logging.getLogger("cards")
 
@@ -38,366 +53,6 @@ log = logging.getLogger("cards")
 # sound, and validating the parts nobody reads (a Patient's names, addresses) costs time.
 MODELS: dict[str, Any] = data.MODELS
 READ_FIELDS = data.ELEMENTS
-KNOWN_MEDICATIONS = (vs.OPIOID_MEDICATIONS.keys | vs.MOUD_PRODUCTS.keys | vs.NALOXONE_RESCUE.keys
-                     | vs.BENZODIAZEPINES.keys)
-# Listed codes the condition rules look up (the rules also read ICD-10-CM patterns).
-RULED_CONDITIONS = vs.OUD_CURRENT.keys | vs.OUD_HISTORY.keys | vs.OUD_CONDITIONS.keys | vs.OPIOID_POISONING.keys
-
-
-def _raw_key_tags(tagged_sets: dict[str, frozenset[vs.Key]]) -> dict[tuple, frozenset[str]]:
-    """Tags by the raw (system, code) pair, with OID and dotless-ICD spellings pre-expanded, so
-    the hot path is one dict lookup per coding and never calls ``normalize``."""
-    aliases: dict[str, list[str]] = defaultdict(list)
-    for alias, system in vs.SYSTEM_ALIASES.items():
-        aliases[system].append(alias)
-    found: dict[tuple, set[str]] = defaultdict(set)
-    for tag, keys in tagged_sets.items():
-        for system, code in keys:
-            codes = {code, code.replace(".", "")} if system == vs.ICD10CM else {code}
-            for spelled_system in [system, *aliases[system]]:
-                for spelled_code in codes:
-                    found[(spelled_system, spelled_code)].add(tag)
-    return {key: frozenset(tags) for key, tags in found.items()}
-
-
-OBSERVATION_KEY_TAGS = _raw_key_tags({
-    "cows": vs.COWS_OBSERVABLES.keys,
-    "kratom_test": vs.MITRAGYNINE_TESTS.keys,
-    "withdrawal": vs.WITHDRAWAL_CONDITIONS.keys,
-    "withdrawal_opioid": vs.OPIOID_WITHDRAWAL.keys,
-    "uds_stimulant": vs.STIMULANT_TESTS.keys,
-    "end_of_life": vs.END_OF_LIFE.keys,
-    "phq2": vs.PHQ2_TOTAL.keys,
-    "phq9": vs.PHQ9_TOTAL.keys,
-    "phq9_item9": vs.PHQ9_ITEM9.keys,
-    # An opioid or xylazine urine test; its analyte is read when it counts (cards/analytes.py).
-    "uds": frozenset(analytes.TEST_ANALYTES),
-})
-
-
-@dataclass(frozen=True)
-class Concept:
-    """The codings and the human-readable text of a CodeableConcept (or a bare string)."""
-
-    keys: tuple[vs.Key, ...] = ()
-    text: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.text.split(" | ", 1)[0]
-
-
-EMPTY = Concept()
-
-
-def concept(value: object) -> Concept:
-    if isinstance(value, str):
-        return Concept((), value)
-    if not isinstance(value, dict):
-        return EMPTY
-    keys: list[vs.Key] = []
-    parts: list[str] = []
-    bound = _TEXT_BOUND.chars
-    text = value.get("text")
-    if isinstance(text, str) and text:
-        parts.append(text[:bound])
-    codings = value.get("coding")
-    if isinstance(codings, list):
-        for coding in codings:
-            if isinstance(coding, dict):
-                key = vs.normalize(coding.get("system"), coding.get("code"))
-                if key is not None:
-                    keys.append(key)
-                display = coding.get("display")
-                if isinstance(display, str) and display:
-                    parts.append(display[:bound])
-    return Concept(tuple(keys), " | ".join(parts)[:bound])
-
-
-def codes_in(value: object) -> set[str]:
-    """The codes of a CodeableConcept's codings, whatever their system (a category, a status)."""
-    codings = value.get("coding") if isinstance(value, dict) else None
-    if not isinstance(codings, list):
-        return set()
-    return {c["code"] for c in codings if isinstance(c, dict) and isinstance(c.get("code"), str)}
-
-
-def note_text(resource: dict) -> str:
-    notes = resource.get("note")
-    if not isinstance(notes, list):
-        return ""
-    bound = _TEXT_BOUND.chars
-    return " | ".join(n["text"][:bound] for n in notes
-                      if isinstance(n, dict) and isinstance(n.get("text"), str))[:bound]
-
-
-def value_text(resource: dict) -> str:
-    """An Observation's valueString, as far as the rules read any text."""
-    value = resource.get("valueString")
-    return value[:_TEXT_BOUND.chars] if isinstance(value, str) else ""
-
-
-def mentions_kratom(*texts: str) -> bool:
-    """Kratom named as the patient's own current use: not negated, past, someone else's, asked about
-    or uncertain ("denies kratom", "used kratom 5 years ago", "Mother uses kratom")."""
-    bound = _TEXT_BOUND.chars
-    return any(mentions.affirmed(terms.KRATOM, text[:bound]) for text in texts if text)
-
-
-def withdrawal_tags(text: str) -> set[str]:
-    """A withdrawal mention's tags: it names an opioid (or kratom) or it names no substance."""
-    if terms.OPIOID_WORD.search(text) or terms.KRATOM.search(text):
-        return {"withdrawal", "withdrawal_opioid"}
-    return {"withdrawal"}
-
-
-def says_withdrawal(text: str) -> bool:
-    """Opioid, kratom or unspecified drug withdrawal, affirmed; not alcohol or nicotine withdrawal."""
-    if not text or not mentions.affirmed(terms.WITHDRAWAL, text):
-        return False
-    return names_withdrawal_substance(text)
-
-
-def suspects_withdrawal(text: str) -> bool:
-    """Opioid (or unspecified drug) withdrawal mentioned as uncertain only ("r/o opioid withdrawal")."""
-    return bool(text) and mentions.uncertain(terms.WITHDRAWAL, text) and names_withdrawal_substance(text)
-
-
-def names_withdrawal_substance(text: str) -> bool:
-    if terms.OPIOID_WORD.search(text) or terms.KRATOM.search(text):
-        return True
-    return bool(terms.GENERIC_SUBSTANCE.search(text)) and not terms.NON_OPIOID_SUBSTANCE.search(text)
-
-
-_END_OF_LIFE = terms.re.compile(r"\bhospice\b|\bterminal\s+(?:illness|care|stage)\b|\bend[-\s]of[-\s]life\b"
-                                r"|\bpalliative\s+care\b", terms.I)
-
-
-def says_end_of_life(text: str) -> bool:
-    return mentions.affirmed(_END_OF_LIFE, text)
-
-
-def any_in(keys: Iterable[vs.Key], values: frozenset[vs.Key]) -> bool:
-    return any(key in values for key in keys)
-
-
-# Which value set earns which tag, per kind of resource: a clinical informaticist adding a value
-# set edits a table, not a branch. Text fallbacks are in the *_text_tags functions below.
-MEDICATION_CODE_TAGS = (("opioid", vs.OPIOID_MEDICATIONS), ("moud", vs.MOUD_PRODUCTS),
-                        ("naloxone", vs.NALOXONE_RESCUE), ("naloxone_take_home", vs.NALOXONE_TAKE_HOME),
-                        ("benzodiazepine", vs.BENZODIAZEPINES),
-                        ("fentanyl_type", vs.FENTANYL_MEDICATIONS), ("oxycodone", vs.OXYCODONE_MEDICATIONS),
-                        ("methadone", vs.METHADONE_MEDICATIONS), ("buprenorphine_moud", vs.BUPRENORPHINE_MOUD))
-CONDITION_CODE_TAGS = (("withdrawal", vs.WITHDRAWAL_CONDITIONS), ("withdrawal_opioid", vs.OPIOID_WITHDRAWAL),
-                       ("end_of_life", vs.END_OF_LIFE),
-                       ("oud_history", vs.OUD_HISTORY), ("agonist_therapy", vs.AGONIST_THERAPY),
-                       ("sud_any", vs.SUBSTANCE_USE_DISORDER), ("pregnancy", vs.PREGNANCY),
-                       ("major_depression", vs.MAJOR_DEPRESSION), ("suicide_attempt", vs.SUICIDE_ATTEMPT))
-# Codes read by a rule rather than listed (ICD-10-CM codes newer than an expansion, T40 overdoses).
-CONDITION_CODE_RULES: tuple[tuple[str, Callable[[vs.Key], object]], ...] = (
-    ("oud_current", vs.is_oud_current), ("oud_history", vs.is_oud_history), ("opioid_family", vs.is_opioid_family),
-    ("opioid_overdose", analytes.overdose_analyte), ("other_substance_disorder", vs.is_other_substance_disorder),
-    ("nonmedical_opioid_use", vs.is_nonmedical_opioid_use), ("stimulant_disorder", vs.is_stimulant_disorder),
-    ("nonopioid_withdrawal", vs.is_alcohol_or_sedative_withdrawal),
-)
-ORDER_CODE_TAGS = (("cows_order", vs.COWS_OBSERVABLES), ("counseling", vs.COUNSELING),
-                   ("end_of_life", vs.END_OF_LIFE))
-# Ingredient-level codes name the drug by their display ("Fentanyl"): read it as text.
-INGREDIENT_NAMES = {key: display for key, display in vs.OPIOID_INGREDIENTS.displays.items()}
-
-
-def tags_by_code(table: tuple[tuple[str, vs.ValueSet], ...]) -> dict[vs.Key, frozenset[str]]:
-    """The table turned inside out, once at import: a code's tags are one dict lookup, not a
-    membership test per value set (a 10,000-resource chart has thousands of codings)."""
-    index: dict[vs.Key, set[str]] = {}
-    for tag, value_set in table:
-        for key in value_set.keys:
-            index.setdefault(key, set()).add(tag)
-    return {key: frozenset(tags) for key, tags in index.items()}
-
-
-MEDICATION_TAGS_BY_CODE = tags_by_code(MEDICATION_CODE_TAGS)
-CONDITION_TAGS_BY_CODE = tags_by_code(CONDITION_CODE_TAGS)
-ORDER_TAGS_BY_CODE = tags_by_code(ORDER_CODE_TAGS)
-# The rules read only ICD-10-CM codes of these categories (or listed codes, which the rules
-# themselves look up); every other code skips them.
-_RULED_ICD_CATEGORIES = ("F10", "F11", "F13", "F14", "F15", "F19", *analytes.OVERDOSE_ICD_CATEGORIES)
-
-
-def code_tags(keys: tuple[vs.Key, ...], index: dict[vs.Key, frozenset[str]]) -> set[str]:
-    tags: set[str] = set()
-    for key in keys:
-        found = index.get(key)
-        if found:
-            tags |= found
-    return tags
-
-
-def condition_rule_tags(keys: tuple[vs.Key, ...]) -> set[str]:
-    ruled = [key for key in keys if key in RULED_CONDITIONS
-             or (key[0] == vs.ICD10CM and key[1].startswith(_RULED_ICD_CATEGORIES))]
-    return {tag for tag, applies in CONDITION_CODE_RULES if any(applies(key) for key in ruled)} if ruled else set()
-
-
-def medication_tags(medication: Concept) -> set[str]:
-    """What a medication is. Known RxNorm codes decide; text decides only for local codes."""
-    keys, text = medication.keys, medication.text
-    if any_in(keys, KNOWN_MEDICATIONS):
-        tags = code_tags(keys, MEDICATION_TAGS_BY_CODE)
-    else:
-        tags = set(medication_text_tags(text))
-        for key in keys:
-            if key in INGREDIENT_NAMES:
-                tags |= {"opioid"} | medication_text_tags(INGREDIENT_NAMES[key])
-    # A fentanyl-type or oxycodone product is an opioid even where no opioid set or OMTK ingredient
-    # names it (remifentanil [Ultiva] is only in the IG's fentanyl-type set).
-    return tags | {"opioid"} if tags & {"fentanyl_type", "oxycodone"} else tags
-
-
-def medication_concept(medication: dict) -> Concept:
-    """A Medication resource's code and its ingredients' codes, as one concept."""
-    found = concept(medication.get("code"))
-    ingredients = [
-        concept(part.get("itemCodeableConcept"))
-        for part in medication.get("ingredient") or ()
-        if isinstance(part, dict)
-    ]
-    keys = found.keys + tuple(key for part in ingredients for key in part.keys)
-    text = " | ".join(t for t in [found.text, *(p.text for p in ingredients)] if t)
-    return Concept(keys, text[:_TEXT_BOUND.chars])
-
-
-# Text classifications are remembered per string: a chart repeats the same few displays
-# ("Hypertension", "Lisinopril 10 MG Oral Tablet") dozens of times, and each costs a
-# handful of regex searches. Code lookups stay per resource; they are set membership.
-@terms.remember_short_texts
-def medication_text_tags(text: str) -> frozenset[str]:
-    tags = set()
-    if not text:
-        return frozenset()
-    if terms.OPIOID_DRUG.search(text):
-        tags.add("opioid")
-    if is_moud_text(text):
-        tags.add("moud")
-        if terms.BUPRENORPHINE.search(text):
-            tags.add("buprenorphine_moud")
-    if terms.NALOXONE.search(text) and not terms.NALOXONE_COMBINATION.search(text):
-        tags.add("naloxone")
-        if terms.TAKE_HOME_NALOXONE.search(text) and not terms.GIVEN_IN_CARE_FORM.search(text):
-            tags.add("naloxone_take_home")
-    if terms.NALMEFENE_SPRAY.search(text):
-        tags |= {"naloxone", "naloxone_take_home"}
-    if terms.GABAPENTINOID.search(text):
-        tags.add("gabapentinoid")
-    for tag, pattern in (("benzodiazepine", terms.BENZODIAZEPINE), ("fentanyl_type", terms.FENTANYL),
-                         ("oxycodone", terms.OXYCODONE), ("methadone", terms.METHADONE)):
-        if pattern.search(text):
-            tags.add(tag)
-    return frozenset(tags)
-
-
-# Condition text, for local codes: each pattern earns its tag unless the mention is negated.
-CONDITION_TEXT_TAGS = (
-    ("kratom_disorder_text", terms.KRATOM_DISORDER), ("overdose_text", terms.OVERDOSE),
-    ("suicide_attempt", terms.SUICIDE_ATTEMPT), ("pregnancy", terms.PREGNANT),
-    ("major_depression", terms.MAJOR_DEPRESSION),
-)
-
-
-@terms.remember_short_texts
-def condition_text_tags(text: str) -> frozenset[str]:
-    tags = set()
-    if not text:
-        return frozenset()
-    said = {mention.meaning for mention in mentions.mentions(terms.OUD_TEXT, text)}
-    if said and not terms.OVERDOSE.search(text):
-        # "Opioid use disorder, in remission" or "history of OUD": history; said as current: current.
-        if "affirmed" in said:
-            tags.add("oud_history" if terms.REMISSION.search(text) else "oud_current")
-        elif "past" in said:
-            tags.add("oud_history")
-    if says_withdrawal(text):
-        tags |= withdrawal_tags(text)
-    elif suspects_withdrawal(text):
-        tags.add("withdrawal_suspected")
-    if mentions.affirmed(terms.ALCOHOL_SEDATIVE_WITHDRAWAL, text):
-        tags.add("nonopioid_withdrawal")
-    if mentions.affirmed(terms.OPIOID_INTOXICATION, text) and not terms.OVERDOSE.search(text):
-        tags.add("nonmedical_opioid_use")
-    if mentions_kratom(text):
-        tags.add("kratom")
-    if says_end_of_life(text):
-        tags.add("end_of_life")
-    tags.update(tag for tag, pattern in CONDITION_TEXT_TAGS if mentions.affirmed(pattern, text))
-    if "overdose_text" in tags and terms.OPIOID_WORD.search(text):
-        tags.add("opioid_overdose")
-    return frozenset(tags)
-
-
-@terms.remember_short_texts
-def order_text_tags(text: str) -> frozenset[str]:
-    """What a ServiceRequest or Procedure is, by its text: the orders a card's suggestion creates
-    carry text only unless a site configures its orderable."""
-    tags = set()
-    if not text:
-        return frozenset()
-    if terms.COWS.search(text):
-        tags.add("cows_order")
-    if terms.REFERRAL.search(text) and terms.MOUD_WORDS.search(text):
-        tags.add("moud_referral")
-    if terms.COUNSELING_TEXT.search(text) and terms.SUBSTANCE_CONTEXT.search(text):
-        tags.add("counseling")
-    if terms.PHQ9.search(text):
-        tags.add("phq9_order")
-    if says_end_of_life(text):
-        tags.add("end_of_life")
-    return frozenset(tags)
-
-
-@terms.remember_short_texts
-def observation_text_tags(text: str) -> frozenset[str]:
-    """What an Observation's code text says it is, for codes a site made up."""
-    tags: set[str] = set()
-    if terms.COWS.search(text):
-        tags.add("cows")
-    elif terms.SOWS.search(text):
-        tags.add("sows")
-    elif says_withdrawal(text):
-        tags |= withdrawal_tags(text)
-    elif suspects_withdrawal(text):
-        tags.add("withdrawal_suspected")
-    if terms.KRATOM.search(text):
-        tags.add("kratom_code")
-    if says_end_of_life(text):
-        tags.add("end_of_life")
-    if terms.PHQ9.search(text) and terms.TOTAL.search(text):
-        tags.add("phq9")
-    elif terms.PHQ2.search(text) and terms.TOTAL.search(text):
-        tags.add("phq2")
-    elif terms.ITEM9.search(text):
-        tags.add("phq9_item9")
-    if analytes.test_analyte_from_text(text) is not None:
-        tags.add("uds")
-    if terms.DRUG_TEST.search(text) and terms.STIMULANT_TESTED.search(text):
-        tags.add("uds_stimulant")
-    return frozenset(tags)
-
-
-def is_moud_text(text: str) -> bool:
-    if not text:
-        return False
-    if terms.MOUD_BRAND.search(text) or terms.METHADONE.search(text):
-        return True
-    if terms.NALTREXONE.search(text):
-        return bool(terms.EXTENDED_RELEASE.search(text))
-    if not terms.BUPRENORPHINE.search(text):
-        return False
-    if terms.EXTENDED_RELEASE.search(text):
-        return True
-    if terms.BUPRENORPHINE_PAIN.search(text):
-        return False
-    # Buccal buprenorphine alone is Belbuca (pain); with naloxone it is Bunavail (OUD).
-    return not terms.BUPRENORPHINE_PAIN_BUCCAL.search(text) or "naloxone" in text.lower()
 
 
 @dataclass
@@ -459,7 +114,6 @@ class Record:
         RecordTooLarge; by default `max_cpu_seconds` from now. A caller that sieved the request
         first passes the sieve's (`Sieve.cpu_until`), so that one request has one budget."""
         record = cls(settings=settings or EngineSettings(), patient_id=patient_id)
-        terms.TEXT_BOUND.chars = record.settings.max_text_chars
         record._cpu_until = cpu_until if cpu_until is not None else \
             time.thread_time() + record.settings.max_cpu_seconds
         record._configured = {
@@ -506,6 +160,7 @@ class Record:
         # The hot path: most of a record is vital signs and labs, and most of those earn no tag.
         # Plain dict reads, one dict lookup per coding, one remembered screen per text, and no
         # set built until something matched.
+        bound = self.settings.max_text_chars
         coded: frozenset[str] | None = None
         screened = False
         code = resource.get("code")
@@ -521,10 +176,10 @@ class Record:
                         if found:
                             coded = found if coded is None else coded | found
                         display = coding.get("display")
-                        if type(display) is str and _screens(display):
+                        if type(display) is str and _screens(display, bound):
                             screened = True
             text = code.get("text")
-            if type(text) is str and _screens(text):
+            if type(text) is str and _screens(text, bound):
                 screened = True
         elif type(code) is str:
             screened = True
@@ -533,16 +188,16 @@ class Record:
         if (resource.get("valueString") is not None or resource.get("valueCodeableConcept") is not None
                 or resource.get("note") is not None):
             kratom = mentions_kratom(
-                value_text(resource),
-                concept(resource.get("valueCodeableConcept")).text,
-                note_text(resource),
+                value_text(resource, bound),
+                concept(resource.get("valueCodeableConcept"), bound).text,
+                note_text(resource, bound),
             )
         if coded is None and not screened and not kratom:
             return
         tags: set[str] = set(coded or ())
         if kratom:
             tags.add("kratom")
-        found_concept = concept(code)
+        found_concept = concept(code, bound)
         if screened:
             tags |= self._observation_text_tags(found_concept.text, tags)
             if not tags and type(code) is not dict:
@@ -559,10 +214,11 @@ class Record:
         return tags
 
     def _condition(self, resource: dict, draft: bool) -> None:
-        code = concept(resource.get("code"))
+        bound = self.settings.max_text_chars
+        code = concept(resource.get("code"), bound)
         keys, text = code.keys, code.text
         tags = code_tags(keys, CONDITION_TAGS_BY_CODE) | condition_text_tags(text) | condition_rule_tags(keys)
-        if resource.get("note") is not None and mentions_kratom(note_text(resource)):
+        if resource.get("note") is not None and mentions_kratom(note_text(resource, bound)):
             tags.add("kratom")
         if not keys and not text and resource.get("code") is not None:
             # Unreadable code (e.g. a bare number): validate it so the failure is logged.
@@ -570,12 +226,12 @@ class Record:
         self._put(resource, tags, draft, code)
 
     def _service_request(self, resource: dict, draft: bool) -> None:
-        code = concept(resource.get("code"))
+        code = concept(resource.get("code"), self.settings.max_text_chars)
         tags = self._order_tags(code)
         self._put(resource, tags, draft, code)
 
     def _procedure(self, resource: dict, draft: bool) -> None:
-        code = concept(resource.get("code"))
+        code = concept(resource.get("code"), self.settings.max_text_chars)
         tags = {tag for tag in self._order_tags(code) if tag in ("counseling", "end_of_life")}
         self._put(resource, tags, draft, code)
 
@@ -602,7 +258,7 @@ class Record:
         if code is None or resource.get("medicationReference") is not None:
             self.medication_uses.append((resource, draft))
             return
-        medication = concept(code)
+        medication = concept(code, self.settings.max_text_chars)
         self._put(resource, medication_tags(medication), draft, medication)
 
     _INDEXERS: ClassVar[dict[str, Callable[[Record, dict, bool], None]]] = {
@@ -627,7 +283,7 @@ class Record:
             tags = set(self._medications_read[id(referenced)][1]) if referenced is not None \
                 else medication_tags(medication)
             if resource.get("resourceType") == "MedicationStatement" and mentions_kratom(
-                medication.text, note_text(resource)
+                medication.text, note_text(resource, self.settings.max_text_chars)
             ):
                 tags.add("kratom")
             if tags and referenced is not None and not self.is_valid(referenced):
@@ -636,8 +292,9 @@ class Record:
 
     def medication_of(self, resource: dict) -> tuple[Concept, dict | None]:
         """The medication a request or statement is for, following medicationReference."""
+        bound = self.settings.max_text_chars
         if "medicationCodeableConcept" in resource:
-            return concept(resource["medicationCodeableConcept"]), None
+            return concept(resource["medicationCodeableConcept"], bound), None
         reference = resource.get("medicationReference")
         target = reference.get("reference") if isinstance(reference, dict) else None
         medication = None
@@ -649,10 +306,10 @@ class Record:
             medication = self.medications.get(target[target.find("Medication/"):])
         if medication is None:
             display = reference.get("display") if isinstance(reference, dict) else None
-            return Concept((), display if isinstance(display, str) else ""), None
+            return Concept((), display[:bound] if isinstance(display, str) else ""), None
         read = self._medications_read.get(id(medication))
         if read is None:
-            what = medication_concept(medication)
+            what = medication_concept(medication, bound)
             read = self._medications_read[id(medication)] = what, frozenset(medication_tags(what))
         return read[0], medication
 

@@ -3,7 +3,7 @@
 Every resource is ``status: draft`` and ``intent: proposal`` (the clinician decides), for the
 patient of the call. Codes come from the value sets (looked up with ``coding`` when a topic
 module is imported, so a CSV edit that drops one fails at start) or from site settings; the
-record index (``cards.record``) recognises each resource again by the same code or text.
+record index recognises each resource again by the same code or text (``cards.tags``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ so a new product in a CSV needs no change here.
 from __future__ import annotations
 
 import re
-import threading
 from functools import wraps
 from typing import Callable, TypeVar
 
@@ -70,6 +69,8 @@ SUBSTANCE_USE_QUESTION = re.compile(
 SEVEN_OH = re.compile(r"\b7-?hydroxy-?mitragynine\b|(?<![\d-])7-OH\b", I)
 SUICIDE_ATTEMPT = re.compile(r"\bsuicid(?:e|al)\s+attempts?\b|\battempted\s+suicide\b", I)
 PREGNANT = re.compile(r"\bpregnan(?:t|cy)\b", I)
+END_OF_LIFE = re.compile(r"\bhospice\b|\bterminal\s+(?:illness|care|stage)\b|\bend[-\s]of[-\s]life\b"
+                         r"|\bpalliative\s+care\b", I)
 MAJOR_DEPRESSION = re.compile(r"\bmajor\s+depressi(?:on|ve)\b|\bMDD\b")
 
 COUNSELING_TEXT = re.compile(
@@ -158,41 +159,37 @@ OBSERVATION_SCREEN = re.compile(
 
 
 REMEMBERED_TEXTS = 8192
+# Texts this short are remembered; no record's bound is lower (clinical.max_text_chars is at least
+# this), so what is remembered for a text is the same whichever record read it.
 REMEMBERED_TEXT_LENGTH = 256
 # The most of one text (a display, a code's text, a note, a value) the rules read, by default
 # (clinical.max_text_chars). Clinical wording is far shorter; every pattern costs per character,
 # so a record stuffed with text cannot buy CPU with it (15 MB of keyword-rich text took seconds
-# per resource).
+# per resource). Each record cuts the texts it reads at its own settings' bound, where they are
+# read from the resource (cards/fhir_read.py: concept, note_text, value_text): everything after that
+# reads text already cut.
 MAX_TEXT_CHARS = 4096
 
 
-class _TextBound(threading.local):
-    """The bound of the record this thread is reading: each `Record.build` sets it from its
-    settings. Texts are cut deep in indexers and finders that have no settings in reach, and a
-    thread reads one record at a time. Never below REMEMBERED_TEXT_LENGTH, so a remembered
-    classification never depends on it."""
-
-    chars = MAX_TEXT_CHARS
-
-
-TEXT_BOUND = _TextBound()
-
-
-def remember_short_texts(classify: Callable[[str], T]) -> Callable[[str], T]:
+def remember_short_texts(classify: Callable[[str], T]) -> Callable[..., T]:
     """Remember `classify` per text, for texts a chart repeats ("Heart rate", "Glucose"): a dict
     hit is cheaper than the regex searches. Long texts (notes, narratives) are classified
     afresh and never kept, and the memory is emptied when full, so a hostile record cannot
     fill memory with them. A plain dict, not lru_cache: this runs twice per Observation and
-    the dict hit costs a quarter of lru_cache's."""
+    the dict hit costs a quarter of lru_cache's.
+
+    The text is one a record read, so already cut at the record's bound; one read raw (the code
+    text an Observation is screened by, before any reader) comes with `bound`, and is cut there
+    only when it is not remembered: a remembered text is shorter than any bound."""
     memory: dict[str, T] = {}
 
     @wraps(classify)
-    def classify_text(text: str) -> T:
+    def classify_text(text: str, bound: int | None = None) -> T:
         try:
             return memory[text]
         except KeyError:
             pass
-        result = classify(text[:TEXT_BOUND.chars])
+        result = classify(text if bound is None else text[:bound])
         if len(text) <= REMEMBERED_TEXT_LENGTH:
             if len(memory) >= REMEMBERED_TEXTS:
                 memory.clear()

@@ -21,7 +21,8 @@ import pytest
 
 import cards
 from cards import EngineSettings, Inputs, mentions, terms
-from cards.record import MODELS, Record, concept
+from cards.fhir_read import concept
+from cards.record import MODELS
 from cards.terms import MAX_TEXT_CHARS
 from cds_service.protocol import decode as reading
 from tests.calls import PATIENT_ID, accepted, hook_request, oud_condition, patient
@@ -77,9 +78,8 @@ def test_fourteen_megabytes_of_value_text_is_read_only_as_far_as_a_text_can_matt
 
 def test_text_past_the_bound_is_not_read():
     near, far = "x " * 10 + "kratom", "x " * MAX_TEXT_CHARS + "kratom"
-    Record.build((), settings=EngineSettings())
-    assert "kratom" in concept({"text": near}).text
-    assert len(concept({"text": far, "coding": [{"display": far}]}).text) == MAX_TEXT_CHARS
+    assert "kratom" in concept({"text": near}, MAX_TEXT_CHARS).text
+    assert len(concept({"text": far, "coding": [{"display": far}]}, MAX_TEXT_CHARS).text) == MAX_TEXT_CHARS
 
 
 def _an_hour_ago() -> str:

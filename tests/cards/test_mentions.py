@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cards import mentions as M
-from cards.terms import TEXT_BOUND
+from cards.fhir_read import note_text
+from cards.terms import MAX_TEXT_CHARS
 
 TERM = re.compile(r"\b(?:kratom|(?:opioid\s+)?withdrawal)\b", re.IGNORECASE)
 KRATOM = re.compile(r"\bkratom\b", re.IGNORECASE)
@@ -272,21 +273,21 @@ def _read_per_mention(mentions: int) -> float:
     return CountingText.read / mentions
 
 
-def test_a_mention_reads_a_constant_around_it_however_long_the_text(monkeypatch):
+def test_a_mention_reads_a_constant_around_it_however_long_the_text():
     """Before (cards.terms.negated), a mention re-read the whole text: the work per mention grew
     with the text. Now it is the same at 1,000 and 8,000 mentions, and at most both reaches."""
-    monkeypatch.setattr(TEXT_BOUND, "chars", 10**7)
     short, long = _read_per_mention(1000), _read_per_mention(8000)
     assert long <= short * 1.01
     assert long <= 2 * M.REACH + 2 * 40
 
 
 def test_text_past_the_bound_is_never_read():
-    text = "Patient denies kratom. " * (TEXT_BOUND.chars // 23 + 1) + "Uses kratom daily."
-    assert len(text) > TEXT_BOUND.chars
-    assert not M.affirmed(KRATOM, text)
-    assert M.affirmed(KRATOM, text[-40:])
-    assert all(m.end <= TEXT_BOUND.chars for m in M.mentions(KRATOM, text))
+    """Mentions are looked for in text as a record reads it: cut at the record's bound."""
+    text = "Patient denies kratom. " * (MAX_TEXT_CHARS // 23 + 1) + "Uses kratom daily."
+    read = note_text({"note": [{"text": text}]}, MAX_TEXT_CHARS)
+    assert len(text) > MAX_TEXT_CHARS == len(read)
+    assert not M.affirmed(KRATOM, read) and M.affirmed(KRATOM, text)
+    assert all(m.end <= MAX_TEXT_CHARS for m in M.mentions(KRATOM, read))
 
 
 # --- properties --------------------------------------------------------------------------------------

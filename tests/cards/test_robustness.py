@@ -150,7 +150,7 @@ def test_malformed_fields_no_rule_reads_do_not_sink_a_resource():
 
 def test_text_classifications_are_remembered_for_short_texts_only():
     """Repeated displays are classified once; a long hostile text is never kept in memory."""
-    from cards.record import condition_text_tags
+    from cards.tags import condition_text_tags
 
     memory = condition_text_tags.memory
     short = "Opioid dependence with withdrawal, remembered once (7f3a)"  # unique to this test
@@ -162,7 +162,7 @@ def test_text_classifications_are_remembered_for_short_texts_only():
 
 def test_a_record_of_endless_distinct_texts_cannot_grow_the_memory_past_its_bound():
     from cards import terms
-    from cards.record import condition_text_tags
+    from cards.tags import condition_text_tags
 
     for i in range(terms.REMEMBERED_TEXTS + 100):
         condition_text_tags(f"opioid withdrawal variant {i}")
