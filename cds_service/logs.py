@@ -8,7 +8,7 @@ Two formats of the same fields (`[logging] format`):
 
 What goes into a message is decided where it is logged (ids, counts, check names; never record
 content or a token). The JSON format adds nothing to it: an exception attached to a record is
-given by type and code location only, as in cds_service/errors.py, since its message may quote
+given by type and code location only, as in cds_service/api/errors.py, since its message may quote
 the record.
 """
 
