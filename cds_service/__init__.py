@@ -24,9 +24,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from cds_service.fhir.fetch import FhirFetcher
     from cds_service.logs import configure_logging
     from cds_service.metrics import Metrics
-    from cds_service.preflight import check_store_files
     from cds_service.protocol.services import SERVICES, check_hooks
     from cds_service.runtime import EXTENSION, Runtime, utcnow
+    from cds_service.serving.preflight import check_store_files
     from cds_service.store import Store
     from cds_service.switches import Switchboard
 

@@ -147,6 +147,14 @@ def test_only_the_app_factory_reaches_into_api():
     assert {name: found for name, found in reaching.items() if found} == {}
 
 
+def test_outbound_leans_on_nothing_else_of_ours():
+    """HTTP with a deadline, name lookups and the fair pool serve FHIR and JWK Sets alike."""
+    imports = _all_imports("cds_service.outbound")
+    assert len(imports) >= 4
+    assert {name: found for name, found in _from(imports, PACKAGES).items()
+            if any(not _within(i, "cds_service.outbound") for i in found)} == {}
+
+
 def test_the_cycle_finder_names_a_cycle_and_passes_a_tree():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"a"}}) == [["a", "a"]]
