@@ -64,9 +64,9 @@ RUN pip install --no-deps /tmp/dist/*.whl && rm -r /tmp/dist
 USER cds
 WORKDIR /var/lib/withdrawal-cds
 EXPOSE 8080
-# Reads the same config as the server, so it probes the configured port (cds_service/healthcheck.py).
+# Reads the same config as the server, so it probes the configured port (cds_service/serving/healthcheck.py).
 # Its Python start-up alone took 2 to 4 s on a busy 2-core machine: 3 s timed out, hence 10.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
-  CMD ["python", "-m", "cds_service.healthcheck"]
+  CMD ["python", "-m", "cds_service.serving.healthcheck"]
 # No --host or --port here: they would outrank the config file (command line > environment > file).
 CMD ["withdrawal-cds", "serve"]

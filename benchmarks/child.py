@@ -2,7 +2,7 @@
 
     python -m benchmarks.child floor|service|client DATA_DIR
 
-Why a process each: the service's workers tune the garbage collector (cds_service.server.
+Why a process each: the service's workers tune the garbage collector (cds_service.serving.server.
 prepare_process: gc.freeze and higher thresholds). In one process the floor would inherit that
 tuning, and the ratio would flatter the service at 100 resources and wrong it at 10,000. Here:
 
@@ -10,7 +10,7 @@ tuning, and the ratio would flatter the service at 100 resources and wrong it at
 - `service` builds the service's app and calls prepare_process(app), as a gunicorn worker does;
 - `client` is a bare HTTP client (requests + orjson, as the service's FHIR fetcher uses): the FHIR
   part's baseline, the slowest single query. The baseline is a lower bound of the service's path,
-  so it gets the service's GC settings (start-up objects frozen, cds_service.server.GC_THRESHOLDS):
+  so it gets the service's GC settings (start-up objects frozen, cds_service.serving.server.GC_THRESHOLDS):
   with default GC its parse of a large answer cost more than the service's, and whole call / slowest
   query came out below 1.0.
 
@@ -186,7 +186,7 @@ def service_app(data_dir: str):
     """The service's own app, open mode (no issuers), SQLite under data_dir, readied as a worker is."""
     from cds_service import create_app
     from cds_service.config import load_settings
-    from cds_service.server import prepare_process
+    from cds_service.serving.server import prepare_process
 
     quiet_service_logs()
     app = create_app(load_settings(environ={"WITHDRAWAL_CDS_DATA_DIR": data_dir}))
@@ -289,7 +289,7 @@ class ClientChild:
         import orjson
         import requests
 
-        from cds_service.server import GC_THRESHOLDS
+        from cds_service.serving.server import GC_THRESHOLDS
 
         self.loads = orjson.loads
         self.session = requests.Session()

@@ -79,9 +79,9 @@ def __getattr__(name: str):
 
 
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the floor on the service's own gunicorn set-up (cds_service.server.run_server)."""
-    from cds_service import server
+    """Run the floor on the service's own gunicorn set-up (cds_service.serving.server.run_server)."""
     from cds_service.config import load_settings
+    from cds_service.serving import server
 
     settings = load_settings(overrides={"server": {"host": host, "port": port, "workers": workers}})
     # run_server's options are the ones under test; only the app each worker loads is swapped. The

@@ -2,7 +2,7 @@
 
 Both run on loopback at the same time, each its own gunicorn with the project's worker class and
 options: the service as `withdrawal-cds serve --workers N`, the floor as `python -m benchmarks.floor
---workers N` (cds_service.server.run_server with only the app swapped; benchmarks/floor.py). A
+--workers N` (cds_service.serving.server.run_server with only the app swapped; benchmarks/floor.py). A
 Python load generator in this process drives one of them at a time: per record size and client
 count, several short slices, floor and service in turn (the first alternating), so drift falls on
 both; calls/s and latency are pooled over the slices, and the throughput ratio service / floor is

@@ -18,16 +18,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Imported here so that `cds_service.config` (read by the CLI before anything starts) stays light.
     from cds_service.api import register_blueprints
     from cds_service.api.cors import register_cors
+    from cds_service.api.errors import register_error_handlers
     from cds_service.api.metrics import observe_requests
     from cds_service.apps.links import cows_form
     from cds_service.auth import Authenticator
-    from cds_service.errors import register_error_handlers
     from cds_service.fhir.fetch import FhirFetcher
     from cds_service.logs import configure_logging
     from cds_service.metrics import Metrics
-    from cds_service.preflight import check_store_files
     from cds_service.protocol.services import SERVICES, check_hooks
     from cds_service.runtime import EXTENSION, Runtime, utcnow
+    from cds_service.serving.preflight import check_store_files
     from cds_service.store import Store
     from cds_service.switches import Switchboard
 
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                       switches=Switchboard.from_settings(settings), cows_form=cows_form(settings), clock=utcnow)
     app.extensions[EXTENSION] = runtime
     register_blueprints(app)
-    register_error_handlers(app)
+    register_error_handlers(app, metrics)
     observe_requests(app)
     register_cors(app, settings.server.cors_origins)
     return app

@@ -113,10 +113,10 @@ def _day(text: str):
 
 
 def _serve(args) -> int:
-    from cds_service import preflight
     from cds_service.auth import check_start_policy
     from cds_service.logs import configure_logging, log
-    from cds_service.server import run_server
+    from cds_service.serving import preflight
+    from cds_service.serving.server import run_server
 
     server = {k: v for k, v in {"host": args.host, "port": args.port, "workers": args.workers}.items() if v}
     if args.allow_unauthenticated:
@@ -174,7 +174,7 @@ def _open_store(settings: Settings, must_exist: bool = False):
     from alembic.util import CommandError
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-    from cds_service import preflight
+    from cds_service.serving import preflight
     from cds_service.store import Store, database_url
 
     preflight.check_store_files(settings, must_exist=must_exist)

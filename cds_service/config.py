@@ -83,7 +83,7 @@ class ServerSettings:
     loopback_only: bool = False
     # gunicorn: a slow client cannot hold a worker longer than this.
     timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
-    # Slow clients (cds_service/worker.py, docs/hardening.md): a connection is closed when its
+    # Slow clients (cds_service/serving/worker.py, docs/hardening.md): a connection is closed when its
     # request's head is not in this long after its first byte (or after it connected) ...
     head_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
     # ... or its whole request, body included, this long after its first byte,

@@ -1,23 +1,16 @@
-"""Error answers: every failure leaves as JSON with a status that tells the caller what to do.
+"""The errors every layer raises, each carrying the status and JSON body it leaves as.
 
 400 says which fields are wrong (by dotted path), 401 says nothing at all (best
-practice: no hints for an attacker), 412 says which data could not be had. A
-bug of ours becomes a 500 with no detail, and where it happened (not what the exception
-said, which may quote the record) goes to the log.
+practice: no hints for an attacker), 412 says which data could not be had.
+No Flask here: the FHIR, auth and protocol layers raise these, and cds_service/api/errors.py
+turns them (and our own bugs) into answers.
 """
 
 from __future__ import annotations
 
-import logging
 import traceback
 from pathlib import Path
 from typing import Any, Mapping
-
-from flask import Flask, g, jsonify
-from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException
-
-log = logging.getLogger("withdrawal_cds")
 
 
 class ApiError(Exception):
@@ -68,61 +61,6 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
                 flat.setdefault(key, []).extend(value)
         return flat
     return {prefix or "_schema": [str(messages)]}
-
-
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        g.error_name = exc.body["error"]
-        response = jsonify(exc.body)
-        response.status_code = exc.status
-        if exc.status == 401:
-            response.headers["WWW-Authenticate"] = "Bearer"  # RFC 6750, and no error detail
-        return response
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        names = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
-                 415: "unsupported-media-type", 400: "bad-request"}
-        body = {"error": names.get(exc.code, "http-error"), "message": exc.description or exc.name}
-        g.error_name = body["error"]
-        response = jsonify(body)
-        response.status_code = exc.code or 500
-        if exc.code == 405 and getattr(exc, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
-
-    # Imported here: logs.py imports this module, and the command line reads it before any app.
-    import cards
-
-    @app.errorhandler(cards.RecordTooLarge)
-    def _record_too_large(exc: cards.RecordTooLarge):
-        log.warning("413: the record passed clinical.%s", exc.setting)
-        return _api_error(record_too_large(exc))
-
-    @app.errorhandler(DBAPIError)
-    def _store_unavailable(exc: DBAPIError):
-        # The card log must be written before cards leave, so without the store there is no
-        # answer to give; 503 tells the EHR to carry on without us, and the log says why.
-        kind = type(exc.orig).__name__ if exc.orig else type(exc).__name__
-        log.error("store unavailable: %s", kind)
-        _count_store_error(kind)
-        g.error_name = "store-unavailable"
-        return jsonify({"error": "store-unavailable", "message": "the service's database is unavailable"}), 503
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        # Our bug, not the caller's. The log gets where it happened, not what the exception says:
-        # a message such as KeyError('<a value from the record>') can carry PHI.
-        log.error("unhandled error: %s at %s", type(exc).__name__, where(exc))
-        g.error_name = "internal-error"
-        return jsonify({"error": "internal-error", "message": "internal error"}), 500
-
-
-def _count_store_error(kind: str) -> None:
-    from cds_service.api.current import runtime  # not at the top: the runtime imports auth, which imports us
-
-    runtime().metrics.store_errors.labels(kind).inc()
 
 
 def where(exc: BaseException) -> str:

@@ -4,11 +4,11 @@ Two formats of the same fields (`[logging] format`):
 - "text", the default: `<time> <level> <logger> <message>`;
 - "json", for log shippers: one JSON object a line, `{"time", "level", "logger", "message"}`, the
   time in ISO 8601 UTC. gunicorn's own lines (start, workers, the access log) take the same shape
-  (cds_service/server.py), so a shipper reads one format from both streams.
+  (cds_service/serving/server.py), so a shipper reads one format from both streams.
 
 What goes into a message is decided where it is logged (ids, counts, check names; never record
 content or a token). The JSON format adds nothing to it: an exception attached to a record is
-given by type and code location only, as in cds_service/errors.py, since its message may quote
+given by type and code location only, as in cds_service/api/errors.py, since its message may quote
 the record.
 """
 

@@ -5,7 +5,7 @@ outcomes, error names, HTTP statuses, exception class names), never from the req
 a caller cannot make the series grow and nothing identifies a patient.
 
 Under `withdrawal-cds serve` every gunicorn worker writes its values to files in
-PROMETHEUS_MULTIPROC_DIR (set by cds_service/server.py before the workers start) and
+PROMETHEUS_MULTIPROC_DIR (set by cds_service/serving/server.py before the workers start) and
 `GET /metrics` on any worker adds up all of them: prometheus_client's multiprocess mode.
 Without that variable (tests, another WSGI server) the values are this process's own.
 """
@@ -20,7 +20,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from cards import Advice
 
-# prometheus_client's own variable; cds_service/server.py sets it before the workers start.
+# prometheus_client's own variable; cds_service/serving/server.py sets it before the workers start.
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Hook calls take milliseconds at a few hundred resources and up to the FHIR deadline (10 s by

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from cds_service.bounded_http import BoundedHttp, HttpFailure, tls_context
+from cds_service.outbound.bounded_http import BoundedHttp, HttpFailure, tls_context
 
 DEADLINE = 1.0
 # Generous against a loaded machine, and far below what the drip would take (4 KB at a byte a second).

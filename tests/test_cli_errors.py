@@ -17,8 +17,8 @@ from pathlib import Path
 import alembic.util  # noqa: F401
 import pytest
 
-import cds_service.preflight  # noqa: F401
-import cds_service.server  # noqa: F401
+import cds_service.serving.preflight  # noqa: F401
+import cds_service.serving.server  # noqa: F401
 import cds_service.store  # noqa: F401
 from cds_service import create_app
 from cds_service.cli import main

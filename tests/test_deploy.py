@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from cds_service import config as config_module
 from cds_service.auth import check_start_policy
 from cds_service.config import ConfigError, load_settings
-from cds_service.preflight import check_store_files
+from cds_service.serving.preflight import check_store_files
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

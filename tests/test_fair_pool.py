@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from cds_service.fhir.fair_pool import FairPool
+from cds_service.outbound.fair_pool import FairPool
 
 
 def test_a_key_beyond_its_share_waits_while_other_keys_run():

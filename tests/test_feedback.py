@@ -33,6 +33,13 @@ def make_app(database_url, tmp_path, **overrides):
     return create_app(load_settings(environ=environ, overrides=overrides))
 
 
+@pytest.fixture(autouse=True)
+def _sqlite_at_head(database_url, at_head):
+    # Every test here takes database_url; a SQLite one starts as a copy of the session's migrated
+    # store (tests/conftest.py), a PostgreSQL schema is migrated by the app.
+    at_head(database_url)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = make_app(database_url, tmp_path)

@@ -228,7 +228,7 @@ def test_a_few_dripping_clients_do_not_delay_others(gunicorn_server):
 
 def test_more_dripping_clients_than_threads_do_not_starve_the_server(gunicorn_server):
     """Stock gthread fails this: each client dripping its head holds a thread. Our worker keeps them
-    in its poller until their request is in (cds_service/worker.py)."""
+    in its poller until their request is in (cds_service/serving/worker.py)."""
     port, url = gunicorn_server
     with slow_clients(port, count=3 * THREADS, drip=True):
         assert _get(url + "/healthz", timeout=3) < 1.0

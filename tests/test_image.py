@@ -16,7 +16,7 @@ import pytest
 
 from cds_service.auth import check_start_policy
 from cds_service.config import ConfigError, load_settings
-from cds_service.healthcheck import healthz_url
+from cds_service.serving.healthcheck import healthz_url
 from tests.serving import REPO, Serving, free_port
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
@@ -88,7 +88,7 @@ def test_the_command_line_sets_no_address_so_the_config_file_decides():
     (cmd,) = [line for line in INSTRUCTIONS if line.startswith("CMD ")]
     assert cmd == 'CMD ["withdrawal-cds", "serve"]'
     healthcheck = next(line for line in INSTRUCTIONS if line.startswith("HEALTHCHECK"))
-    assert healthcheck.endswith('CMD ["python", "-m", "cds_service.healthcheck"]') and "8080" not in healthcheck
+    assert healthcheck.endswith('CMD ["python", "-m", "cds_service.serving.healthcheck"]') and "8080" not in healthcheck
 
 
 def test_the_built_in_config_binds_every_address_and_stays_closed_without_issuers():
@@ -112,7 +112,7 @@ def test_the_health_check_probes_where_the_server_listens(host, port, url):
 def _healthcheck(config) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WITHDRAWAL_CDS_")}
     env.update({"WITHDRAWAL_CDS_CONFIG": str(config), "PYTHONPATH": str(REPO)})
-    return subprocess.run([sys.executable, "-m", "cds_service.healthcheck"], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cds_service.serving.healthcheck"], env=env, capture_output=True,
                           text=True, timeout=30)
 
 

@@ -154,7 +154,7 @@ def test_the_server_master_imports_no_prometheus_client_before_it_chooses_multip
     # prometheus_client picks its mode when first imported; the master forks workers from what it
     # has imported, so an early import would leave every worker counting only for itself. This runs
     # `serve` up to the moment gunicorn would start.
-    code = ("import sys, cds_service.server as server\n"
+    code = ("import sys, cds_service.serving.server as server\n"
             "server.run_server = lambda settings, config: print('prometheus_client' in sys.modules)\n"
             "from cds_service.cli import main\n"
             "main(['serve', '--port', '0'])\n")

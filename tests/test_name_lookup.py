@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cds_service.bounded_http import BoundedHttp, HttpFailure
-from cds_service.deadline import bounded
-from cds_service.name_lookup import LOOKUP, NameLookup, TooManyLookups
+from cds_service.outbound.bounded_http import BoundedHttp, HttpFailure
+from cds_service.outbound.deadline import bounded
+from cds_service.outbound.name_lookup import LOOKUP, NameLookup, TooManyLookups
 from tests.calls import hook_request, oud_condition, patient
 
 PV = "/cds-services/withdrawal-patient-view"

@@ -11,9 +11,9 @@ import socket
 import pytest
 
 from cds_service import create_app
-from cds_service.bounded_http import BoundedHttp, HttpFailure
 from cds_service.config import load_settings
 from cds_service.fhir.addresses import public_or_listed, reached
+from cds_service.outbound.bounded_http import BoundedHttp, HttpFailure
 from cds_service.runtime import EXTENSION
 from tests.calls import hook_request
 
@@ -76,7 +76,7 @@ def test_every_spelling_of_a_refused_address_is_refused_when_connecting(canary, 
 def test_the_check_is_on_the_address_connected_to_not_an_earlier_lookup(canary, monkeypatch):
     """DNS rebinding: whatever a name resolved to before, the address the socket would connect to is
     the one checked."""
-    from cds_service import bounded_http
+    from cds_service.outbound import bounded_http
     port = _port(canary.base_url)
     answers = iter([[(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("8.8.8.8", port))],
                     [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]])

@@ -91,9 +91,9 @@ def test_live_app_matches_its_description(api_schema, label):
 
 # --- the document itself -------------------------------------------------------------------
 
-@pytest.fixture
-def document(make_app):
-    return make_app().test_client().get("/openapi.json").get_json()
+@pytest.fixture(scope="module")
+def document(live_app):
+    return live_app.test_client().get("/openapi.json").get_json()
 
 
 def test_is_openapi_3_1_with_every_endpoint(document):

@@ -14,6 +14,13 @@ from tests.calls import SERVICE_OF, hook_request, oud_condition, overridden, pat
 PV = "/cds-services/withdrawal-patient-view"
 
 
+@pytest.fixture(scope="module")
+def app(module_app):
+    # One app for the module: each test checks a validation or the shape of one answer, and none
+    # reads what another wrote. Tests that need other settings build their own (make_app).
+    return module_app
+
+
 def _empty_anywhere(value) -> list:
     """Paths of null or empty values (the standard forbids them)."""
     found = []

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cds_service.cli import main
 from cds_service.config import ConfigError, load_settings
-from cds_service.preflight import check_store_files
+from cds_service.serving.preflight import check_store_files
 from cds_service.store import database_url
 from tests.serving import free_port
 

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.workers.gthread import TConn
 
-from cds_service import worker as w
+from cds_service.serving import worker as w
 
 HEAD = b"POST /cds-services/x HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
 

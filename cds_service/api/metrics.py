@@ -41,7 +41,7 @@ def metrics():
 
 def observe_requests(app) -> None:
     """Time hook calls (authentication included, so slow JWKS fetches show) and count every
-    error answer by the name its body carries (set by cds_service/errors.py)."""
+    error answer by the name its body carries (set by cds_service/api/errors.py)."""
 
     @app.before_request
     def _start() -> None:

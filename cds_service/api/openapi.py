@@ -41,7 +41,7 @@ _ERRORS = {
     415: "The request body is not sent as application/json",
     500: "A bug of ours; the body carries no detail",
     503: "The service's database is unavailable: cards are logged before they leave, so none are given",
-    # Answered by the HTTP server before the app sees the request, in the same JSON (worker.py).
+    # Answered by the HTTP server before the app sees the request, in the same JSON (serving/worker.py).
     414: "The request line is longer than the server accepts",
     431: "The request's header fields are too many or too large for the server",
 }

@@ -27,7 +27,7 @@ from typing import Callable
 
 import jwt
 
-from cds_service.bounded_http import BoundedHttp, HttpFailure
+from cds_service.outbound.bounded_http import BoundedHttp, HttpFailure
 
 log = logging.getLogger("withdrawal_cds.auth")
 

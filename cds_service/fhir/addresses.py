@@ -3,7 +3,7 @@
 Open mode on another address (`--allow-unauthenticated`) lets anyone who can reach the service name
 a fhirServer, and have the service connect there: without a bound, the service is a way into the
 networks behind it (a cloud's metadata address, the database, an admin port). So each address a
-server's name resolves to is checked when the connection is made (bounded_http.py), the one the
+server's name resolves to is checked when the connection is made (outbound/bounded_http.py), the one the
 socket then connects to, so a name that resolves to something else a moment later (DNS rebinding)
 gains nothing, and every spelling of an address (2852039166, 0xa9fea9fe, 0251.0376.0251.0376,
 ::ffff:169.254.169.254) is the address it reaches. Allowed: global unicast addresses, and those

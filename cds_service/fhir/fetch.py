@@ -1,9 +1,9 @@
 """Fetching what prefetch did not give us from the EHR's FHIR server.
 
 Queries run in parallel on a shared pool, where one FHIR server runs at most its share of the
-threads (fair_pool.py), so a slow server leaves the rest to the others; each query follows
+threads (outbound/fair_pool.py), so a slow server leaves the rest to the others; each query follows
 Bundle `next` links up to `max_pages`; and one deadline covers the whole phase, enforced on every
-socket operation (bounded_http.py): a server that drips its answer a byte at a time costs us
+socket operation (outbound/bounded_http.py): a server that drips its answer a byte at a time costs us
 at most `deadline_seconds`, never a held thread. The bearer token goes only to URLs under the
 `fhirServer` it came with: a `next` link that points elsewhere is a failure, not a redirect for
 our credentials.
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import orjson
 
-from cds_service.bounded_http import BoundedHttp, HttpFailure
 from cds_service.config import FhirSettings
 from cds_service.fhir import urls
-from cds_service.fhir.fair_pool import FairPool
 from cds_service.fhir.prefetch import bundle_resources, next_link
+from cds_service.outbound.bounded_http import BoundedHttp, HttpFailure
+from cds_service.outbound.fair_pool import FairPool
 
 log = logging.getLogger("withdrawal_cds.fhir")
 

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, Insert, Table, bindparam, delete, ins
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from cds_service.deadline import bounded
+from cds_service.outbound.deadline import bounded
 from cds_service.store import counts, database_url, migrate, patient_key
 from cds_service.store.counts import CallCounts
 from cds_service.store.engine import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS, make_engine, sqlite_path

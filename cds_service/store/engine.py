@@ -22,7 +22,7 @@ import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from cds_service.deadline import remaining
+from cds_service.outbound.deadline import remaining
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Execution option naming how a SQLite transaction begins: "IMMEDIATE" (default) or "DEFERRED".
@@ -47,7 +47,7 @@ def make_engine(database_url: str, operation_timeout: float | None = None) -> En
 
 class BoundedConnection(psycopg.Connection):
     """psycopg's connection, whose every wait on the server ends by the thread's deadline
-    (deadline.py; the store sets one per operation).
+    (outbound/deadline.py; the store sets one per operation).
 
     A frozen server (stopped, or its disk hung) keeps accepting TCP and never answers, so its
     own statement_timeout never fires and libpq waits for ever. Past the deadline the

@@ -74,11 +74,13 @@ def page(chromium):
 
 
 @pytest.fixture
-def live_service(make_settings) -> Iterator:
+def live_service(make_settings, at_head) -> Iterator:
     servers = []
 
     def start(**overrides) -> str:
-        app = create_app(make_settings(**overrides))
+        settings = make_settings(**overrides)
+        at_head(settings.store.database_url)
+        app = create_app(settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True, name="live-service")
         thread.start()

@@ -1,4 +1,4 @@
-"""`python -m cds_service.healthcheck`: exit 0 when this machine's server answers 200 on /healthz.
+"""`python -m cds_service.serving.healthcheck`: exit 0 when this machine's server answers 200 on /healthz.
 
 The image's HEALTHCHECK runs it. It reads the settings `serve` reads (the file named by
 WITHDRAWAL_CDS_CONFIG, then the environment), so it follows the configured port instead of

@@ -36,8 +36,8 @@ from urllib3.exceptions import (
 from urllib3.util.connection import allowed_gai_family, create_connection
 from urllib3.util.ssl_ import create_urllib3_context
 
-from cds_service.deadline import bounded, remaining
-from cds_service.name_lookup import LOOKUP, TooManyLookups
+from cds_service.outbound.deadline import bounded, remaining
+from cds_service.outbound.name_lookup import LOOKUP, TooManyLookups
 
 _CHUNK_BYTES = 64 * 1024
 _ERROR_BODY_BYTES = 64 * 1024  # an OperationOutcome; past this the connection is not worth keeping

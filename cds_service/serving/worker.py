@@ -60,7 +60,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from cds_service.config import ServerSettings
 from cds_service.runtime import EXTENSION
-from cds_service.server import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
+from cds_service.serving.server import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
 # Request line plus headers that gunicorn accepts at most (limit_request_line,
 # limit_request_fields x limit_request_field_size), with room to spare: a head

@@ -1,6 +1,6 @@
 """The production server: gunicorn with threaded workers, each building its own app.
 
-Threaded workers (cds_service/worker.py) keep clients that are still sending
+Threaded workers (cds_service/serving/worker.py) keep clients that are still sending
 their request in the poller, off the thread pool, and a thread never reads from a
 client, so slow clients do not tie the worker up. The app is built in each
 worker (not preloaded) so database connections and the FHIR fetch pool are
@@ -85,7 +85,7 @@ def run_server(settings: Settings, config_file: str | None) -> None:
         "bind": f"{settings.server.host}:{settings.server.port}",
         "workers": settings.server.workers,
         # gthread, but a connection gets a thread only once its whole request is in (worker.py).
-        "worker_class": "cds_service.worker.RequestBufferingWorker",
+        "worker_class": "cds_service.serving.worker.RequestBufferingWorker",
         "threads": settings.server.threads,
         "timeout": settings.server.timeout_seconds,
         "graceful_timeout": 10,

@@ -16,7 +16,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
-from cds_service.deadline import remaining
+from cds_service.outbound.deadline import remaining
 
 # Distinct names in flight at once, in this process. FHIR servers and JWKS hosts are a handful per
 # site; only a resolver that hangs on many names at once comes near it.
