@@ -208,8 +208,8 @@ class StoreSettings:
 
 @dataclass(frozen=True, config=_FILE)
 class SnoozeSettings:
-    """How long feedback hides a card's topic for the patient (0: not at all). Each card says so
-    in its last line (cds_service/protocol/card_json.py)."""
+    """How long feedback hides a card's topic for the patient (0: not at all). A response says so
+    once, at the end of a card's detail; cds_service/snooze.py applies and words these."""
 
     # An override with a reason that `by_reason` does not list.
     default_days: Annotated[int, Field(ge=0, le=3650)] = 7

@@ -71,7 +71,7 @@ class CallCounts:
 
     def add(self, *, at: datetime, issuer: str | None, tenant: str | None, service_id: str, hook: str,
             topics: Mapping[str, Iterable[str]], snoozed: Iterable[str], seconds: float) -> None:
-        """One answered call: `topics` the card topics by status (Issued.topics), `snoozed` the topics
+        """One answered call: `topics` the card topics by status (pipeline.Answer.topics), `snoozed` the topics
         a snooze hid, `seconds` its latency."""
         site = (hour_of(at), issuer or "", tenant or "", service_id, hook)
         with self._lock:
