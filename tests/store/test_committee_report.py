@@ -4,6 +4,7 @@ on SQLite and PostgreSQL: every figure, the "<5" rule, the CSV files, and the HT
 from __future__ import annotations
 
 import csv
+import html
 import os
 import re
 from datetime import date, datetime, timedelta, timezone
@@ -139,6 +140,20 @@ def test_the_csv_files_say_what_the_html_says(filled, store_settings, tmp_path, 
     with open(out / "cards_by_week.csv", newline="") as f:
         weekly = list(csv.reader(f))
     assert ["2025-03-10", "patient-view", "counseling", "100", "0", "0.0", "6", "6.0"] in weekly
+
+
+def test_the_report_states_the_snooze_lengths_of_the_config_it_was_run_with(filled, store_settings, tmp_path,
+                                                                           monkeypatch):
+    """Beside the cards snoozes held back, the lengths in force (cds_service/snooze.py), not a copy."""
+    _point_cli_at(store_settings, monkeypatch)
+    config = tmp_path / "site.toml"
+    config.write_text('[snooze]\ndismissed_days = 3\n[snooze.by_reason]\npatient-declined = 30\n')
+    report = tmp_path / "report.html"
+    assert main(["report", "--html", str(report), "--config", str(config), "--from", "2025-03-03",
+                 "--to", "2025-03-16"]) == 0
+    text = html.unescape(report.read_text())
+    assert "Snoozes in force: accepted, 1 day; dismissed without a reason, 3 days; with a reason, 7 days; " \
+           "with the reason patient-declined, 30 days." in text
 
 
 def test_the_html_opens_offline_in_chromium_with_every_chart_drawn(filled, store_settings, tmp_path, monkeypatch,
