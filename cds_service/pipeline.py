@@ -42,7 +42,7 @@ from cds_service.protocol.feedback_schemas import FeedbackRequestSchema
 from cds_service.protocol.request_schemas import validate_request
 from cds_service.protocol.services import PREFETCH_KEY_OF, SERVICES, Service
 from cds_service.store import FeedbackRow, IssuedCard, Store
-from cds_service.switches import ALL_ON, SHOWN, Switchboard
+from cds_service.switches import ALL_ON, SHOWN, Plan, Switchboard
 
 log = logging.getLogger("withdrawal_cds.hooks")
 
@@ -69,6 +69,46 @@ def answer_hook(service: Service, body: bytes, caller: Principal, *, now: dateti
                 form: CowsForm | None = None, base_url: str | None = None) -> Answer:
     """The cards for one hook call. `store` None (the command line): nothing is snoozed or logged.
     `base_url` is our own URL as the EHR calls us, for links to the apps we serve (`form`)."""
+    plan = switches.plan(caller.iss, caller.tenant, service.hook) if switches is not None else ALL_ON
+    call = _advise(service, body, caller, now, settings, fetcher, plan)
+    answer = Answer(call.request["hookInstance"], call.resources, [], {}, ())
+    if not call.advised:  # most charts raise nothing: then there is nothing to snooze or to log
+        return answer
+    links = _app_links(call.request, form, base_url, vouched=call.access is not None)
+    # The patient is the id within its source (Principal.source), so a snooze from one EHR never
+    # hides a card at another whose patient has the same id.
+    source = caller.source(call.named.base_url if call.named else None)
+    patient_ref = store.patient_ref(source, call.patient_id) if store is not None else ""
+    with store.card_log(patient_ref, now) if store is not None else nullcontext(_NOTHING_LOGGED) as card_log:
+        kept = [(advice.topic, advice) for advice in call.advised if advice.topic not in card_log.snoozed]
+        # Held-back cards (silent, capped) are worded apart: a note goes on a card that is shown.
+        rendered = {status: card_json.cards([advice for _, advice in pairs], links, settings.snooze)
+                    for status, pairs in plan.triage(kept).items() if pairs}
+        card_log.add([IssuedCard(card_uuid=card.uuid, service_id=service.id, topic=card.topic,
+                                 patient_ref=patient_ref, suggestion_uuids=card.suggestion_uuids, issued_at=now,
+                                 source_ref=store.source_ref(source) if store is not None else "",
+                                 override_reasons=card.override_reasons, hook=service.hook,
+                                 hook_instance=answer.hook_instance, status=status)
+                      for status, shown in rendered.items() for card in shown])
+    return replace(answer, shown=rendered.get(SHOWN, []),
+                   topics={status: tuple(card.topic for card in shown) for status, shown in rendered.items()},
+                   snoozed=tuple(advice.topic for advice in call.advised if advice.topic in card_log.snoozed))
+
+
+@dataclass(frozen=True)
+class _Advised:
+    request: dict
+    named: FhirAccess | None  # the FHIR server the request names
+    access: FhirAccess | None  # the one we may query: named, and vouched for by the caller
+    resources: int
+    patient_id: str
+    advised: list[cards.Advice]
+
+
+def _advise(service: Service, body: bytes, caller: Principal, now: datetime, settings: Settings,
+            fetcher: FhirFetcher, plan: Plan) -> _Advised:
+    """The request read (400), the record assembled (412) and the rules' advice (413 past their
+    bounds), for the topics the site's switches leave on."""
     try:
         reader = RequestReader(settings.clinical)
         request = validate_request(service.hook, reader.request(body))
@@ -76,36 +116,12 @@ def answer_hook(service: Service, body: bytes, caller: Principal, *, now: dateti
         access, no_access = _usable(named, caller)
         resources = assemble_record(service.prefetch, request, access, fetcher, no_access=no_access,
                                     read=reader.fhir_answer, queries=lambda: server_queries(settings.clinical, now))
-        plan = switches.plan(caller.iss, caller.tenant, service.hook) if switches is not None else ALL_ON
         inputs = replace(HOOKS[service.hook].inputs(request["context"]), skip=plan.skip)
         advised = cards.evaluate(resources, inputs, now, settings.clinical, cpu_until=reader.cpu_until)
     except cards.RecordTooLarge as exc:
         log.warning("413: the record passed clinical.%s", exc.setting)
         raise record_too_large(exc) from None
-    answer = Answer(request["hookInstance"], len(resources), [], {}, ())
-    if not advised:  # most charts raise nothing: then there is nothing to snooze or to log
-        return answer
-
-    links = _app_links(request, form, base_url, vouched=access is not None)
-    # The patient is the id within its source (Principal.source), so a snooze from one EHR never
-    # hides a card at another whose patient has the same id.
-    source = caller.source(named.base_url if named else None)
-    patient_ref = store.patient_ref(source, inputs.patient_id) if store is not None else ""
-    with store.card_log(patient_ref, now) if store is not None else nullcontext(_NOTHING_LOGGED) as card_log:
-        kept = [advice for advice in advised if advice.topic not in card_log.snoozed]
-        # Held-back cards (silent, capped) are worded apart: a note goes on a card that is shown.
-        rendered = {status: card_json.cards([advice for _, advice in pairs], links, settings.snooze)
-                    for status, pairs in plan.triage([(advice.topic, advice) for advice in kept]).items() if pairs}
-        entry = IssuedCard(card_uuid="", service_id=service.id, topic="", patient_ref=patient_ref,
-                           suggestion_uuids=(), issued_at=now,
-                           source_ref=store.source_ref(source) if store is not None else "",
-                           override_reasons=(), hook=service.hook, hook_instance=request["hookInstance"])
-        card_log.add([replace(entry, card_uuid=card.uuid, topic=card.topic, suggestion_uuids=card.suggestion_uuids,
-                              override_reasons=card.override_reasons, status=status)
-                      for status, shown in rendered.items() for card in shown])
-    return replace(answer, shown=rendered.get(SHOWN, []),
-                   topics={status: tuple(card.topic for card in shown) for status, shown in rendered.items()},
-                   snoozed=tuple(advice.topic for advice in advised if advice.topic in card_log.snoozed))
+    return _Advised(request, named, access, len(resources), inputs.patient_id, advised)
 
 
 def _usable(named: FhirAccess | None, caller: Principal) -> tuple[FhirAccess | None, str]:
