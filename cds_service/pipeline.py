@@ -79,6 +79,7 @@ def answer_hook(service: Service, body: bytes, caller: Principal, *, now: dateti
     # hides a card at another whose patient has the same id.
     source = caller.source(call.named.base_url if call.named else None)
     patient_ref = store.patient_ref(source, call.patient_id) if store is not None else ""
+    source_ref = store.source_ref(source) if store is not None else ""
     with store.card_log(patient_ref, now) if store is not None else nullcontext(_NOTHING_LOGGED) as card_log:
         kept = [(advice.topic, advice) for advice in call.advised if advice.topic not in card_log.snoozed]
         # Held-back cards (silent, capped) are worded apart: a note goes on a card that is shown.
@@ -86,7 +87,7 @@ def answer_hook(service: Service, body: bytes, caller: Principal, *, now: dateti
                     for status, pairs in plan.triage(kept).items() if pairs}
         card_log.add([IssuedCard(card_uuid=card.uuid, service_id=service.id, topic=card.topic,
                                  patient_ref=patient_ref, suggestion_uuids=card.suggestion_uuids, issued_at=now,
-                                 source_ref=store.source_ref(source) if store is not None else "",
+                                 source_ref=source_ref,
                                  override_reasons=card.override_reasons, hook=service.hook,
                                  hook_instance=answer.hook_instance, status=status)
                       for status, shown in rendered.items() for card in shown])

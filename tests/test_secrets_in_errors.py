@@ -108,23 +108,16 @@ def test_a_driver_message_quoting_the_password_is_scrubbed():
     assert scrubbed == 'connection failed: password "***" (***) or key *** refused'
 
 
-def test_a_short_patient_key_is_named_not_quoted(run):
-    key = "Pw-s3cret-9-too-short"
+@pytest.mark.parametrize("setting, variable, secret", [
+    ("patient_key", "WITHDRAWAL_CDS_PATIENT_KEY", "Pw-s3cret-9-too-short"),
+    ("metrics_token", "WITHDRAWAL_CDS_METRICS_TOKEN", "Pw-s3cret-9"),
+])
+def test_a_short_secret_is_named_not_quoted(run, setting, variable, secret):
     with pytest.raises(ConfigError) as raised:
-        load_settings(environ={"WITHDRAWAL_CDS_PATIENT_KEY": key})
-    assert "patient_key (WITHDRAWAL_CDS_PATIENT_KEY): " in str(raised.value) and key not in str(raised.value)
-    code, printed = run("serve", "--port", str(free_port()), WITHDRAWAL_CDS_PATIENT_KEY=key)
-    assert code == 2 and "WITHDRAWAL_CDS_PATIENT_KEY" in printed
-    _clean(printed)
-
-
-def test_a_short_metrics_token_is_named_not_quoted(run):
-    token = "Pw-s3cret-9"
-    with pytest.raises(ConfigError) as raised:
-        load_settings(environ={"WITHDRAWAL_CDS_METRICS_TOKEN": token})
-    assert "metrics_token (WITHDRAWAL_CDS_METRICS_TOKEN): " in str(raised.value) and token not in str(raised.value)
-    code, printed = run("serve", "--port", str(free_port()), WITHDRAWAL_CDS_METRICS_TOKEN=token)
-    assert code == 2 and "WITHDRAWAL_CDS_METRICS_TOKEN" in printed
+        load_settings(environ={variable: secret})
+    assert f"{setting} ({variable}): " in str(raised.value) and secret not in str(raised.value)
+    code, printed = run("serve", "--port", str(free_port()), **{variable: secret})
+    assert code == 2 and variable in printed
     _clean(printed)
 
 

@@ -315,8 +315,9 @@ class _CardLogSql:
         snoozed = _SNOOZED_TOPICS.compile(dialect=dialect)
         self.log, self.snoozed = log.string, snoozed.string
         # qmark drivers (sqlite3) take a tuple in the statement's order; named ones (psycopg) a dict.
-        self._log_order, self._snoozed_order = log.positiontup, snoozed.positiontup
-        self._convert = [(name, issued_card.c[name].type._cached_bind_processor(dialect)) for name in columns]
+        self._log_positional, self._snoozed_order = log.positiontup is not None, snoozed.positiontup
+        self._convert = [(name, issued_card.c[name].type._cached_bind_processor(dialect))
+                         for name in (log.positiontup or columns)]
         self._time = feedback.c.snoozed_until.type._cached_bind_processor(dialect)
 
     def snoozed_params(self, patient_ref: str, now: datetime):
@@ -324,12 +325,11 @@ class _CardLogSql:
         return tuple(params[name] for name in self._snoozed_order) if self._snoozed_order else params
 
     def log_rows(self, cards: Sequence[IssuedCard]) -> list:
-        rows = []
-        for card in cards:
-            row = {name: convert(getattr(card, name)) if convert else getattr(card, name)
-                   for name, convert in self._convert}
-            rows.append(tuple(row[name] for name in self._log_order) if self._log_order else row)
-        return rows
+        rows = [tuple(convert(getattr(card, name)) if convert else getattr(card, name)
+                      for name, convert in self._convert) for card in cards]
+        if self._log_positional:
+            return rows
+        return [dict(zip((name for name, _ in self._convert), row, strict=True)) for row in rows]
 
 
 class _Withdrawn:
